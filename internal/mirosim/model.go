@@ -127,12 +127,20 @@ type World struct {
 	Teams           map[string]*Team
 	connections     map[string]*TeamMember // legacy connection id -> membership
 	Boards          map[string]*Board
-	boardIDs        []string // creation order, the order of GET /v2/boards
+	boardIDs        []string // creation order
 	Projects        map[string]*Project
 	Audit           []AuditEvent // ascending CreatedAt
 	nextID          uint64       // source of new ids, see World.newID
 	Known           KnownUsers
 	EnterpriseOrgID string
+
+	// boardsByTeam lists each team's boards in creation order. GET
+	// /v2/boards walks it team by team (ascending team id), which keeps
+	// offset paging stable without scanning every board of the org.
+	boardsByTeam map[string][]*Board
+	// userTeamIDs indexes Team.members by user: each user's team ids in
+	// ascending order. addMembership and dropMembership keep it.
+	userTeamIDs map[string][]string
 }
 
 // KnownUsers names the seeded users and teams that the simulator's ready
