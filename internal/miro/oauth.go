@@ -1,6 +1,7 @@
 package miro
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -82,18 +83,11 @@ func (o *OAuth) config() *oauth2.Config {
 		ClientSecret: o.ClientSecret,
 		RedirectURL:  o.RedirectURL,
 		Endpoint: oauth2.Endpoint{
-			AuthURL:   orDefault(o.AuthURL, DefaultAuthURL),
-			TokenURL:  orDefault(o.TokenURL, DefaultTokenURL),
+			AuthURL:   cmp.Or(o.AuthURL, DefaultAuthURL),
+			TokenURL:  cmp.Or(o.TokenURL, DefaultTokenURL),
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
 	}
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // AuthCodeURL is the link that sends the admin to Miro to approve the app.
@@ -109,7 +103,7 @@ func (o *OAuth) AuthCodeURL(state, verifier, teamID string) string {
 
 func (o *OAuth) engine() (*engine, error) {
 	o.once.Do(func() {
-		u, err := url.Parse(orDefault(o.TokenURL, DefaultTokenURL))
+		u, err := url.Parse(cmp.Or(o.TokenURL, DefaultTokenURL))
 		if err != nil || u.Host == "" {
 			o.initErr = fmt.Errorf("miro: oauth: TokenURL %q is not an absolute URL", o.TokenURL)
 			return
@@ -153,7 +147,7 @@ func (o *OAuth) tokenCall(ctx context.Context, op string, form url.Values, idemp
 	}
 	form.Set("client_id", o.ClientID)
 	form.Set("client_secret", o.ClientSecret)
-	r := &request{op: op, method: http.MethodPost, rawURL: orDefault(o.TokenURL, DefaultTokenURL), trustURL: true, form: form, idempotent: idempotent}
+	r := &request{op: op, method: http.MethodPost, rawURL: cmp.Or(o.TokenURL, DefaultTokenURL), trustURL: true, form: form, idempotent: idempotent}
 	var w tokenWire
 	if err := eng.do(ctx, r, &w); err != nil {
 		return Token{}, err
@@ -217,7 +211,7 @@ func (o *OAuth) Revoke(ctx context.Context, accessToken string) error {
 	if err != nil {
 		return err
 	}
-	base := strings.TrimRight(orDefault(o.APIBaseURL, DefaultBaseURL), "/")
+	base := strings.TrimRight(cmp.Or(o.APIBaseURL, DefaultBaseURL), "/")
 	return eng.do(ctx, &request{
 		op: "revoke-token-v2", method: http.MethodPost, rawURL: base + "/v2/oauth/revoke", trustURL: true,
 		body: map[string]string{"accessToken": accessToken, "clientId": o.ClientID, "clientSecret": o.ClientSecret},
