@@ -1,0 +1,193 @@
+// Package roster holds roster's domain: connections to Miro, the accounts,
+// teams and memberships a sync finds, the sync runs that found them and the
+// changes they saw. Packages around it (store, sync, connect, web) work in
+// these terms; this package imports nothing of ours and no I/O.
+package roster
+
+import (
+	"slices"
+	"time"
+)
+
+// Level is how a connection reaches Miro.
+type Level string
+
+// Connection levels.
+const (
+	// LevelTeam covers one Miro team; licenses are inferred, there is no usage.
+	LevelTeam Level = "team"
+	// LevelOrganization covers a whole Enterprise organization.
+	LevelOrganization Level = "organization"
+)
+
+// Valid reports whether l is a known level.
+func (l Level) Valid() bool { return l == LevelTeam || l == LevelOrganization }
+
+// ConnectionStatus is the health of a connection.
+type ConnectionStatus string
+
+// Connection statuses.
+const (
+	StatusActive       ConnectionStatus = "active"       // syncs run
+	StatusError        ConnectionStatus = "error"        // the last sync failed; StatusMessage says why
+	StatusDisconnected ConnectionStatus = "disconnected" // token revoked; history is kept
+)
+
+// Connection is one connection to Miro, at team or organization level.
+type Connection struct {
+	ID    int64
+	Level Level
+	// OrgID and OrgName come from GET /v1/oauth-token; OrgID may be empty
+	// for a team outside any organization.
+	OrgID    string
+	OrgName  string
+	TeamID   string // the team the app is installed on
+	TeamName string
+	// InstallerID and InstallerName are the user who installed the app.
+	InstallerID   string
+	InstallerName string
+	Scopes        []string
+	// Enterprise and CompanyAdmin are what the connect check found: the
+	// org serves /v2/orgs, and the installer is a Company Admin there.
+	Enterprise   bool
+	CompanyAdmin bool
+	// APIBaseURL and SCIMBaseURL point at Miro (or a simulator).
+	APIBaseURL  string
+	SCIMBaseURL string
+	// SealedToken is the sealed (internal/secret) OAuth token pair;
+	// SealedSCIMToken the sealed SCIM token, or nil.
+	SealedToken     []byte
+	SealedSCIMToken []byte
+	Status          ConnectionStatus
+	StatusMessage   string
+	SyncInterval    time.Duration
+	LastSyncAt      time.Time // zero before the first successful sync
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// HasScope reports whether the connection was granted scope.
+func (c Connection) HasScope(scope string) bool { return slices.Contains(c.Scopes, scope) }
+
+// License values. Organization-level syncs store Miro's enum value as is
+// (unknown values arrive as "unknown"); team-level syncs infer one of these.
+const (
+	LicenseFull    = "full"
+	LicenseFree    = "free"
+	LicenseUnknown = "unknown"
+)
+
+// Account is one person, however many connections see them. It is matched
+// by Miro user id, then by email.
+type Account struct {
+	ID         int64
+	MiroUserID string
+	Email      string // lower-case; empty when no connection has told us
+	Name       string
+	OrgRole    string   // Miro org role enum value; empty at team level
+	AdminRoles []string // e.g. "prebuilt:User Admin"
+	License    string
+	// LicenseExact is true when the license came from the organization
+	// API, false when a team-level sync inferred it from the team role.
+	LicenseExact      bool
+	Active            bool
+	LastActivityAt    time.Time // zero: never, or unknown at team level
+	LicenseAssignedAt time.Time
+	FirstSeenAt       time.Time
+	// LastSeenAt is the last successful sync that saw the person.
+	LastSeenAt time.Time
+	// LeftAt is set when no connection sees the person any more; accounts
+	// are never deleted.
+	LeftAt time.Time
+}
+
+// Organization is a Miro organization as an organization-level sync saw it.
+type Organization struct {
+	MiroOrgID             string
+	Name                  string
+	Plan                  string
+	FullLicensesPurchased int
+}
+
+// Team is a Miro team.
+type Team struct {
+	MiroTeamID string
+	OrgID      string
+	Name       string
+}
+
+// Membership is one account's role in one team.
+type Membership struct {
+	MiroUserID string
+	MiroTeamID string
+	Role       string // "member", "admin", "non_team"
+}
+
+// SyncSource says which Miro API a sync read.
+type SyncSource string
+
+// Sync sources.
+const (
+	SourceOrganization SyncSource = "v2-organization" // /v2/orgs/... for the whole org
+	SourceTeamV2       SyncSource = "v2-team"         // /v2/orgs/.../teams/{team}/members for one team
+	SourceLegacyTeam   SyncSource = "v1-legacy-team"  // /v1/teams/{team}/user-connections
+)
+
+// SyncStatus is where a sync run stands.
+type SyncStatus string
+
+// Sync run statuses.
+const (
+	SyncRunning   SyncStatus = "running"
+	SyncSucceeded SyncStatus = "succeeded"
+	SyncFailed    SyncStatus = "failed"
+)
+
+// SyncRun is one sync of one connection.
+type SyncRun struct {
+	ID           int64
+	ConnectionID int64
+	Source       SyncSource
+	Status       SyncStatus
+	Error        string
+	StartedAt    time.Time
+	EndedAt      time.Time
+	Pages        int // pages fetched
+	APICalls     int
+	Credits      int
+	Added        int // accounts first seen by this run
+	Changed      int // accounts with at least one change row
+	Removed      int // accounts marked left
+	// UsageNote says why usage data is missing, if it is (e.g. "the
+	// connecting user is not a Company Admin").
+	UsageNote string
+}
+
+// ChangeKind is what changed.
+type ChangeKind string
+
+// Change kinds. Each change row is one real change.
+const (
+	ChangeJoined          ChangeKind = "joined"
+	ChangeLeft            ChangeKind = "left"
+	ChangeRoleChanged     ChangeKind = "role_changed"
+	ChangeLicenseChanged  ChangeKind = "license_changed"
+	ChangeDeactivated     ChangeKind = "deactivated"
+	ChangeReactivated     ChangeKind = "reactivated"
+	ChangeTeamJoined      ChangeKind = "team_joined"
+	ChangeTeamLeft        ChangeKind = "team_left"
+	ChangeTeamRoleChanged ChangeKind = "team_role_changed"
+)
+
+// Change is one real change to one account, as one sync saw it.
+type Change struct {
+	ID         int64
+	AccountID  int64
+	MiroUserID string
+	SyncRunID  int64
+	Kind       ChangeKind
+	MiroTeamID string // for team changes
+	OldValue   string
+	NewValue   string
+	At         time.Time
+}
