@@ -1,8 +1,8 @@
-// Package store is roster's storage: the Store interface, its sentinel
-// errors, and Open, which picks the backend from a DSN. The SQL lives in
-// internal/store/sqlstore (queries shared by both dialects, migrations one
-// folder per dialect); internal/store/storetest is the conformance suite
-// every backend passes.
+// Package store is roster's storage contract: the Store interface and its
+// sentinel errors. internal/store/sqlstore implements it for SQLite and
+// PostgreSQL (queries shared by both dialects, migrations one folder per
+// dialect; its Open picks the backend from a DSN), and
+// internal/store/storetest is the conformance suite every backend passes.
 package store
 
 import (

@@ -1,0 +1,124 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"roster"
+	"roster/internal/store"
+	"roster/internal/store/sqlstore"
+	"roster/internal/store/storetest"
+)
+
+// benchMembers is the organization's size in BenchmarkApplySyncFirst100k.
+const benchMembers = 100_000
+
+// firstSyncDiff is the first sync of an organization of n members in n/100
+// teams, each member in three teams, each with a joined change.
+func firstSyncDiff(n int) store.Diff {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	teams := max(1, n/100)
+	d := store.Diff{Organization: &roster.Organization{MiroOrgID: "o1", Name: "Big", Plan: "enterprise", FullLicensesPurchased: n}}
+	for i := range teams {
+		d.Teams = append(d.Teams, roster.Team{MiroTeamID: fmt.Sprintf("t%d", i), OrgID: "o1", Name: fmt.Sprintf("Team %d", i)})
+	}
+	for i := range n {
+		id := fmt.Sprintf("3458764%012d", i)
+		d.Accounts = append(d.Accounts, roster.Account{
+			MiroUserID: id, Email: fmt.Sprintf("user%d@example.com", i), Name: fmt.Sprintf("User %d", i),
+			OrgRole: "organization_internal_user", License: roster.LicenseFull, LicenseExact: true, Active: true,
+			LastActivityAt: at.Add(-time.Duration(i) * time.Minute), LicenseAssignedAt: at.Add(-time.Hour), FirstSeenAt: at,
+		})
+		d.Seen = append(d.Seen, id)
+		for k := range 3 {
+			d.Memberships = append(d.Memberships, roster.Membership{MiroUserID: id, MiroTeamID: fmt.Sprintf("t%d", (i+k*7)%teams), Role: "member"})
+		}
+		d.Changes = append(d.Changes, roster.Change{MiroUserID: id, Kind: roster.ChangeJoined, NewValue: roster.LicenseFull, At: at})
+	}
+	return d
+}
+
+// BenchmarkApplySyncFirst100k applies a first sync of 100,000 accounts,
+// 1,000 teams, 300,000 memberships and 100,000 changes:
+//
+//	ROSTER_TEST_POSTGRES_URL=postgres://... go test -run '^$' -bench ApplySyncFirst100k -benchtime 1x ./internal/store/sqlstore/
+func BenchmarkApplySyncFirst100k(b *testing.B) {
+	d := firstSyncDiff(benchMembers)
+	for _, backend := range []struct {
+		name string
+		dsn  func(testing.TB) string
+	}{{"sqlite", storetest.SQLiteDSN}, {"postgres", storetest.PostgresDSN}} {
+		b.Run(backend.name, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				db, err := sqlstore.Open(context.Background(), backend.dsn(b))
+				require.NoError(b, err)
+				c := roster.Connection{Level: roster.LevelOrganization, OrgID: "o1", TeamID: "t0"}
+				require.NoError(b, db.CreateConnection(context.Background(), &c))
+				run := roster.SyncRun{ConnectionID: c.ID}
+				require.NoError(b, db.StartSyncRun(context.Background(), &run))
+				b.StartTimer()
+
+				require.NoError(b, db.ApplySync(context.Background(), run, d))
+
+				b.StopTimer()
+				snapStart := time.Now()
+				snap, err := db.Snapshot(context.Background(), c.ID)
+				require.NoError(b, err)
+				require.Len(b, snap.Accounts, benchMembers)
+				require.Len(b, snap.Memberships, 3*benchMembers)
+				b.ReportMetric(time.Since(snapStart).Seconds(), "snapshot-s")
+				db.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkApplySyncResync1pct applies a resync in which 1% of the 100,000
+// accounts changed license and 1% of the memberships changed role, on top
+// of a first sync.
+func BenchmarkApplySyncResync1pct(b *testing.B) {
+	ctx := context.Background()
+	first := firstSyncDiff(benchMembers)
+	for _, backend := range []struct {
+		name string
+		dsn  func(testing.TB) string
+	}{{"sqlite", storetest.SQLiteDSN}, {"postgres", storetest.PostgresDSN}} {
+		b.Run(backend.name, func(b *testing.B) {
+			db, err := sqlstore.Open(ctx, backend.dsn(b))
+			require.NoError(b, err)
+			defer db.Close()
+			c := roster.Connection{Level: roster.LevelOrganization, OrgID: "o1", TeamID: "t0"}
+			require.NoError(b, db.CreateConnection(ctx, &c))
+			run := roster.SyncRun{ConnectionID: c.ID}
+			require.NoError(b, db.StartSyncRun(ctx, &run))
+			require.NoError(b, db.ApplySync(ctx, run, first))
+			snap, err := db.Snapshot(ctx, c.ID)
+			require.NoError(b, err)
+
+			license := []string{roster.LicenseFree, roster.LicenseFull}
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				var d store.Diff
+				for k := 0; k < benchMembers/100; k++ {
+					a := snap.Accounts[first.Accounts[k*100].MiroUserID]
+					a.License = license[i%2]
+					d.Accounts = append(d.Accounts, a)
+					d.Changes = append(d.Changes, roster.Change{MiroUserID: a.MiroUserID, Kind: roster.ChangeLicenseChanged, NewValue: a.License})
+					m := first.Memberships[k*300]
+					m.Role = []string{"admin", "member"}[i%2]
+					d.Memberships = append(d.Memberships, m)
+				}
+				run := roster.SyncRun{ConnectionID: c.ID}
+				require.NoError(b, db.StartSyncRun(ctx, &run))
+				b.StartTimer()
+				require.NoError(b, db.ApplySync(ctx, run, d))
+			}
+		})
+	}
+}
