@@ -1,0 +1,232 @@
+// Package jobs runs roster's background work as durable River jobs, in the
+// same database as the store: SQLite through riversqlite over the store's
+// own *sql.DB, PostgreSQL through riverpgxv5 over a pgx pool. A sync job
+// is unique per connection while it is queued or running, so two syncs of
+// one connection never run at once, even across several `roster serve`
+// processes on one PostgreSQL; a periodic job, run by River's elected
+// leader only, enqueues the syncs that are due.
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"roster"
+	"roster/internal/store"
+	"roster/internal/store/sqlstore"
+)
+
+// Syncer runs one sync of one connection and records its run, failed or
+// not; *sync.Syncer implements it.
+type Syncer interface {
+	Sync(ctx context.Context, connectionID int64) (roster.SyncRun, error)
+}
+
+// Defaults of Config's zero fields.
+const (
+	DefaultWorkers       = 4
+	DefaultPollInterval  = time.Second
+	DefaultScheduleEvery = time.Minute
+	DefaultSyncInterval  = 24 * time.Hour
+	DefaultSyncTimeout   = 2 * time.Hour
+)
+
+// Config configures a Runner. DB and Syncer are required.
+type Config struct {
+	// DB is the store; River's tables live in its database.
+	DB *sqlstore.DB
+	// DSN is the database's DSN. On PostgreSQL River works over its own
+	// pgx pool, opened from it; on SQLite it is unused.
+	DSN    string
+	Syncer Syncer
+	Logger *slog.Logger
+	// Workers bounds the syncs running at once in this process.
+	Workers int
+	// PollInterval is how often idle workers look for jobs. PostgreSQL
+	// also wakes them at once on insert (LISTEN/NOTIFY); SQLite only polls.
+	PollInterval time.Duration
+	// ScheduleEvery is how often the leader looks for due connections.
+	ScheduleEvery time.Duration
+	// DefaultSyncInterval applies to connections whose SyncInterval is zero.
+	DefaultSyncInterval time.Duration
+	// SyncTimeout cancels a sync that runs longer. A crashed process's
+	// sync is retried once it has been running this long plus a margin.
+	SyncTimeout time.Duration
+	// Now is the scheduler's clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// client is what the Runner needs of a *river.Client, whatever its
+// driver's transaction type.
+type client interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// Runner owns the River client: it works sync jobs, runs the scheduler
+// when elected leader, and enqueues on-demand syncs.
+type Runner struct {
+	store       store.Store
+	syncer      Syncer
+	logger      *slog.Logger
+	now         func() time.Time
+	defInterval time.Duration
+	syncTimeout time.Duration
+	client      client
+	pool        *pgxpool.Pool // PostgreSQL only
+}
+
+// New applies River's migrations and builds a Runner; Start starts it. A
+// Runner that is never started can still enqueue.
+func New(ctx context.Context, cfg Config) (*Runner, error) {
+	if cfg.DB == nil || cfg.Syncer == nil {
+		return nil, errors.New("jobs: DB and Syncer are required")
+	}
+	r := &Runner{
+		store:       cfg.DB,
+		syncer:      cfg.Syncer,
+		logger:      cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		now:         cfg.Now,
+		defInterval: cmp.Or(cfg.DefaultSyncInterval, DefaultSyncInterval),
+		syncTimeout: cmp.Or(cfg.SyncTimeout, DefaultSyncTimeout),
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	poll := cmp.Or(cfg.PollInterval, DefaultPollInterval)
+	every := cmp.Or(cfg.ScheduleEvery, DefaultScheduleEvery)
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &syncWorker{r: r})
+	river.AddWorker(workers, &scheduleWorker{r: r})
+	rc := &river.Config{
+		Logger: r.logger.With("component", "river"),
+		Queues: map[string]river.QueueConfig{
+			queueSync: {MaxWorkers: cmp.Or(cfg.Workers, DefaultWorkers)},
+			// Its own queue, so that long syncs never hold up scheduling.
+			queueSchedule: {MaxWorkers: 1},
+		},
+		Workers: workers,
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(
+			river.PeriodicInterval(every),
+			func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil },
+			&river.PeriodicJobOpts{ID: ScheduleArgs{}.Kind(), RunOnStart: true},
+		)},
+		FetchPollInterval: poll,
+		FetchCooldown:     min(poll, river.FetchCooldownDefault),
+		// Rescue (retry) a job only well after its timeout has cancelled
+		// it: rescuing a sync that still runs would run two at once.
+		RescueStuckJobsAfter: r.syncTimeout + 15*time.Minute,
+	}
+
+	var err error
+	switch cfg.DB.Dialect() {
+	case "sqlite":
+		driver := riversqlite.New(cfg.DB.SQL())
+		if err = migrate(ctx, driver, "", r.logger); err == nil {
+			r.client, err = river.NewClient(driver, rc)
+		}
+	case "postgres":
+		err = r.openPostgres(ctx, cfg.DSN, rc)
+	default:
+		err = fmt.Errorf("unknown dialect %q", cfg.DB.Dialect())
+	}
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return r, nil
+}
+
+// openPostgres opens River's pool on dsn, migrates River's tables in the
+// DSN's schema (its search_path) and builds the client there.
+func (r *Runner) openPostgres(ctx context.Context, dsn string, rc *river.Config) error {
+	if dsn == "" {
+		return errors.New("the PostgreSQL DSN is required")
+	}
+	pcfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return fmt.Errorf("parse the PostgreSQL DSN: %w", err)
+	}
+	// River holds one connection to LISTEN and a few for fetching,
+	// completing and leader election; the syncs themselves use the store.
+	pcfg.MaxConns = max(pcfg.MaxConns, 8)
+	r.pool, err = pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return fmt.Errorf("open the PostgreSQL pool: %w", err)
+	}
+	// River's tables go beside the store's, in the schema the store
+	// resolved; naming it also keeps River's notifications per schema.
+	var schema *string
+	if err := r.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return fmt.Errorf("read the current schema: %w", err)
+	}
+	if schema == nil {
+		return errors.New("no schema of the search_path exists")
+	}
+	rc.Schema = *schema
+	driver := riverpgxv5.New(r.pool)
+	err = withMigrationLock(ctx, r.pool, *schema, func() error { return migrate(ctx, driver, *schema, r.logger) })
+	if err != nil {
+		return err
+	}
+	r.client, err = river.NewClient(driver, rc)
+	return err
+}
+
+// Start starts working jobs and, when elected leader, scheduling syncs.
+// Cancelling ctx stops the Runner at once, cancelling running syncs; pass
+// a context that outlives the work and call Stop for a graceful stop.
+func (r *Runner) Start(ctx context.Context) error {
+	if err := r.client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	return nil
+}
+
+// Stop waits for running jobs to finish until ctx is done, then cancels
+// them: a cancelled sync is recorded as failed and retried later.
+func (r *Runner) Stop(ctx context.Context) error {
+	err := r.client.Stop(ctx)
+	if err != nil && ctx.Err() != nil {
+		hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		err = r.client.StopAndCancel(hard)
+	}
+	if err != nil {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	return nil
+}
+
+// Close releases River's PostgreSQL pool, after Stop. The store stays
+// open: it belongs to the caller.
+func (r *Runner) Close() {
+	if r.pool != nil {
+		r.pool.Close()
+	}
+}
+
+// EnqueueSync asks for a sync of a connection now. inserted is false when
+// a sync of it is already queued, waiting for a retry or running: that
+// one will do.
+func (r *Runner) EnqueueSync(ctx context.Context, connectionID int64) (inserted bool, err error) {
+	res, err := r.client.Insert(ctx, SyncArgs{ConnectionID: connectionID}, nil)
+	if err != nil {
+		return false, fmt.Errorf("jobs: enqueue sync of connection %d: %w", connectionID, err)
+	}
+	return !res.UniqueSkippedAsDuplicate, nil
+}

@@ -1,0 +1,45 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// migrate applies River's pending migrations to its tables in schema (""
+// on SQLite).
+func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], schema string, logger *slog.Logger) error {
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Schema: schema, Logger: logger.With("component", "rivermigrate")})
+	if err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	// The migrator logs each version it applies.
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	return nil
+}
+
+// withMigrationLock runs fn holding a PostgreSQL advisory lock, one per
+// schema, so that of several processes starting at once one migrates and
+// the others wait: rivermigrate takes no lock itself. The lock belongs to
+// a transaction, so it is released whatever happens to fn or the
+// connection.
+func withMigrationLock(ctx context.Context, pool *pgxpool.Pool, schema string, fn func() error) error {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("river migrations: lock: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	h := fnv.New64a()
+	h.Write([]byte("roster river migrations " + schema))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64())); err != nil {
+		return fmt.Errorf("river migrations: lock: %w", err)
+	}
+	return fn()
+}
