@@ -27,9 +27,15 @@ type command struct {
 // commands is the explicit registry of subcommands.
 func commands() map[string]command {
 	return map[string]command{
-		"version": {Summary: "print the roster version", Run: runVersion},
-		"help":    {Summary: "list the subcommands", Run: runHelp},
-		"mirosim": {Summary: "run the Miro simulator (sandbox and test backend)", Run: runMirosim},
+		"version":     {Summary: "print the roster version", Run: runVersion},
+		"help":        {Summary: "list the subcommands", Run: runHelp},
+		"mirosim":     {Summary: "run the Miro simulator (sandbox and test backend)", Run: runMirosim},
+		"migrate":     {Summary: "apply the database migrations", Run: runMigrate},
+		"connect":     {Summary: "connect Miro at team or organization level", Run: runConnect},
+		"connections": {Summary: "list the Miro connections and what each can do", Run: runConnections},
+		"sync":        {Summary: "sync users, roles, licenses and usage from Miro now", Run: runSync},
+		"users":       {Summary: "list the people roster knows (table, CSV or JSON)", Run: runUsers},
+		"serve":       {Summary: "serve HTTP and run the sync scheduler and workers", Run: runServe},
 	}
 }
 
@@ -113,7 +119,7 @@ func runHelp(_ context.Context, _ []string, stdout, _ io.Writer) error {
 	fmt.Fprintln(stdout, "roster: SaaS access and license manager (Miro)")
 	fmt.Fprintln(stdout, "\nUsage: roster <subcommand> [flags]\n\nSubcommands:")
 	for _, n := range names {
-		fmt.Fprintf(stdout, "  %-10s %s\n", n, cmds[n].Summary)
+		fmt.Fprintf(stdout, "  %-12s %s\n", n, cmds[n].Summary)
 	}
 	fmt.Fprintln(stdout, "\nRun \"roster <subcommand> -h\" for its flags.")
 	return nil

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"roster"
+	"roster/internal/connect"
+	"roster/internal/miro"
+	"roster/internal/sync"
+)
+
+// Miro's SCIM base (API-NOTES §1); the REST base is miro.DefaultBaseURL.
+const defaultSCIMURL = "https://miro.com/api/v1/scim"
+
+// runConnect is `roster connect`: authorize roster in Miro (or take an
+// existing token), check what the token can do at the chosen level, and
+// save the connection with its tokens sealed.
+func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("connect", "", "Connects Miro at team or organization level. Without --token it runs Miro's OAuth flow:\nit prints the authorize URL (and opens a browser unless --no-browser), catches the\nredirect on a loopback port, exchanges the code, then reports what the connection can do.\nFor real Miro, register the redirect URI http://127.0.0.1:PORT/callback in the app's\nsettings and pass the same --listen 127.0.0.1:PORT.", stderr)
+	fs.globals()
+	var (
+		level        = fs.String("level", "team", "connection level: team (one team) or organization (the whole Enterprise org)")
+		miroURL      = fs.String("miro-url", miro.DefaultBaseURL, "Miro REST API base URL (point it at roster mirosim to use the simulator)")
+		authURL      = fs.String("auth-url", "", "OAuth authorize URL (default: Miro's, or <miro-url>/oauth/authorize for a simulator)")
+		tokenURL     = fs.String("token-url", "", "OAuth token URL (default <miro-url>/v1/oauth/token)")
+		clientID     = fs.String("client-id", "", "OAuth client id of the Miro app")
+		clientSecret = fs.String("client-secret", "", "OAuth client secret of the Miro app")
+		teamID       = fs.String("team-id", "", "preselect the team to install on, on Miro's page")
+		noBrowser    = fs.Bool("no-browser", false, "print the authorize URL without trying to open a browser")
+		listen       = fs.String("listen", "127.0.0.1:0", "loopback address for the OAuth callback; port 0 picks a free port")
+		token        = fs.String("token", "", "use this existing access token instead of the OAuth flow (prefer the environment variable)")
+		refreshToken = fs.String("refresh-token", "", "refresh token that goes with --token, for expiring tokens")
+		scimToken    = fs.String("scim-token", "", "SCIM token (organization level only), needed to deactivate users")
+		scimURL      = fs.String("scim-url", "", "Miro SCIM base URL (default: Miro's, or <miro-url>/api/v1/scim for a simulator)")
+		replace      = fs.Bool("replace", false, "organization level: re-authorize the existing connection to the same organization in place")
+		timeout      = fs.Duration("timeout", 5*time.Minute, "how long to wait for the authorization in the browser")
+	)
+	fs.envName("miro-url", "ROSTER_MIRO_URL")
+	fs.envName("auth-url", "ROSTER_MIRO_AUTH_URL")
+	fs.envName("token-url", "ROSTER_MIRO_TOKEN_URL")
+	fs.envName("client-id", "ROSTER_MIRO_CLIENT_ID")
+	fs.envName("client-secret", "ROSTER_MIRO_CLIENT_SECRET")
+	fs.envName("scim-url", "ROSTER_MIRO_SCIM_URL")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+
+	// Check every flag before opening anything, so that a mistake leaves
+	// no trace.
+	lvl := roster.Level(*level)
+	if !lvl.Valid() {
+		return usageError{fmt.Sprintf("connect: --level must be %q or %q, got %q", roster.LevelTeam, roster.LevelOrganization, *level)}
+	}
+	if *scimToken != "" && lvl != roster.LevelOrganization {
+		return usageError{"connect: --scim-token needs --level organization: SCIM acts on the whole organization"}
+	}
+	if *replace && lvl != roster.LevelOrganization {
+		return usageError{"connect: --replace is for --level organization; connecting a team again updates its connection"}
+	}
+	if *refreshToken != "" && *token == "" {
+		return usageError{"connect: --refresh-token goes with --token"}
+	}
+	if *token != "" && *teamID != "" {
+		return usageError{"connect: --team-id preselects the team in the OAuth flow; a --token is already bound to its team"}
+	}
+	if *token == "" && (*clientID == "" || *clientSecret == "") {
+		return usageError{"connect: the OAuth flow needs --client-id and --client-secret (or ROSTER_MIRO_CLIENT_ID and ROSTER_MIRO_CLIENT_SECRET); or pass an existing token with --token"}
+	}
+	if *token == "" && !isLoopback(*listen) {
+		return usageError{fmt.Sprintf("connect: --listen must be a loopback address such as 127.0.0.1:0, got %q", *listen)}
+	}
+	if *timeout <= 0 {
+		return usageError{"connect: --timeout must be positive"}
+	}
+	base := strings.TrimRight(*miroURL, "/")
+	if u, err := url.Parse(base); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return usageError{fmt.Sprintf("connect: --miro-url must be an absolute http(s) URL, got %q", *miroURL)}
+	}
+	realMiro := base == miro.DefaultBaseURL
+	if *authURL == "" {
+		*authURL = miro.DefaultAuthURL
+		if !realMiro {
+			*authURL = base + "/oauth/authorize"
+		}
+	}
+	if *tokenURL == "" {
+		*tokenURL = base + "/v1/oauth/token"
+	}
+	if *scimURL == "" {
+		*scimURL = defaultSCIMURL
+		if !realMiro {
+			*scimURL = base + "/api/v1/scim"
+		}
+	}
+
+	a, err := openApp(ctx, fs.global, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	hc := &http.Client{}
+
+	// 1. A token: from the OAuth flow or from --token.
+	var tok miro.Token
+	if *token != "" {
+		tok = miro.Token{AccessToken: *token, RefreshToken: *refreshToken}
+	} else {
+		flow := &loopbackFlow{
+			OAuth: &miro.OAuth{
+				ClientID: *clientID, ClientSecret: *clientSecret,
+				AuthURL: *authURL, TokenURL: *tokenURL, APIBaseURL: base,
+				HTTPClient: hc, Logger: a.logger,
+			},
+			Listen: *listen, TeamID: *teamID, Browser: !*noBrowser, Timeout: *timeout,
+			Out: stdout, Logger: a.logger, Intro: levelIntro(lvl),
+		}
+		if tok, err = flow.Run(ctx); err != nil {
+			return fmt.Errorf("connect: %w", err)
+		}
+	}
+
+	// 2. What the token is bound to, and what the level can do with it.
+	client, err := miro.New(miro.Config{BaseURL: base, Token: miro.StaticToken(tok.AccessToken), HTTPClient: hc, Logger: a.logger})
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	report, err := connect.Inspect(ctx, client, lvl)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	conn := report.Connection()
+	conn.APIBaseURL = base
+	if tok.TeamID == "" {
+		tok.TeamID = report.TeamID
+	}
+	if tok.UserID == "" {
+		tok.UserID = report.InstallerID
+	}
+	if len(tok.Scopes) == 0 {
+		tok.Scopes = report.Scopes
+	}
+
+	// 3. The SCIM token, checked with one call before it is kept.
+	if *scimToken != "" {
+		n, err := checkSCIM(ctx, *scimURL, *scimToken, hc, a)
+		if err != nil {
+			return fmt.Errorf("connect: %w", err)
+		}
+		report.Notes = append(report.Notes, fmt.Sprintf("the SCIM token works (%s)", n))
+		conn.SCIMBaseURL = *scimURL
+		// Sealed as the raw token bytes: SCIM tokens are static, with no
+		// refresh pair to keep beside them.
+		if conn.SealedSCIMToken, err = a.sealer.Seal([]byte(*scimToken)); err != nil {
+			return fmt.Errorf("connect: seal the SCIM token: %w", err)
+		}
+	}
+
+	printReport(stdout, report, conn)
+	if report.Unusable != "" {
+		return fmt.Errorf("connect: not saved: %s", report.Unusable)
+	}
+
+	// 4. Seal and save.
+	if conn.SealedToken, err = sync.SealToken(a.sealer, tok); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	created, err := connect.Save(ctx, a.store, &conn)
+	var already *connect.AlreadyConnectedError
+	if errors.As(err, &already) && *replace {
+		err = connect.Replace(ctx, a.store, &conn)
+		created = false
+	}
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	if created {
+		fmt.Fprintf(stdout, "\nSaved as connection %d. Run \"roster sync --connection %d\" to sync it.\n", conn.ID, conn.ID)
+	} else {
+		fmt.Fprintf(stdout, "\nUpdated connection %d with the new token. Run \"roster sync --connection %d\" to sync it.\n", conn.ID, conn.ID)
+	}
+	return nil
+}
+
+// levelIntro says what to pick on Miro's page (DESIGN §1).
+func levelIntro(l roster.Level) string {
+	if l == roster.LevelOrganization {
+		return "Organization level needs Miro Enterprise and the scopes organizations:read, organizations:teams:read\n" +
+			"and organizations:teams:write; usage data needs a Company Admin. On Miro's page, pick the\n" +
+			"largest team, which is the organization itself."
+	}
+	return "Team level covers one team: pick it on Miro's page. Licenses will be inferred from team roles."
+}
+
+// checkSCIM makes one SCIM call with the token and says what it saw.
+func checkSCIM(ctx context.Context, base, token string, hc *http.Client, a *app) (string, error) {
+	sc, err := miro.NewSCIM(miro.SCIMConfig{BaseURL: base, Token: token, HTTPClient: hc, Logger: a.logger, MaxRetries: 1})
+	if err != nil {
+		return "", usageError{fmt.Sprintf("connect: --scim-url: %v", err)}
+	}
+	for u, err := range sc.Users(ctx, "") {
+		if err != nil {
+			if miro.IsUnauthorized(err) || miro.IsForbidden(err) {
+				return "", fmt.Errorf("the SCIM token was refused by Miro: %w", err)
+			}
+			return "", fmt.Errorf("check the SCIM token: %w", err)
+		}
+		_ = u
+		return "it lists the organization's users", nil
+	}
+	return "the organization has no SCIM users yet", nil
+}
+
+// printReport prints the connection's facts, capabilities and problems in
+// plain words. Tokens are never printed.
+func printReport(w io.Writer, r connect.Report, c roster.Connection) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	yes := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	}
+	p("\nMiro connection, %s level", r.Level)
+	if r.OrgID != "" {
+		org := fmt.Sprintf("%s (%s)", r.OrgName, r.OrgID)
+		if r.Plan != "" {
+			org += fmt.Sprintf(", plan %s, %d full licenses purchased", r.Plan, r.FullLicensesPurchased)
+		}
+		p("  organization:  %s", org)
+	}
+	p("  team:          %s (%s)", r.TeamName, r.TeamID)
+	p("  installed by:  %s (%s)", r.InstallerName, r.InstallerID)
+	if r.Level == roster.LevelOrganization || r.Enterprise {
+		p("  Enterprise:    %s", yes(r.Enterprise))
+		p("  Company Admin: %s", yes(r.CompanyAdmin))
+	}
+	p("  scopes:        %s", strings.Join(r.Scopes, " "))
+	p("Capabilities:")
+	for _, cp := range c.Capabilities() {
+		mark := "yes"
+		if !cp.Available {
+			mark = "no "
+		}
+		p("  [%s] %s: %s", mark, cp.Name, cp.Reason)
+	}
+	if len(r.Problems) > 0 {
+		p("Problems:")
+		for _, s := range r.Problems {
+			p("  - %s", s)
+		}
+	}
+	if len(r.Notes) > 0 {
+		p("Notes:")
+		for _, s := range r.Notes {
+			p("  - %s", s)
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"roster"
+	"roster/internal/jobs"
+	"roster/internal/sync"
+)
+
+// progressEvery is how often a running sync prints a progress line.
+const progressEvery = time.Second
+
+// runSync is `roster sync`: sync one connection, or every one that is not
+// disconnected, now.
+func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sync", "", "Syncs users, roles, licenses and usage from Miro now: one connection with --connection,\nor every connection that is not disconnected. Progress goes to stderr, a summary per\nconnection to stdout. Exits non-zero if any sync failed. With --enqueue, queues the syncs\nfor roster serve to run instead.", stderr)
+	fs.globals()
+	var (
+		connID  = fs.Int64("connection", 0, "sync only this connection id (see roster connections)")
+		all     = fs.Bool("all", false, "sync every connection (the default without --connection)")
+		enqueue = fs.Bool("enqueue", false, "queue the syncs for roster serve to run, instead of running them here")
+		oauth   = oauthAppFlags(fs)
+	)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *all && *connID != 0 {
+		return usageError{"sync: give --connection or --all, not both"}
+	}
+	if *connID < 0 {
+		return usageError{fmt.Sprintf("sync: --connection must be a connection id, got %d", *connID)}
+	}
+
+	a, err := openApp(ctx, fs.global, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	var ids []int64
+	if *connID != 0 {
+		if _, err := a.store.Connection(ctx, *connID); err != nil {
+			return fmt.Errorf("sync: connection %d: %w (see roster connections)", *connID, err)
+		}
+		ids = []int64{*connID}
+	} else {
+		conns, err := a.store.Connections(ctx)
+		if err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		for _, c := range conns {
+			if c.Status != roster.StatusDisconnected {
+				ids = append(ids, c.ID)
+			}
+		}
+		if len(ids) == 0 {
+			fmt.Fprintln(stdout, `No connections to sync. Run "roster connect" first.`)
+			return nil
+		}
+	}
+
+	if *enqueue {
+		return enqueueSyncs(ctx, a, newSyncer(a, *oauth), ids, stdout)
+	}
+	var failed []error
+	for _, id := range ids {
+		syncer := newSyncer(a, *oauth)
+		syncer.Progress = progressPrinter(stderr, id)
+		run, err := syncer.Sync(ctx, id)
+		printRun(stdout, id, run, err)
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		return errors.Join(failed...)
+	}
+	return nil
+}
+
+// oauthAppFlags adds --client-id and --client-secret, with which syncs
+// refresh expiring tokens.
+func oauthAppFlags(fs *flagSet) *sync.OAuthApp {
+	var o sync.OAuthApp
+	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id of the Miro app, to refresh expiring tokens")
+	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret of the Miro app, to refresh expiring tokens")
+	fs.envName("client-id", "ROSTER_MIRO_CLIENT_ID")
+	fs.envName("client-secret", "ROSTER_MIRO_CLIENT_SECRET")
+	return &o
+}
+
+// newSyncer is the Syncer of every command that syncs: roster sync runs
+// it inline, roster serve in its job workers.
+func newSyncer(a *app, oauth sync.OAuthApp) *sync.Syncer {
+	return &sync.Syncer{Store: a.store, Sealer: a.sealer, Logger: a.logger, HTTPClient: &http.Client{}, OAuth: oauth}
+}
+
+// enqueueSyncs queues a sync job per connection, for roster serve (here or
+// on another machine sharing the PostgreSQL database) to run.
+func enqueueSyncs(ctx context.Context, a *app, syncer *sync.Syncer, ids []int64, stdout io.Writer) error {
+	runner, err := jobs.New(ctx, jobs.Config{DB: a.db, DSN: a.dsn, Syncer: syncer, Logger: a.logger})
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	defer runner.Close()
+	for _, id := range ids {
+		inserted, err := runner.EnqueueSync(ctx, id)
+		if err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		if inserted {
+			fmt.Fprintf(stdout, "connection %d: sync queued; roster serve runs it\n", id)
+		} else {
+			fmt.Fprintf(stdout, "connection %d: a sync is already queued or running\n", id)
+		}
+	}
+	return nil
+}
+
+// progressPrinter prints a progress line at most every progressEvery.
+func progressPrinter(w io.Writer, connID int64) func(sync.Progress) {
+	var last time.Time
+	return func(p sync.Progress) {
+		if now := time.Now(); now.Sub(last) >= progressEvery {
+			last = now
+			line := fmt.Sprintf("connection %d: %s: %d pages, %d members", connID, p.Phase, p.Pages, p.Members)
+			if p.Teams > 0 {
+				line += fmt.Sprintf(", %d/%d teams", p.TeamsDone, p.Teams)
+			}
+			line += fmt.Sprintf(", %d API calls, %d credits", p.APICalls, p.Credits)
+			if p.EstimatedLeft > 0 {
+				line += ", about " + p.EstimatedLeft.Round(time.Second).String() + " left"
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
+// printRun prints one sync's summary.
+func printRun(w io.Writer, connID int64, run roster.SyncRun, err error) {
+	if run.ID == 0 && err != nil {
+		fmt.Fprintf(w, "connection %d: failed before it started: %v\n", connID, err)
+		return
+	}
+	dur := run.EndedAt.Sub(run.StartedAt).Round(time.Millisecond)
+	status := "synced"
+	if err != nil {
+		status = "FAILED"
+	}
+	fmt.Fprintf(w, "connection %d: %s from %s in %s: %d added, %d changed, %d removed; %d pages, %d API calls, %d credits\n",
+		connID, status, run.Source, dur, run.Added, run.Changed, run.Removed, run.Pages, run.APICalls, run.Credits)
+	if err != nil {
+		fmt.Fprintf(w, "  error: %s (nothing was changed)\n", run.Error)
+	}
+	if run.UsageNote != "" {
+		fmt.Fprintf(w, "  usage: %s\n", run.UsageNote)
+	}
+}
