@@ -23,6 +23,7 @@ import (
 	"roster/internal/miro"
 	"roster/internal/mirosim"
 	"roster/internal/secret"
+	"roster/internal/store/sqlstore"
 	"roster/internal/store/storetest"
 )
 
@@ -181,6 +182,12 @@ func TestE2EOrganizationOAuth(t *testing.T) {
 	r := e.roster(t, "migrate")
 	require.NoError(t, r.err, r.stderr)
 	require.Contains(t, r.stdout, "database: sqlite, schema version")
+	require.Contains(t, r.stdout, "job tables migrated")
+	db, err := sqlstore.Open(context.Background(), filepath.Join(e.dataDir, "roster.db"))
+	require.NoError(t, err)
+	var jobs int
+	require.NoError(t, db.SQL().QueryRow("SELECT COUNT(*) FROM river_job").Scan(&jobs), "migrate creates River's tables")
+	require.NoError(t, db.Close())
 
 	var page string
 	r = e.connectOAuth(t, func(u string) { page = browser(t, u) }, "--level", "organization")

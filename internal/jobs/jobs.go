@@ -154,37 +154,72 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 // openPostgres opens River's pool on dsn, migrates River's tables in the
 // DSN's schema (its search_path) and builds the client there.
 func (r *Runner) openPostgres(ctx context.Context, dsn string, rc *river.Config) error {
+	pool, schema, err := openRiverPool(ctx, dsn, r.logger)
+	if err != nil {
+		return err
+	}
+	r.pool = pool
+	rc.Schema = schema
+	r.client, err = river.NewClient(riverpgxv5.New(pool), rc)
+	return err
+}
+
+// openRiverPool opens a pgx pool on dsn and migrates River's tables in the
+// schema the DSN's search_path resolves to, which it returns: River's
+// tables go beside the store's, and naming the schema also keeps River's
+// notifications per schema.
+func openRiverPool(ctx context.Context, dsn string, logger *slog.Logger) (*pgxpool.Pool, string, error) {
 	if dsn == "" {
-		return errors.New("the PostgreSQL DSN is required")
+		return nil, "", errors.New("the PostgreSQL DSN is required")
 	}
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return fmt.Errorf("parse the PostgreSQL DSN: %w", err)
+		return nil, "", fmt.Errorf("parse the PostgreSQL DSN: %w", err)
 	}
 	// River holds one connection to LISTEN and a few for fetching,
 	// completing and leader election; the syncs themselves use the store.
 	pcfg.MaxConns = max(pcfg.MaxConns, 8)
-	r.pool, err = pgxpool.NewWithConfig(ctx, pcfg)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
-		return fmt.Errorf("open the PostgreSQL pool: %w", err)
+		return nil, "", fmt.Errorf("open the PostgreSQL pool: %w", err)
 	}
-	// River's tables go beside the store's, in the schema the store
-	// resolved; naming it also keeps River's notifications per schema.
 	var schema *string
-	if err := r.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		return fmt.Errorf("read the current schema: %w", err)
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		pool.Close()
+		return nil, "", fmt.Errorf("read the current schema: %w", err)
 	}
 	if schema == nil {
-		return errors.New("no schema of the search_path exists")
+		pool.Close()
+		return nil, "", errors.New("no schema of the search_path exists")
 	}
-	rc.Schema = *schema
-	driver := riverpgxv5.New(r.pool)
-	err = withMigrationLock(ctx, r.pool, *schema, func() error { return migrate(ctx, driver, *schema, r.logger) })
-	if err != nil {
-		return err
+	driver := riverpgxv5.New(pool)
+	if err := withMigrationLock(ctx, pool, *schema, func() error { return migrate(ctx, driver, *schema, logger) }); err != nil {
+		pool.Close()
+		return nil, "", err
 	}
-	r.client, err = river.NewClient(driver, rc)
-	return err
+	return pool, *schema, nil
+}
+
+// Migrate applies River's migrations in the store's database without
+// building a Runner: `roster migrate` uses it. dsn is needed on
+// PostgreSQL, where River has its own pool.
+func Migrate(ctx context.Context, db *sqlstore.DB, dsn string, logger *slog.Logger) error {
+	logger = cmp.Or(logger, slog.New(slog.DiscardHandler))
+	switch db.Dialect() {
+	case "sqlite":
+		if err := migrate(ctx, riversqlite.New(db.SQL()), "", logger); err != nil {
+			return fmt.Errorf("jobs: %w", err)
+		}
+	case "postgres":
+		pool, _, err := openRiverPool(ctx, dsn, logger)
+		if err != nil {
+			return fmt.Errorf("jobs: %w", err)
+		}
+		pool.Close()
+	default:
+		return fmt.Errorf("jobs: unknown dialect %q", db.Dialect())
+	}
+	return nil
 }
 
 // Start starts working jobs and, when elected leader, scheduling syncs.
