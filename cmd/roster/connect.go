@@ -41,6 +41,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		scimURL      = fs.String("scim-url", "", "Miro SCIM base URL (default: Miro's, or <miro-url>/api/v1/scim for a simulator)")
 		replace      = fs.Bool("replace", false, "organization level: re-authorize the existing connection to the same organization in place")
 		timeout      = fs.Duration("timeout", 5*time.Minute, "how long to wait for the authorization in the browser")
+		syncInterval = fs.Duration("sync-interval", 0, "how often roster serve syncs this connection, at least 1m (default 24h for a new connection; connecting again keeps the current one)")
 	)
 	fs.envName("miro-url", "ROSTER_MIRO_URL")
 	fs.envName("auth-url", "ROSTER_MIRO_AUTH_URL")
@@ -63,6 +64,9 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *replace && lvl != roster.LevelOrganization {
 		return usageError{"connect: --replace is for --level organization; connecting a team again updates its connection"}
+	}
+	if *syncInterval != 0 && *syncInterval < time.Minute {
+		return usageError{fmt.Sprintf("connect: --sync-interval must be at least 1m, got %s", *syncInterval)}
 	}
 	if *refreshToken != "" && *token == "" {
 		return usageError{"connect: --refresh-token goes with --token"}
@@ -136,6 +140,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("connect: %w", err)
 	}
 	conn := report.Connection()
+	conn.SyncInterval = *syncInterval
 	conn.APIBaseURL = base
 	if tok.TeamID == "" {
 		tok.TeamID = report.TeamID

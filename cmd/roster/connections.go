@@ -33,10 +33,10 @@ func runConnections(ctx context.Context, args []string, stdout, stderr io.Writer
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tLEVEL\tORGANIZATION / TEAM\tINSTALLER\tSTATUS\tLAST SYNC\tCAPABILITIES")
+	fmt.Fprintln(tw, "ID\tLEVEL\tORGANIZATION / TEAM\tINSTALLER\tSTATUS\tLAST SYNC\tEVERY\tCAPABILITIES")
 	for _, c := range conns {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Level, connectionScope(c), c.InstallerName,
-			connectionStatus(c), formatTime(c.LastSyncAt, "never"), capabilitySummary(c))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Level, connectionScope(c), c.InstallerName,
+			connectionStatus(c), formatTime(c.LastSyncAt, "never"), c.SyncInterval, capabilitySummary(c))
 	}
 	return tw.Flush()
 }

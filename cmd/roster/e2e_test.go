@@ -261,7 +261,9 @@ func TestE2ETeamTokens(t *testing.T) {
 	require.NoError(t, r.err, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "Saved as connection 2.")
 
-	// The same team again updates it.
+	// The same team again updates it, keeping a sync interval set before.
+	r = e.roster(t, "connect", "--level", "team", "--miro-url", e.info.APIBaseURL, "--token", e.token(mirosim.InstallTeam), "--sync-interval", "6h")
+	require.NoError(t, r.err, r.stdout+r.stderr)
 	r = connectTeam(mirosim.InstallTeam)
 	require.NoError(t, r.err, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "Updated connection 1")
@@ -295,6 +297,9 @@ func TestE2ETeamTokens(t *testing.T) {
 	r = e.roster(t, "connections")
 	require.NoError(t, r.err, r.stderr)
 	require.Equal(t, 3, strings.Count(r.stdout, "\n"), r.stdout)
+	lines := strings.Split(r.stdout, "\n")
+	require.Contains(t, lines[1], "6h0m0s", "connection 1 keeps its interval")
+	require.Contains(t, lines[2], "24h0m0s", "connection 2 has the default")
 }
 
 func TestE2EOAuthDeniedAndWrongState(t *testing.T) {
@@ -353,6 +358,7 @@ func TestE2EBadInput(t *testing.T) {
 		{"UnknownFlagUsers", []string{"users", "--bogus=1"}, 2, "flag provided but not defined: -bogus"},
 		{"Argument", []string{"connections", "extra"}, 2, `unexpected argument "extra"`},
 		{"BadLevel", append([]string{"connect", "--level", "galaxy", "--token", "x"}, sim...), 2, `--level must be "team" or "organization", got "galaxy"`},
+		{"ShortSyncInterval", append([]string{"connect", "--level", "team", "--token", "x", "--sync-interval", "10s"}, sim...), 2, "--sync-interval must be at least 1m, got 10s"},
 		{"SCIMAtTeamLevel", append([]string{"connect", "--level", "team", "--token", "x", "--scim-token", "y"}, sim...), 2, "--scim-token needs --level organization"},
 		{"NoClientID", append([]string{"connect", "--level", "team"}, sim...), 2, "needs --client-id and --client-secret"},
 		{"NotLoopback", append([]string{"connect", "--client-id", "a", "--client-secret", "b", "--listen", "0.0.0.0:0"}, sim...), 2, "--listen must be a loopback address"},
