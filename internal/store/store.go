@@ -61,7 +61,9 @@ type Store interface {
 	// ApplySync writes d and completes run (status succeeded, EndedAt,
 	// counters), sets the connection's LastSyncAt and status active, all in
 	// one transaction. An empty Diff writes no account, membership or
-	// change rows.
+	// change rows. Every successful run also records its trend point
+	// (see Trend), counting as active the accounts active within the 60
+	// days before the run's end.
 	ApplySync(ctx context.Context, run roster.SyncRun, d Diff) error
 
 	// Accounts lists accounts matching f, ordered by email then id.
@@ -77,7 +79,134 @@ type Store interface {
 	SyncRuns(ctx context.Context, connectionID int64, limit int) ([]roster.SyncRun, error)
 	// Changes lists change rows matching f, oldest first.
 	Changes(ctx context.Context, f ChangeFilter) ([]roster.Change, error)
+
+	Operators
+	Audit
+	Actions
+	Insights
 }
+
+// Operators are the people who log in to roster, their sessions and API
+// keys, and the settings they choose.
+type Operators interface {
+	// CreateOperator inserts o (email lower-cased) and sets ID and
+	// CreatedAt; ErrConflict when the email is taken.
+	CreateOperator(ctx context.Context, o *roster.Operator) error
+	Operator(ctx context.Context, id int64) (roster.Operator, error)
+	OperatorByEmail(ctx context.Context, email string) (roster.Operator, error)
+	CountOperators(ctx context.Context) (int, error)
+	// RecordLogin stores the outcome of a login attempt: failed logins
+	// and lock-out, or a success (FailedLogins 0, LastLoginAt).
+	RecordLogin(ctx context.Context, id int64, failedLogins int, lockedUntil, lastLoginAt time.Time) error
+
+	CreateSession(ctx context.Context, s roster.Session) error
+	// Session finds an unexpired session by token hash (ErrNotFound).
+	Session(ctx context.Context, tokenHash []byte, now time.Time) (roster.Session, error)
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+
+	CreateAPIKey(ctx context.Context, k *roster.APIKey) error
+	APIKeyByHash(ctx context.Context, hash []byte) (roster.APIKey, error)
+	APIKeys(ctx context.Context) ([]roster.APIKey, error)
+	DeleteAPIKey(ctx context.Context, id int64) error
+	TouchAPIKey(ctx context.Context, id int64, at time.Time) error
+
+	// Settings returns the stored settings, or roster.DefaultSettings().
+	Settings(ctx context.Context) (roster.Settings, error)
+	SaveSettings(ctx context.Context, s roster.Settings) error
+}
+
+// Audit is the audit log: every action and sync.
+type Audit interface {
+	// AppendAudit inserts e and sets its ID (and At when zero).
+	AppendAudit(ctx context.Context, e *roster.AuditEntry) error
+	// AuditEntries lists entries matching f, newest first.
+	AuditEntries(ctx context.Context, f AuditFilter) ([]roster.AuditEntry, error)
+}
+
+// AuditFilter selects audit entries. Zero fields do not filter.
+type AuditFilter struct {
+	Kind         string
+	ConnectionID int64
+	Target       string
+	BeforeID     int64 // keyset paging: entries with a smaller id
+	Limit        int   // 0: all
+}
+
+// Actions records actions on Miro so that each runs once per key.
+type Actions interface {
+	// StartAction inserts a (status pending) and sets ID and CreatedAt.
+	// When an action with a.Key exists it returns true and fills a with
+	// the stored action instead, changing nothing.
+	StartAction(ctx context.Context, a *roster.Action) (existed bool, err error)
+	// FinishAction, in one transaction, writes a's status, result, Miro
+	// answer and FinishedAt, applies effect to the store (so the
+	// dashboard shows the action at once; the next sync confirms it) and
+	// appends audit.
+	FinishAction(ctx context.Context, a roster.Action, effect ActionEffect, audit roster.AuditEntry) error
+	ActionByKey(ctx context.Context, key string) (roster.Action, error)
+}
+
+// ActionEffect is what a finished action changes in the store. Zero
+// fields change nothing.
+type ActionEffect struct {
+	// Membership is upserted (invite, role change). An invite of a person
+	// the store does not know yet also needs Account.
+	Membership *roster.Membership
+	Account    *roster.Account
+	// RemoveMembership is deleted (remove from team).
+	RemoveMembership *MembershipKey
+}
+
+// Insights are the dashboard's queries.
+type Insights interface {
+	// Overview counts accounts; activity before inactiveBefore (or none)
+	// makes a licensed account inactive.
+	Overview(ctx context.Context, inactiveBefore time.Time) (roster.Overview, error)
+	// Trend is the overview after each of the last limit successful
+	// syncs, oldest first. ApplySync records a point per run.
+	Trend(ctx context.Context, limit int) ([]roster.TrendPoint, error)
+	// TeamStats counts every team's members, admins, licensed and inactive.
+	TeamStats(ctx context.Context, inactiveBefore time.Time) ([]roster.TeamStat, error)
+	// ListAccounts is the users page: search, filters, sort and keyset
+	// paging; it must stay fast at 100,000 accounts.
+	ListAccounts(ctx context.Context, q AccountQuery) (AccountPage, error)
+}
+
+// AccountQuery is a page of the users list. Zero fields do not filter.
+type AccountQuery struct {
+	Search       string // case-insensitive substring of email or name
+	License      string
+	OrgRole      string
+	MiroTeamID   string
+	ConnectionID int64
+	// Activity: "active" (activity at or after ActiveSince), "inactive"
+	// (before it, or never), or "" for both.
+	Activity    string
+	ActiveSince time.Time
+	Guests      bool // only guests and external users
+	Deactivated bool // only deactivated accounts
+	IncludeLeft bool
+	// Sort is "email" (default), "name", "license" or "last_activity";
+	// Desc reverses it.
+	Sort string
+	Desc bool
+	// Cursor continues after the last row of the previous page; it is
+	// opaque to callers and ErrInvalid-wrapped when malformed.
+	Cursor string
+	Limit  int // 1..1000; default 50
+}
+
+// AccountPage is one page of ListAccounts.
+type AccountPage struct {
+	Accounts   []roster.Account
+	Total      int    // rows matching the query, all pages
+	NextCursor string // empty on the last page
+}
+
+// ErrInvalid marks a bad argument, such as a malformed cursor, a limit
+// out of range, or a value a method refuses to store (an unknown role,
+// scope or action kind, a negative price).
+var ErrInvalid = errors.New("invalid")
 
 // Snapshot is the stored state one connection's sync is diffed against.
 type Snapshot struct {
@@ -147,5 +276,6 @@ type AccountFilter struct {
 type ChangeFilter struct {
 	AccountID int64
 	SyncRunID int64
+	AfterID   int64 // keyset paging: changes with a larger id
 	Limit     int
 }

@@ -299,10 +299,19 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Tables lists roster's tables, parents before children.
+// Tables lists the inventory's tables, parents before children: what
+// syncs keep, which tests dump to prove a sync wrote nothing.
 func Tables() []string {
 	return []string{"meta", "connections", "organizations", "teams", "connection_teams",
 		"accounts", "connection_accounts", "memberships", "sync_runs", "changes"}
+}
+
+// OperateTables lists the tables of operating roster, parents before
+// children: people, settings, the audit log, actions and the trend (one
+// point per successful sync, which is why it is not in Tables: a resync
+// that changes nothing still adds its point).
+func OperateTables() []string {
+	return []string{"operators", "sessions", "api_keys", "settings", "audit_log", "actions", "trend_points"}
 }
 
 // now is the clock in the stored precision.

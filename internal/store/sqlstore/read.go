@@ -386,6 +386,9 @@ func (db *DB) Changes(ctx context.Context, f store.ChangeFilter) ([]roster.Chang
 	if f.SyncRunID != 0 {
 		where = append(where, `c.sync_run_id = `+arg(f.SyncRunID))
 	}
+	if f.AfterID != 0 {
+		where = append(where, `c.id > `+arg(f.AfterID))
+	}
 	q := `SELECT c.id, c.account_id, a.miro_user_id, c.sync_run_id, c.kind, c.miro_team_id, c.old_value, c.new_value, c.at
 		FROM changes c JOIN accounts a ON a.id = c.account_id`
 	if len(where) > 0 {

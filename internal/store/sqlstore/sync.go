@@ -105,6 +105,9 @@ func (db *DB) ApplySync(ctx context.Context, run roster.SyncRun, d store.Diff) e
 		if err != nil {
 			return fmt.Errorf("update connection: %w", err)
 		}
+		if err := insertTrendPoint(ctx, tx, run); err != nil {
+			return fmt.Errorf("insert trend point: %w", err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -113,15 +116,44 @@ func (db *DB) ApplySync(ctx context.Context, run roster.SyncRun, d store.Diff) e
 	return nil
 }
 
-// accountCols are the account columns a sync writes, in argument order.
-const accountCols = `miro_user_id, email, name, org_role, admin_roles, license, license_exact, active,
-	last_activity_at, license_assigned_at, first_seen_at, last_seen_at, left_at`
+// trendActivityWindow is the activity cut-off of trend points: active
+// means active within this long before the run ended. It is fixed, not
+// Settings.InactivityDays, so that a changed setting does not make old
+// points disagree with new ones.
+const trendActivityWindow = 60 * 24 * time.Hour
 
-const nAccountCols = 13
+// insertTrendPoint records the overview after run, counted over every
+// account (all connections) as the transaction now sees them. It is one
+// scan of accounts, not an account, membership or change row, so even an
+// empty diff writes it: the trend has a point per successful sync.
+func insertTrendPoint(ctx context.Context, tx *sql.Tx, run roster.SyncRun) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO trend_points (sync_run_id, at, accounts, full_assigned, full_active)
+		SELECT $1, $2, COUNT(*),
+			COUNT(CASE WHEN a.active AND a.license = $3 THEN 1 END),
+			COUNT(CASE WHEN a.active AND a.license = $3 AND a.last_activity_at >= $4 THEN 1 END)
+		FROM accounts a WHERE a.left_at IS NULL`,
+		run.ID, tv(run.EndedAt), roster.LicenseFull, tv(run.EndedAt.Add(-trendActivityWindow)))
+	return err
+}
+
+// accountCols are the account columns a sync writes, in argument order.
+// search is derived (searchText), written with the rest.
+const accountCols = `miro_user_id, email, name, org_role, admin_roles, license, license_exact, active,
+	last_activity_at, license_assigned_at, first_seen_at, last_seen_at, left_at, search`
+
+const nAccountCols = 14
 
 func accountArgs(args []any, a *roster.Account) []any {
 	return append(args, a.MiroUserID, a.Email, a.Name, a.OrgRole, lv(a.AdminRoles), a.License, a.LicenseExact,
-		a.Active, tv(a.LastActivityAt), tv(a.LicenseAssignedAt), tv(a.FirstSeenAt), tv(a.LastSeenAt), tv(a.LeftAt))
+		a.Active, tv(a.LastActivityAt), tv(a.LicenseAssignedAt), tv(a.FirstSeenAt), tv(a.LastSeenAt), tv(a.LeftAt),
+		searchText(a.Email, a.Name))
+}
+
+// searchText is the accounts.search column: email and name lower-cased
+// here rather than by SQL, because SQLite's lower() knows only ASCII and
+// PostgreSQL's depends on the database's locale.
+func searchText(email, name string) string {
+	return strings.ToLower(email + " " + name)
 }
 
 func (db *DB) applyDiff(ctx context.Context, tx *batchTx, connID int64, run roster.SyncRun, d store.Diff) error {
@@ -350,7 +382,7 @@ func (db *DB) applyAccounts(ctx context.Context, tx *batchTx, d store.Diff) (map
 					FROM connection_accounts s JOIN connections c ON c.id = s.connection_id
 					WHERE s.account_id = accounts.id) END,
 				accounts.last_seen_at),
-			left_at = excluded.left_at`)
+			left_at = excluded.left_at, search = excluded.search`)
 		args := make([]any, 0, len(batch)*(nAccountCols+1))
 		for _, a := range batch {
 			args = append(args, a.ID)

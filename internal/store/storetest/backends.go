@@ -105,7 +105,7 @@ func Open(t testing.TB, dsn string) *sqlstore.DB {
 func Dump(t testing.TB, db *sqlstore.DB) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	for _, table := range sqlstore.Tables() {
+	for _, table := range append(sqlstore.Tables(), sqlstore.OperateTables()...) {
 		out[table] = dumpTable(t, db, table)
 	}
 	return out

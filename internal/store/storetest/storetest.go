@@ -53,6 +53,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Concurrency/ReadersDuringApplySync", testConcurrentReaders},
 		{"Times/UTC", testTimesUTC},
 	}
+	tests = append(tests, operateTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -452,16 +453,24 @@ func testApplyEmptyDiff(t *testing.T, s store.Store) {
 	require.NoError(t, s.ApplySync(ctx(), run, store.Diff{}))
 
 	if written >= 0 {
-		require.Equal(t, 2, sqliteChanges(t, s)-written, "an empty diff writes the run and the connection, nothing else")
+		require.Equal(t, 3, sqliteChanges(t, s)-written, "an empty diff writes the run, the connection and the trend point, nothing else")
 	}
 
 	after := dump(t, s)
 	if before != nil {
-		require.Equal(t, withoutTables(before, "sync_runs", "connections"), withoutTables(after, "sync_runs", "connections"),
-			"an empty diff wrote rows")
+		require.Equal(t, withoutTables(before, "sync_runs", "connections", "trend_points"),
+			withoutTables(after, "sync_runs", "connections", "trend_points"), "an empty diff wrote rows")
 		require.Len(t, after["sync_runs"], 2)
 		require.Len(t, after["connections"], 1)
+		require.Equal(t, before["trend_points"], after["trend_points"][:len(before["trend_points"])],
+			"an empty diff rewrote a trend point")
+		require.Len(t, after["trend_points"], len(before["trend_points"])+1)
 	}
+	// The one new trend point is this run's: the fixture's 5 people, 4 with
+	// a full license, all active within 60 days of the run's end.
+	trend, err := s.Trend(ctx(), 1)
+	require.NoError(t, err)
+	require.Equal(t, []roster.TrendPoint{{SyncRunID: run.ID, At: t0.Add(24 * time.Hour), Accounts: 5, FullAssigned: 4, FullActive: 4}}, trend)
 	// Listings differ only by LastSeenAt, which is the connection's sync.
 	afterList := listing(t, s)
 	for _, a := range afterList["accounts"].([]roster.Account) {
@@ -892,6 +901,11 @@ func testChanges(t *testing.T, s store.Store) {
 	first, err := s.Changes(ctx(), store.ChangeFilter{SyncRunID: r1.ID, Limit: 2})
 	require.NoError(t, err)
 	require.Len(t, first, 2)
+	// Keyset paging continues after the last id seen.
+	rest, err := s.Changes(ctx(), store.ChangeFilter{SyncRunID: r1.ID, AfterID: first[1].ID})
+	require.NoError(t, err)
+	require.Len(t, rest, 3)
+	require.Equal(t, all[2].ID, rest[0].ID)
 	both, err := s.Changes(ctx(), store.ChangeFilter{SyncRunID: r2.ID, AccountID: u1})
 	require.NoError(t, err)
 	require.Len(t, both, 1)

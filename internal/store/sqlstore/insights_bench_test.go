@@ -1,0 +1,180 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"roster"
+	"roster/internal/store"
+	"roster/internal/store/sqlstore"
+	"roster/internal/store/storetest"
+)
+
+// benchAt is the end of the benchmark organization's sync.
+var benchAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// dashboardStore is a store holding one organization of 100,000 accounts
+// in 1,000 teams (300,000 memberships), with a dashboard's mix: 70% full
+// licenses, 1 in 13 never active, activity spread over 200 days, 2%
+// guests, 1% external, 1% deactivated, 1% left.
+func dashboardStore(b *testing.B, dsn string) *sqlstore.DB {
+	b.Helper()
+	ctx := context.Background()
+	d := firstSyncDiff(benchMembers)
+	for i := range d.Accounts {
+		a := &d.Accounts[i]
+		a.Name = fmt.Sprintf("%s %s", []string{"Ada", "Bob", "Cy", "Dee", "Eve", "Flo", "Gus"}[i%7], []string{"Lovelace", "Smith", "Young", "Ng", "Moss"}[i%5])
+		switch {
+		case i%10 >= 7:
+			a.License = roster.LicenseFree
+		case i%97 == 0:
+			a.License, a.LicenseExact = roster.LicenseUnknown, false
+		}
+		a.LastActivityAt = benchAt.Add(-time.Duration(i%(200*24)) * time.Hour)
+		if i%13 == 0 {
+			a.LastActivityAt = time.Time{}
+		}
+		switch {
+		case i%50 == 1:
+			a.OrgRole = "organization_team_guest_user"
+		case i%100 == 2:
+			a.OrgRole = "organization_external_user"
+		}
+		a.Active = i%100 != 3
+		if i%100 == 4 {
+			a.LeftAt = benchAt
+		}
+	}
+	db, err := sqlstore.Open(ctx, dsn)
+	require.NoError(b, err)
+	b.Cleanup(func() { db.Close() })
+	c := roster.Connection{Level: roster.LevelOrganization, OrgID: "o1", TeamID: "t0"}
+	require.NoError(b, db.CreateConnection(ctx, &c))
+	run := roster.SyncRun{ConnectionID: c.ID}
+	require.NoError(b, db.StartSyncRun(ctx, &run))
+	run.EndedAt = benchAt
+	require.NoError(b, db.ApplySync(ctx, run, d))
+	if db.Dialect() == "postgres" {
+		// What autovacuum does soon after a first sync (the visibility map
+		// lets counts scan indexes only).
+		_, err := db.SQL().ExecContext(ctx, `VACUUM ANALYZE`)
+		require.NoError(b, err)
+	}
+	return db
+}
+
+// timeOps runs op b.N times and reports the median and 95th percentile.
+func timeOps(b *testing.B, op func()) {
+	b.Helper()
+	var ds []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		op()
+		ds = append(ds, time.Since(start))
+	}
+	slices.Sort(ds)
+	if len(ds) > 0 {
+		b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(ds[len(ds)*95/100].Microseconds())/1000, "p95-ms")
+	}
+}
+
+// cursorAfter follows pages of q and returns the cursor after them.
+func cursorAfter(b *testing.B, db *sqlstore.DB, q store.AccountQuery, pages int) string {
+	b.Helper()
+	for range pages {
+		page, err := db.ListAccounts(context.Background(), q)
+		require.NoError(b, err)
+		require.NotEmpty(b, page.NextCursor)
+		q.Cursor = page.NextCursor
+	}
+	return q.Cursor
+}
+
+var benchBackends = []struct {
+	name string
+	dsn  func(testing.TB) string
+}{{"sqlite", storetest.SQLiteDSN}, {"postgres", storetest.PostgresDSN}}
+
+// BenchmarkListAccounts100k pages the users list of 100,000 accounts:
+//
+//	ROSTER_TEST_POSTGRES_URL=postgres://... go test -run '^$' -bench 'ListAccounts100k|Overview100k' -benchtime 200x ./internal/store/sqlstore/
+func BenchmarkListAccounts100k(b *testing.B) {
+	ctx := context.Background()
+	cutoff := benchAt.Add(-60 * 24 * time.Hour)
+	for _, backend := range benchBackends {
+		b.Run(backend.name, func(b *testing.B) {
+			db := dashboardStore(b, backend.dsn(b))
+			byEmail := store.AccountQuery{}
+			byActivity := store.AccountQuery{Sort: "last_activity", Desc: true}
+			cases := []struct {
+				name string
+				q    store.AccountQuery
+			}{
+				{"first", byEmail},
+				{"deep-50-pages", store.AccountQuery{Cursor: cursorAfter(b, db, byEmail, 50)}},
+				{"deep-end", store.AccountQuery{Cursor: cursorAfter(b, db, store.AccountQuery{Limit: 1000}, 98)}},
+				{"name-first", store.AccountQuery{Sort: "name"}},
+				{"activity-desc-first", byActivity},
+				{"activity-desc-deep-50", store.AccountQuery{Sort: "last_activity", Desc: true, Cursor: cursorAfter(b, db, byActivity, 50)}},
+				{"activity-asc-in-never", store.AccountQuery{Sort: "last_activity",
+					Cursor: cursorAfter(b, db, store.AccountQuery{Sort: "last_activity"}, 50)}},
+				{"license-desc-first", store.AccountQuery{Sort: "license", Desc: true}},
+				{"filtered-full-inactive", store.AccountQuery{License: roster.LicenseFull, Activity: "inactive", ActiveSince: cutoff}},
+				{"filtered-team", store.AccountQuery{MiroTeamID: "t7"}},
+				{"filtered-guests-by-name", store.AccountQuery{Guests: true, Sort: "name"}},
+				{"search-narrow", store.AccountQuery{Search: "user4242@"}},
+				{"search-broad-filtered", store.AccountQuery{Search: "ada", License: roster.LicenseFull, Sort: "last_activity"}},
+			}
+			for _, tc := range cases {
+				b.Run(tc.name, func(b *testing.B) {
+					timeOps(b, func() {
+						page, err := db.ListAccounts(ctx, tc.q)
+						if err != nil || page.Total == 0 {
+							b.Fatalf("page: %v (total %d)", err, page.Total)
+						}
+					})
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkOverview100k computes the overview and the team stats of
+// 100,000 accounts and 300,000 memberships (same command as above).
+func BenchmarkOverview100k(b *testing.B) {
+	ctx := context.Background()
+	cutoff := benchAt.Add(-60 * 24 * time.Hour)
+	for _, backend := range benchBackends {
+		b.Run(backend.name, func(b *testing.B) {
+			db := dashboardStore(b, backend.dsn(b))
+			b.Run("overview", func(b *testing.B) {
+				timeOps(b, func() {
+					o, err := db.Overview(ctx, cutoff)
+					if err != nil || o.Accounts == 0 {
+						b.Fatalf("overview: %v", err)
+					}
+				})
+			})
+			b.Run("team-stats", func(b *testing.B) {
+				timeOps(b, func() {
+					if _, err := db.TeamStats(ctx, cutoff); err != nil {
+						b.Fatal(err)
+					}
+				})
+			})
+			b.Run("trend", func(b *testing.B) {
+				timeOps(b, func() {
+					if _, err := db.Trend(ctx, 90); err != nil {
+						b.Fatal(err)
+					}
+				})
+			})
+		})
+	}
+}

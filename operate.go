@@ -1,0 +1,173 @@
+package roster
+
+import "time"
+
+// This file holds the domain of operating roster: the people who log in to
+// it, their sessions and API keys, settings, the audit log, actions on
+// Miro, and the overview numbers.
+
+// Role is what an operator may do in roster.
+type Role string
+
+// Operator roles.
+const (
+	RoleAdmin  Role = "admin"  // sees everything, acts, changes settings
+	RoleViewer Role = "viewer" // sees everything, cannot act
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleViewer }
+
+// Operator is a person who logs in to roster (not a Miro account).
+type Operator struct {
+	ID           int64
+	Email        string // lower-case, unique
+	PasswordHash string // bcrypt
+	Role         Role
+	// FailedLogins counts consecutive failures; LockedUntil is set when
+	// they reach the lock-out threshold.
+	FailedLogins int
+	LockedUntil  time.Time
+	CreatedAt    time.Time
+	LastLoginAt  time.Time
+}
+
+// Session is a logged-in browser. Only the SHA-256 of its cookie token is
+// stored, so a database leak gives no usable session.
+type Session struct {
+	TokenHash  []byte
+	OperatorID int64
+	CSRFToken  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// API key scopes.
+const (
+	ScopeRead = "read" // GET everything
+	ScopeAct  = "act"  // run actions and syncs
+)
+
+// APIKey authenticates a program to the JSON API. Only the SHA-256 of the
+// key is stored; the key is shown once, at creation.
+type APIKey struct {
+	ID         int64
+	Name       string
+	Prefix     string // the key's first characters, to recognise it in lists
+	Hash       []byte
+	Scopes     []string // ScopeRead, ScopeAct
+	CreatedBy  int64    // operator id
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}
+
+// Settings are the admin's choices that shape insights and schedules.
+type Settings struct {
+	// InactivityDays is how long without activity makes a licensed user
+	// inactive (default 60).
+	InactivityDays int
+	// LicensePrices is the monthly price of one seat per license value,
+	// e.g. {"full": 16}. Licenses without a price cost nothing.
+	LicensePrices map[string]float64
+	Currency      string // e.g. "USD"
+	// DefaultSyncInterval applies to new connections (default 24 h).
+	DefaultSyncInterval time.Duration
+}
+
+// DefaultSettings are the settings of a new installation.
+func DefaultSettings() Settings {
+	return Settings{InactivityDays: 60, LicensePrices: map[string]float64{}, Currency: "USD", DefaultSyncInterval: 24 * time.Hour}
+}
+
+// AuditEntry is one line of the audit log: every action and sync, who,
+// what, when, the result and Miro's answer.
+type AuditEntry struct {
+	ID int64
+	At time.Time
+	// Actor is "operator:<email>", "apikey:<name>", "workflow:<name>" or
+	// "system" (the scheduler).
+	Actor        string
+	Kind         string // "action", "sync", "auth", "settings", "connection"
+	Action       string // e.g. "invite_to_team", "sync", "login_failed"
+	Target       string // e.g. an email or "connection 3"
+	ConnectionID int64  // 0 when none
+	Result       string // "ok", "refused", "failed"
+	Detail       string // plain words
+	MiroAnswer   string // Miro's status, code and message, when Miro answered
+}
+
+// ActionKind is an action roster runs on Miro.
+type ActionKind string
+
+// Action kinds.
+const (
+	ActionInvite     ActionKind = "invite_to_team"
+	ActionRemove     ActionKind = "remove_from_team"
+	ActionChangeRole ActionKind = "change_team_role"
+)
+
+// ActionStatus is where an action stands.
+type ActionStatus string
+
+// Action statuses.
+const (
+	ActionPending   ActionStatus = "pending"   // started; Miro may or may not have acted
+	ActionSucceeded ActionStatus = "succeeded" // done (or found already done)
+	ActionRefused   ActionStatus = "refused"   // Miro or roster said no (last admin, not in org, ...)
+	ActionFailed    ActionStatus = "failed"    // could not be done (network, 5xx after retries)
+)
+
+// Action is one action on Miro. Key makes it idempotent: running an action
+// with a key already used returns the first run's outcome and does nothing.
+type Action struct {
+	ID           int64
+	Key          string
+	Kind         ActionKind
+	ConnectionID int64
+	MiroTeamID   string
+	MiroUserID   string // empty for an invite of someone not yet known
+	Email        string
+	Role         string // team role for invite and change role
+	Actor        string // as in AuditEntry
+	Status       ActionStatus
+	Result       string // plain words
+	MiroAnswer   string
+	CreatedAt    time.Time
+	FinishedAt   time.Time
+}
+
+// Overview is the dashboard's headline numbers, computed by the store.
+type Overview struct {
+	Accounts     int // people not left
+	Deactivated  int
+	SeatsBought  int // full licenses purchased, over synced organizations
+	FullAssigned int // active accounts holding a full license
+	// FullActive hold a full license and were active since the inactivity
+	// cut-off; FullInactive hold one and were not (or never).
+	FullActive   int
+	FullInactive int
+	NeverActive  int            // not left, active flag on, never logged in
+	Guests       int            // org role organization_team_guest_user
+	External     int            // org role organization_external_user
+	ByLicense    map[string]int // active accounts per license value
+	Inferred     int            // accounts whose license is inferred
+}
+
+// TrendPoint is the overview after one successful sync.
+type TrendPoint struct {
+	SyncRunID    int64
+	At           time.Time
+	Accounts     int
+	FullAssigned int
+	FullActive   int
+}
+
+// TeamStat is one team's counts.
+type TeamStat struct {
+	Team         Team
+	Members      int
+	Admins       int
+	Licensed     int // members holding a full license
+	Inactive     int // licensed members inactive past the cut-off
+	ConnectionID int64
+}
