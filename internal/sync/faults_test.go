@@ -9,6 +9,7 @@ import (
 
 	"roster"
 	"roster/internal/mirosim"
+	"roster/internal/store"
 	"roster/internal/store/sqlstore"
 )
 
@@ -92,6 +93,11 @@ func TestFailedSyncChangesNothing(t *testing.T) {
 				require.Equal(t, run.Pages, got.Pages)
 				require.Equal(t, run.APICalls, got.APICalls)
 				require.Equal(t, run.Credits, got.Credits)
+				entries, err := db.AuditEntries(ctx, store.AuditFilter{Kind: "sync", ConnectionID: conn.ID, Limit: 1})
+				require.NoError(t, err)
+				require.Len(t, entries, 1)
+				require.Equal(t, "failed", entries[0].Result, "the failed sync is audited")
+				require.Contains(t, entries[0].Detail, tc.error)
 				c, err := db.Connection(ctx, conn.ID)
 				require.NoError(t, err)
 				require.Equal(t, roster.StatusError, c.Status)

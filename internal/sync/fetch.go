@@ -100,41 +100,13 @@ type walk struct {
 	teamPagesDone int
 }
 
-// connect builds the Miro client on the connection's token, refreshing
-// and persisting a rotated token when it expires.
-func (w *walk) connect(ctx context.Context) error {
+// connect builds the Miro client on the connection's token (NewClient).
+func (w *walk) connect(context.Context) error {
 	s := w.s
-	tok, err := OpenToken(s.Sealer, w.conn.SealedToken)
-	if err != nil {
-		return err
-	}
-	var ts miro.TokenSource = miro.StaticToken(tok.AccessToken)
-	if tok.Expiring() {
-		base := strings.TrimRight(w.conn.APIBaseURL, "/")
-		if base == "" {
-			base = miro.DefaultBaseURL
-		}
-		oauth := &miro.OAuth{
-			ClientID: s.OAuth.ClientID, ClientSecret: s.OAuth.ClientSecret,
-			TokenURL: base + "/v1/oauth/token", APIBaseURL: base,
-			HTTPClient: s.HTTPClient, Logger: s.Logger,
-		}
-		connID := w.conn.ID
-		// The new refresh token replaces the old one at Miro, so it is
-		// persisted before it is used, in its own transaction, whatever
-		// becomes of this sync.
-		ts = oauth.RefreshingTokenSource(tok, func(ctx context.Context, next miro.Token) error {
-			sealed, err := SealToken(s.Sealer, next)
-			if err != nil {
-				return err
-			}
-			return s.Store.SaveToken(ctx, connID, sealed)
-		})
-	}
-	conc := w.concurrency()
-	w.client, err = miro.New(miro.Config{
-		BaseURL: w.conn.APIBaseURL, HTTPClient: s.HTTPClient, Token: ts, Logger: s.Logger,
-		MaxRetries: s.MaxRetries, RetryBackoff: s.RetryBackoff, MaxConcurrency: max(conc, 8),
+	var err error
+	w.client, err = NewClient(w.conn, ClientOptions{
+		Sealer: s.Sealer, Tokens: s.Store, OAuth: s.OAuth, HTTPClient: s.HTTPClient, Logger: s.Logger,
+		MaxRetries: s.MaxRetries, RetryBackoff: s.RetryBackoff, MaxConcurrency: max(w.concurrency(), 8),
 	})
 	return err
 }

@@ -8,6 +8,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ type Syncer struct {
 	Concurrency int
 	// Progress, when set, is called after each page (never concurrently).
 	Progress func(Progress)
+	// Actor names who runs the syncs in the audit log: "system" (the
+	// scheduler) when empty, "cli:<user>" from the command line.
+	Actor string
 	// MaxRetries and RetryBackoff tune the Miro client's retries of
 	// transient failures; zero keeps the client's defaults (5, 250ms).
 	MaxRetries   int
@@ -113,7 +117,22 @@ func (s *Syncer) Sync(ctx context.Context, connectionID int64) (roster.SyncRun, 
 	s.logger().InfoContext(ctx, "sync done", "connection", conn.ID, "run", run.ID, "source", run.Source,
 		"pages", run.Pages, "api_calls", run.APICalls, "credits", run.Credits,
 		"added", run.Added, "changed", run.Changed, "removed", run.Removed)
+	s.audit(ctx, run, "ok", fmt.Sprintf("run %d from %s: %d added, %d changed, %d removed; %d API calls, %d credits",
+		run.ID, run.Source, run.Added, run.Changed, run.Removed, run.APICalls, run.Credits))
 	return run, nil
+}
+
+// audit appends the run to the audit log. The run itself is already
+// recorded, so a failure here is logged rather than failing the sync.
+func (s *Syncer) audit(ctx context.Context, run roster.SyncRun, result, detail string) {
+	e := roster.AuditEntry{
+		Actor: cmp.Or(s.Actor, "system"), Kind: "sync", Action: "sync",
+		Target: fmt.Sprintf("connection %d", run.ConnectionID), ConnectionID: run.ConnectionID,
+		Result: result, Detail: detail, At: run.EndedAt,
+	}
+	if err := s.Store.AppendAudit(context.WithoutCancel(ctx), &e); err != nil {
+		s.logger().WarnContext(ctx, "audit the sync", "connection", run.ConnectionID, "run", run.ID, "error", err)
+	}
 }
 
 // fail records run as failed and returns the error.
@@ -128,6 +147,9 @@ func (s *Syncer) fail(ctx context.Context, run roster.SyncRun, cause error) (ros
 		err = errors.Join(err, fmt.Errorf("record failed run: %w", ferr))
 	}
 	s.logger().WarnContext(ctx, "sync failed", "connection", run.ConnectionID, "run", run.ID, "error", cause)
+	if run.ID != 0 {
+		s.audit(ctx, run, "failed", fmt.Sprintf("run %d: %s", run.ID, run.Error))
+	}
 	return run, err
 }
 

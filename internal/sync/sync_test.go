@@ -66,6 +66,11 @@ func TestOrganizationFirstSync(t *testing.T) {
 		run := b.sync(t, conn.ID)
 		require.Equal(t, roster.SourceOrganization, run.Source)
 		require.Empty(t, run.UsageNote)
+		entries, err := db.AuditEntries(context.Background(), store.AuditFilter{Kind: "sync", ConnectionID: conn.ID})
+		require.NoError(t, err)
+		require.Len(t, entries, 1, "every sync is audited")
+		require.Equal(t, "ok", entries[0].Result)
+		require.Equal(t, "system", entries[0].Actor)
 
 		// Exactly the minimum calls, and nothing else.
 		st := b.sim.Stats()
