@@ -6,18 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"roster"
 	"roster/internal/connect"
 	"roster/internal/miro"
-	"roster/internal/sync"
 )
-
-// Miro's SCIM base (API-NOTES §1); the REST base is miro.DefaultBaseURL.
-const defaultSCIMURL = "https://miro.com/api/v1/scim"
 
 // runConnect is `roster connect`: authorize roster in Miro (or take an
 // existing token), check what the token can do at the chosen level, and
@@ -83,25 +78,12 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *timeout <= 0 {
 		return usageError{"connect: --timeout must be positive"}
 	}
-	base := strings.TrimRight(*miroURL, "/")
-	if u, err := url.Parse(base); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return usageError{fmt.Sprintf("connect: --miro-url must be an absolute http(s) URL, got %q", *miroURL)}
-	}
-	realMiro := base == miro.DefaultBaseURL
-	if *authURL == "" {
-		*authURL = miro.DefaultAuthURL
-		if !realMiro {
-			*authURL = base + "/oauth/authorize"
-		}
-	}
-	if *tokenURL == "" {
-		*tokenURL = base + "/v1/oauth/token"
-	}
-	if *scimURL == "" {
-		*scimURL = defaultSCIMURL
-		if !realMiro {
-			*scimURL = base + "/api/v1/scim"
-		}
+	miroApp, err := connect.App{
+		ClientID: *clientID, ClientSecret: *clientSecret,
+		APIBaseURL: *miroURL, AuthURL: *authURL, TokenURL: *tokenURL, SCIMURL: *scimURL,
+	}.Resolve()
+	if err != nil {
+		return usageError{fmt.Sprintf("connect: --miro-url %v", err)}
 	}
 
 	a, err := openApp(ctx, fs.global, stderr)
@@ -110,6 +92,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer a.Close()
 	hc := &http.Client{}
+	svc := &connect.Service{App: miroApp, Store: a.store, Sealer: a.sealer, HTTPClient: hc, Logger: a.logger}
 
 	// 1. A token: from the OAuth flow or from --token.
 	var tok miro.Token
@@ -117,11 +100,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		tok = miro.Token{AccessToken: *token, RefreshToken: *refreshToken}
 	} else {
 		flow := &loopbackFlow{
-			OAuth: &miro.OAuth{
-				ClientID: *clientID, ClientSecret: *clientSecret,
-				AuthURL: *authURL, TokenURL: *tokenURL, APIBaseURL: base,
-				HTTPClient: hc, Logger: a.logger,
-			},
+			OAuth:  miroApp.OAuth("", hc, a.logger),
 			Listen: *listen, TeamID: *teamID, Browser: !*noBrowser, Timeout: *timeout,
 			Out: stdout, Logger: a.logger, Intro: levelIntro(lvl),
 		}
@@ -130,36 +109,22 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 
-	// 2. What the token is bound to, and what the level can do with it.
-	client, err := miro.New(miro.Config{BaseURL: base, Token: miro.StaticToken(tok.AccessToken), HTTPClient: hc, Logger: a.logger})
+	// 2. What the token is bound to, and what the level can do with it;
+	// the token comes back sealed on the connection.
+	report, conn, err := svc.Check(ctx, tok, lvl)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	report, err := connect.Inspect(ctx, client, lvl)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	conn := report.Connection()
 	conn.SyncInterval = *syncInterval
-	conn.APIBaseURL = base
-	if tok.TeamID == "" {
-		tok.TeamID = report.TeamID
-	}
-	if tok.UserID == "" {
-		tok.UserID = report.InstallerID
-	}
-	if len(tok.Scopes) == 0 {
-		tok.Scopes = report.Scopes
-	}
 
 	// 3. The SCIM token, checked with one call before it is kept.
 	if *scimToken != "" {
-		n, err := checkSCIM(ctx, *scimURL, *scimToken, hc, a)
+		n, err := checkSCIM(ctx, miroApp.SCIMURL, *scimToken, hc, a)
 		if err != nil {
 			return fmt.Errorf("connect: %w", err)
 		}
 		report.Notes = append(report.Notes, fmt.Sprintf("the SCIM token works (%s)", n))
-		conn.SCIMBaseURL = *scimURL
+		conn.SCIMBaseURL = miroApp.SCIMURL
 		// Sealed as the raw token bytes: SCIM tokens are static, with no
 		// refresh pair to keep beside them.
 		if conn.SealedSCIMToken, err = a.sealer.Seal([]byte(*scimToken)); err != nil {
@@ -172,10 +137,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("connect: not saved: %s", report.Unusable)
 	}
 
-	// 4. Seal and save.
-	if conn.SealedToken, err = sync.SealToken(a.sealer, tok); err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
+	// 4. Save.
 	created, err := connect.Save(ctx, a.store, &conn)
 	var already *connect.AlreadyConnectedError
 	if errors.As(err, &already) && *replace {
@@ -193,14 +155,11 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// levelIntro says what to pick on Miro's page (DESIGN §1).
+// levelIntro says what the level needs and what to pick on Miro's page
+// (DESIGN §1), as the dashboard's "Add connection" page does.
 func levelIntro(l roster.Level) string {
-	if l == roster.LevelOrganization {
-		return "Organization level needs Miro Enterprise and the scopes organizations:read, organizations:teams:read\n" +
-			"and organizations:teams:write; usage data needs a Company Admin. On Miro's page, pick the\n" +
-			"largest team, which is the organization itself."
-	}
-	return "Team level covers one team: pick it on Miro's page. Licenses will be inferred from team roles."
+	r := connect.LevelRequirement(l)
+	return r.Summary + "\n  - " + strings.Join(r.Notes, "\n  - ")
 }
 
 // checkSCIM makes one SCIM call with the token and says what it saw.

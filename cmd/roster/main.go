@@ -36,6 +36,12 @@ func commands() map[string]command {
 		"sync":        {Summary: "sync users, roles, licenses and usage from Miro now", Run: runSync},
 		"users":       {Summary: "list the people roster knows (table, CSV or JSON)", Run: runUsers},
 		"serve":       {Summary: "serve HTTP and run the sync scheduler and workers", Run: runServe},
+		"demo":        {Summary: "serve the dashboard over an embedded, connected and synced Miro simulator", Run: runDemo},
+		"admin":       {Summary: "create dashboard operators (admin create)", Run: runAdmin},
+		// Actions on Miro (internal/action).
+		"invite": {Summary: "invite an organization member to a Miro team", Run: runInvite},
+		"remove": {Summary: "remove a person from a Miro team (says what becomes of their boards)", Run: runRemove},
+		"role":   {Summary: "set a person's role in a Miro team (member or admin)", Run: runRole},
 	}
 }
 

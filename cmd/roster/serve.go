@@ -8,10 +8,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
+	"roster"
+	"roster/internal/action"
+	"roster/internal/connect"
 	"roster/internal/jobs"
+	"roster/internal/metrics"
+	"roster/internal/miro"
 	"roster/internal/store"
+	"roster/internal/sync"
+	"roster/internal/web"
 )
 
 // shutdownTimeout bounds a graceful stop: requests in flight and running
@@ -22,19 +30,33 @@ const shutdownTimeout = 25 * time.Second
 // runServe is `roster serve`: the HTTP server and the sync scheduler and
 // workers, until SIGINT or SIGTERM.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "", "Serves roster over HTTP and runs the sync scheduler and workers until SIGINT or SIGTERM.\nEach connection is synced every 24 h (or its own interval); roster sync --enqueue asks for\none now. Several serve processes may share one PostgreSQL database: each sync runs once.\nFor now it serves /healthz (the process is up) and /readyz (the database answers and is\nmigrated).", stderr)
+	fs := newFlagSet("serve", "", "Serves roster over HTTP and runs the sync scheduler and workers until SIGINT or SIGTERM.\nEach connection is synced every 24 h (or its own interval); roster sync --enqueue asks for\none now. Several serve processes may share one PostgreSQL database: each sync runs once.\nIt serves the dashboard at / (first run: open it to create the admin, or use roster admin\ncreate), /healthz (the process is up) and /readyz (the database answers and is migrated).", stderr)
 	fs.globals()
 	var (
-		listen  = fs.String("listen", "127.0.0.1:8080", "address to listen on; port 0 picks a free port")
-		workers = fs.Int("workers", jobs.DefaultWorkers, "syncs this process runs at once")
-		oauth   = oauthAppFlags(fs)
+		listen    = fs.String("listen", "127.0.0.1:8080", "address to listen on; port 0 picks a free port")
+		workers   = fs.Int("workers", jobs.DefaultWorkers, "syncs this process runs at once")
+		secure    = fs.Bool("secure-cookies", false, "mark cookies Secure: set it when roster is reached over HTTPS (e.g. behind a TLS proxy)")
+		oauth     = oauthAppFlags(fs)
+		miroURL   = fs.String("miro-url", miro.DefaultBaseURL, "Miro REST API base URL, for adding connections in the dashboard (a simulator's URL to use one)")
+		publicURL = fs.String("public-url", "", "roster's URL as browsers reach it; Miro redirects to <public-url>/connections/callback, which the Miro app must list (default: the scheme and host the browser used)")
 	)
 	fs.envName("listen", "ROSTER_LISTEN")
+	fs.envName("miro-url", "ROSTER_MIRO_URL")
+	fs.envName("public-url", "ROSTER_PUBLIC_URL")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if *workers < 1 {
 		return usageError{fmt.Sprintf("serve: --workers must be at least 1, got %d", *workers)}
+	}
+	miroApp, err := connect.App{ClientID: oauth.ClientID, ClientSecret: oauth.ClientSecret, APIBaseURL: *miroURL}.Resolve()
+	if err != nil {
+		return usageError{fmt.Sprintf("serve: --miro-url %v", err)}
+	}
+	if *publicURL != "" {
+		if u, err := url.Parse(*publicURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return usageError{fmt.Sprintf("serve: --public-url must be an absolute http(s) URL, got %q", *publicURL)}
+		}
 	}
 
 	a, err := openApp(ctx, fs.global, stderr)
@@ -42,27 +64,62 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.Close()
-	runner, err := jobs.New(ctx, jobs.Config{DB: a.db, DSN: a.dsn, Syncer: newSyncer(a, *oauth), Logger: a.logger, Workers: *workers})
+	return serveApp(ctx, a, serveOptions{
+		listen: *listen, workers: *workers, secure: *secure, miro: miroApp, publicURL: *publicURL,
+	}, func(url string) { fmt.Fprintf(stdout, "roster serving on %s\n", url) })
+}
+
+// serveOptions are what serveApp runs with; roster demo sets them too.
+type serveOptions struct {
+	listen    string
+	workers   int
+	secure    bool
+	miro      connect.App // resolved; its client id and secret also refresh tokens
+	publicURL string      // "": the scheme and host of each request
+}
+
+// serveApp serves the dashboard and runs the sync scheduler and workers
+// on a until ctx is done, then stops gracefully. ready is called with the
+// URL once roster listens.
+func serveApp(ctx context.Context, a *app, o serveOptions, ready func(url string)) error {
+	oauth := &sync.OAuthApp{ClientID: o.miro.ClientID, ClientSecret: o.miro.ClientSecret}
+	// Metrics: syncs and actions record their outcomes, their Miro client
+	// counts answers (429s included), and the handler records latency.
+	m := metrics.New()
+	syncer := newSyncer(a, *oauth)
+	syncer.HTTPClient = &http.Client{Transport: m.Transport(nil)}
+	runner, err := jobs.New(ctx, jobs.Config{DB: a.db, DSN: a.dsn, Syncer: metrics.Syncer{Next: syncer, Metrics: m}, Logger: a.logger, Workers: o.workers})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer runner.Close()
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		return fmt.Errorf("serve: listen on %s (--listen): %w", *listen, err)
+		return fmt.Errorf("serve: listen on %s (--listen): %w", o.listen, err)
 	}
 	// The runner outlives ctx: the shutdown below stops it gracefully.
 	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
+	url := "http://" + ln.Addr().String()
 
-	srv := &http.Server{Handler: routes(a.store, a.logger), ReadHeaderTimeout: 10 * time.Second}
+	dash, err := web.New(web.Config{
+		Store: a.store, Jobs: runner, Logger: a.logger, SecureCookies: o.secure,
+		Connect:   &connect.Service{App: o.miro, Store: a.store, Sealer: a.sealer, HTTPClient: &http.Client{}, Logger: a.logger},
+		PublicURL: o.publicURL,
+		Actions: observedActions{actionRunner{&action.Runner{Store: a.store, Sealer: a.sealer, OAuth: *oauth,
+			HTTPClient: &http.Client{Transport: m.Transport(nil)}, Logger: a.logger}}, m},
+	})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv := &http.Server{Handler: withMetrics(routes(a.store, a.logger, dash), m), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "roster serving on %s\n", url)
-	a.logger.InfoContext(ctx, "serving", "url", url, "workers", *workers)
+	ready(url)
+	a.logger.InfoContext(ctx, "serving", "url", url, "workers", o.workers)
 
 	var serveErr error
 	select {
@@ -82,9 +139,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return serveErr
 }
 
-// routes is serve's route list.
-func routes(st store.Store, logger *slog.Logger) http.Handler {
+// routes is serve's route list: the probes, and the dashboard for the rest.
+func routes(st store.Store, logger *slog.Logger, dash http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/", dash)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -100,4 +158,74 @@ func routes(st store.Store, logger *slog.Logger) http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	return mux
+}
+
+// withMetrics serves /metrics beside h and records the latency of every
+// answer. /metrics needs no login, as Prometheus expects: it shows counts
+// and timings, no names, emails or tokens. serve listens on loopback by
+// default; expose it further only behind a proxy that guards /metrics.
+func withMetrics(h http.Handler, m *metrics.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("/", h)
+	return m.Instrument(mux)
+}
+
+// observedActions records the outcome of every action the dashboard or
+// the API runs.
+type observedActions struct {
+	web.ActionRunner
+	m *metrics.Metrics
+}
+
+func (o observedActions) Invite(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
+	a, err := o.ActionRunner.Invite(ctx, req)
+	o.m.Action(roster.ActionInvite, a, err)
+	return a, err
+}
+
+func (o observedActions) Remove(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
+	a, err := o.ActionRunner.Remove(ctx, req)
+	o.m.Action(roster.ActionRemove, a, err)
+	return a, err
+}
+
+func (o observedActions) ChangeRole(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
+	a, err := o.ActionRunner.ChangeRole(ctx, req)
+	o.m.Action(roster.ActionChangeRole, a, err)
+	return a, err
+}
+
+// actionRunner adapts internal/action to the dashboard's ActionRunner:
+// the same request, and field errors in the dashboard's terms so that
+// they show beside the form's fields.
+type actionRunner struct{ r *action.Runner }
+
+func (a actionRunner) Invite(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
+	return fieldErr(a.r.Invite(ctx, toAction(req)))
+}
+
+func (a actionRunner) Remove(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
+	return fieldErr(a.r.Remove(ctx, toAction(req)))
+}
+
+func (a actionRunner) ChangeRole(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
+	return fieldErr(a.r.ChangeRole(ctx, toAction(req)))
+}
+
+func (actionRunner) Consequence(conn roster.Connection, kind roster.ActionKind) string {
+	return action.Consequence(conn, kind)
+}
+
+func fieldErr(a roster.Action, err error) (roster.Action, error) {
+	var fe *action.FieldError
+	if errors.As(err, &fe) {
+		return a, &web.FieldError{Field: fe.Field, Reason: fe.Reason}
+	}
+	return a, err
+}
+
+func toAction(r web.ActionRequest) action.Request {
+	return action.Request{Key: r.Key, ConnectionID: r.ConnectionID, MiroTeamID: r.MiroTeamID,
+		Email: r.Email, MiroUserID: r.MiroUserID, Role: r.Role, Actor: r.Actor}
 }

@@ -71,6 +71,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var failed []error
 	for _, id := range ids {
 		syncer := newSyncer(a, *oauth)
+		syncer.Actor = cliActor()
 		syncer.Progress = progressPrinter(stderr, id)
 		run, err := syncer.Sync(ctx, id)
 		printRun(stdout, id, run, err)

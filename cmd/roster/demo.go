@@ -1,0 +1,247 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"roster"
+	"roster/internal/connect"
+	"roster/internal/jobs"
+	"roster/internal/miro"
+	"roster/internal/mirosim"
+	"roster/internal/store"
+	"roster/internal/sync"
+	"roster/internal/web"
+)
+
+// demoMarker marks a data directory that roster demo created, and so may
+// delete to start afresh; no other directory is ever deleted.
+const demoMarker = ".roster-demo"
+
+// demoAdminEmail is the demo's admin login.
+const demoAdminEmail = "admin@roster.demo"
+
+// runDemo is `roster demo`: the dashboard over an embedded Miro simulator,
+// connected at organization and team level and synced, so that a newcomer
+// sees everything with one command and no Miro account.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", "", "Runs roster serve over an embedded Miro simulator: a seeded Enterprise organization,\nconnected at organization level (as its Company Admin) and at team level (a team of\nanother, non-Enterprise organization), synced, with a demo admin whose password is\nprinted. \"Add connection\" in the dashboard goes through the simulator's OAuth pages.\nNo Miro account is needed. Stop it with Ctrl-C.", stderr)
+	var o demoOptions
+	fs.StringVar(&o.dataDir, "data-dir", "./roster-demo", "directory for the demo's data; recreated on every run unless --reuse (only if roster demo made it)")
+	fs.BoolVar(&o.reuse, "reuse", false, "keep the data directory's database from an earlier run (connections are re-authorized; the admin keeps their password)")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn or error (logs go to stderr)")
+	fs.IntVar(&o.members, "members", 5000, "members of the simulated organization")
+	fs.IntVar(&o.teams, "teams", 40, "teams of the simulated organization")
+	fs.Int64Var(&o.seed, "seed", 1, "seed of the simulated organization: the same seed gives the same people")
+	fs.BoolVar(&o.autoApprove, "auto-approve", false, "the simulator's OAuth page approves at once as the Company Admin, instead of letting you choose the user and team")
+	listen := fs.String("listen", "127.0.0.1:8080", "address roster listens on; port 0 picks a free port")
+	fs.StringVar(&o.simListen, "sim-listen", "127.0.0.1:0", "address the embedded simulator listens on")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if o.members < 2 || o.teams < 1 {
+		return usageError{fmt.Sprintf("demo: --members must be at least 2 and --teams at least 1, got %d and %d", o.members, o.teams)}
+	}
+
+	fmt.Fprintf(stdout, "Starting a simulated Miro organization of %d members in %d teams...\n", o.members, o.teams)
+	d, err := startDemo(ctx, o, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return serveApp(ctx, d.app, serveOptions{listen: *listen, workers: jobs.DefaultWorkers, miro: d.miro}, func(url string) {
+		fmt.Fprintf(stdout, "\nroster demo is ready. Open %s and log in:\n\n", url)
+		fmt.Fprintf(stdout, "  email:    %s\n", d.adminEmail)
+		if d.adminPassword != "" {
+			fmt.Fprintf(stdout, "  password: %s\n\n(shown once; it is stored only as a bcrypt hash)\n", d.adminPassword)
+		} else {
+			fmt.Fprintf(stdout, "  password: the one printed when %s was created\n", o.dataDir)
+		}
+		fmt.Fprintf(stdout, "\nThe Miro simulator runs at %s (its admin endpoints under /_sim). Ctrl-C stops both.\n", d.simURL)
+	})
+}
+
+// demoOptions configure startDemo.
+type demoOptions struct {
+	dataDir     string
+	reuse       bool
+	logLevel    string
+	members     int
+	teams       int
+	seed        int64
+	autoApprove bool
+	simListen   string
+	// syncTimeout bounds the initial syncs (default 5 minutes).
+	syncTimeout time.Duration
+}
+
+// demo is a running simulator and a roster store connected to it and
+// synced; serveApp serves it. Browser tests drive it too.
+type demo struct {
+	sim           *mirosim.Sim
+	simURL        string
+	simSrv        *http.Server
+	app           *app
+	miro          connect.App
+	org, team     roster.Connection
+	adminEmail    string
+	adminPassword string // "" when an earlier run created the admin
+}
+
+// Close stops the simulator and closes the store.
+func (d *demo) Close() {
+	if d.simSrv != nil {
+		_ = d.simSrv.Close()
+	}
+	if d.app != nil {
+		_ = d.app.Close()
+	}
+}
+
+// startDemo starts the simulator on a loopback port, prepares the data
+// directory, connects the organization (Company Admin install) and a team
+// of another organization (legacy team API, inferred licenses), syncs
+// both and creates the demo admin.
+func startDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (_ *demo, err error) {
+	if err := prepareDemoDir(o.dataDir, o.reuse); err != nil {
+		return nil, err
+	}
+	sim, err := mirosim.New(mirosim.Config{Seed: o.seed, Members: o.members, Teams: o.teams, AutoApprove: o.autoApprove})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	ln, err := net.Listen("tcp", o.simListen)
+	if err != nil {
+		return nil, fmt.Errorf("demo: listen for the simulator on %s (--sim-listen): %w", o.simListen, err)
+	}
+	d := &demo{sim: sim, simURL: "http://" + ln.Addr().String()}
+	d.simSrv = &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = d.simSrv.Serve(ln) }()
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+
+	info := sim.Info(d.simURL)
+	if d.miro, err = (connect.App{ClientID: info.ClientID, ClientSecret: info.ClientSecret, APIBaseURL: d.simURL}).Resolve(); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if d.app, err = openApp(ctx, globalFlags{dataDir: o.dataDir, logLevel: o.logLevel}, stderr); err != nil {
+		return nil, err
+	}
+	svc := &connect.Service{App: d.miro, Store: d.app.store, Sealer: d.app.sealer, HTTPClient: &http.Client{}, Logger: d.app.logger}
+	if d.org, err = demoConnect(ctx, svc, info.Installs[mirosim.InstallOrgAdmin], roster.LevelOrganization); err != nil {
+		return nil, err
+	}
+	if d.team, err = demoConnect(ctx, svc, info.Installs[mirosim.InstallNonEnterpriseTeam], roster.LevelTeam); err != nil {
+		return nil, err
+	}
+
+	syncCtx, cancel := context.WithTimeout(ctx, cmp.Or(o.syncTimeout, 5*time.Minute))
+	defer cancel()
+	syncer := newSyncer(d.app, sync.OAuthApp{ClientID: info.ClientID, ClientSecret: info.ClientSecret})
+	for _, c := range []roster.Connection{d.org, d.team} {
+		run, err := syncer.Sync(syncCtx, c.ID)
+		printRun(stdout, c.ID, run, err)
+		if err != nil {
+			return nil, fmt.Errorf("demo: sync connection %d: %w", c.ID, err)
+		}
+	}
+
+	d.adminEmail = demoAdminEmail
+	if d.adminPassword, err = demoAdmin(ctx, d.app.store); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// prepareDemoDir empties a data directory roster demo made (unless
+// reuse), and refuses one it did not make, so that a mistyped --data-dir
+// never deletes someone's data.
+func prepareDemoDir(dir string, reuse bool) error {
+	if dir == "" {
+		return usageError{"demo: --data-dir must not be empty"}
+	}
+	marker := filepath.Join(dir, demoMarker)
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("demo: read the data directory: %w", err)
+	case len(entries) == 0:
+	default:
+		if _, err := os.Stat(marker); err != nil {
+			return usageError{fmt.Sprintf("demo: %s exists and was not made by roster demo; pass another --data-dir", dir)}
+		}
+		if !reuse {
+			if err := os.RemoveAll(dir); err != nil {
+				return fmt.Errorf("demo: remove the previous demo's data: %w", err)
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("demo: create the data directory: %w", err)
+	}
+	if err := os.WriteFile(marker, []byte("made by roster demo; deleted and recreated on each run without --reuse\n"), 0o600); err != nil {
+		return fmt.Errorf("demo: mark the data directory: %w", err)
+	}
+	return nil
+}
+
+// demoConnect saves a simulator install as a connection, exactly as the
+// OAuth callback would after Miro's consent page: the token is inspected
+// (connect.Check) and saved (connect.Save). A reused data directory gets
+// its connection re-authorized in place.
+func demoConnect(ctx context.Context, svc *connect.Service, in mirosim.Install, level roster.Level) (roster.Connection, error) {
+	tok := miro.Token{
+		AccessToken: in.AccessToken, RefreshToken: in.RefreshToken,
+		TeamID: in.TeamID, UserID: in.UserID, Scopes: in.Scopes,
+	}
+	if in.ExpiresIn > 0 {
+		tok.Expiry = time.Now().Add(time.Duration(in.ExpiresIn) * time.Second)
+	}
+	report, conn, err := svc.Check(ctx, tok, level)
+	if err != nil {
+		return roster.Connection{}, fmt.Errorf("demo: connect at %s level: %w", level, err)
+	}
+	if report.Unusable != "" {
+		return roster.Connection{}, fmt.Errorf("demo: connect at %s level: %s", level, report.Unusable)
+	}
+	_, err = connect.Save(ctx, svc.Store, &conn)
+	if errors.As(err, new(*connect.AlreadyConnectedError)) {
+		err = connect.Replace(ctx, svc.Store, &conn)
+	}
+	if err != nil {
+		return roster.Connection{}, fmt.Errorf("demo: %w", err)
+	}
+	return conn, nil
+}
+
+// demoAdmin creates the demo admin with a random password and returns it;
+// "" when the admin exists from an earlier run.
+func demoAdmin(ctx context.Context, st store.Store) (string, error) {
+	if _, err := st.OperatorByEmail(ctx, demoAdminEmail); err == nil {
+		return "", nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("demo: look up the admin: %w", err)
+	}
+	pw := generatePassword()
+	hash, err := web.HashPassword(pw)
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	op := roster.Operator{Email: demoAdminEmail, PasswordHash: hash, Role: roster.RoleAdmin}
+	if err := st.CreateOperator(ctx, &op); err != nil {
+		return "", fmt.Errorf("demo: create the admin: %w", err)
+	}
+	return pw, nil
+}

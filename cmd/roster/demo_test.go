@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"roster"
+)
+
+func TestDemoDataDir(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ErrNotMadeByDemo", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "roster.db"), []byte("precious"), 0o600))
+		err := prepareDemoDir(dir, false)
+		require.ErrorContains(t, err, "was not made by roster demo")
+		b, err := os.ReadFile(filepath.Join(dir, "roster.db"))
+		require.NoError(t, err)
+		require.Equal(t, "precious", string(b), "nothing was deleted")
+	})
+
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		dir := filepath.Join(t.TempDir(), "demo")
+		require.NoError(t, prepareDemoDir(dir, false))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "old"), nil, 0o600))
+		require.NoError(t, prepareDemoDir(dir, true))
+		require.FileExists(t, filepath.Join(dir, "old"), "--reuse keeps it")
+		require.NoError(t, prepareDemoDir(dir, false))
+		require.NoFileExists(t, filepath.Join(dir, "old"), "a fresh demo")
+	})
+}
+
+// TestDemo starts the demo twice on one directory: the first run connects,
+// syncs and creates the admin; --reuse re-authorizes the same connections
+// against the new simulator and keeps the admin.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	o := demoOptions{dataDir: filepath.Join(t.TempDir(), "demo"), logLevel: "error", members: 60, teams: 4, seed: 5, simListen: "127.0.0.1:0"}
+	d, err := startDemo(ctx, o, io.Discard, io.Discard)
+	require.NoError(t, err)
+	require.NotEmpty(t, d.adminPassword)
+	require.Equal(t, roster.LevelOrganization, d.org.Level)
+	require.Equal(t, roster.LevelTeam, d.team.Level)
+	for _, c := range []roster.Connection{d.org, d.team} {
+		got, err := d.app.store.Connection(ctx, c.ID)
+		require.NoError(t, err)
+		require.False(t, got.LastSyncAt.IsZero(), "connection %d is synced", c.ID)
+	}
+	first := []int64{d.org.ID, d.team.ID}
+	d.Close()
+
+	o.reuse = true
+	d, err = startDemo(ctx, o, io.Discard, io.Discard)
+	require.NoError(t, err)
+	defer d.Close()
+	require.Empty(t, d.adminPassword, "the admin from the first run is kept")
+	require.Equal(t, first, []int64{d.org.ID, d.team.ID})
+	conns, err := d.app.store.Connections(ctx)
+	require.NoError(t, err)
+	require.Len(t, conns, 2)
+}

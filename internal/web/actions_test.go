@@ -1,0 +1,216 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"roster"
+	"roster/internal/store"
+	"roster/internal/store/storetest"
+)
+
+// simRole is a person's role in a team as the simulator has it ("" when
+// not a member).
+func (f *fixture) simRole(t *testing.T, teamID, userID string) string {
+	t.Helper()
+	m, err := f.admin.TeamMember(context.Background(), f.info.OrgID, teamID, userID)
+	if err != nil {
+		return ""
+	}
+	return m.Role.String()
+}
+
+// teamOutside is a team of the organization the account is not in.
+func (f *fixture) teamOutside(t *testing.T, acc roster.Account) string {
+	t.Helper()
+	ctx := context.Background()
+	ms, err := f.db.AccountMemberships(ctx, acc.ID)
+	require.NoError(t, err)
+	teams, err := f.db.Teams(ctx, f.org.ID)
+	require.NoError(t, err)
+	for _, tm := range teams {
+		if !slices.ContainsFunc(ms, func(m roster.Membership) bool { return m.MiroTeamID == tm.MiroTeamID }) {
+			return tm.MiroTeamID
+		}
+	}
+	t.Fatal("the account is in every team")
+	return ""
+}
+
+func TestActions(t *testing.T) {
+	t.Parallel()
+	storetest.Backends(t, func(t *testing.T, db *storeDB) {
+		t.Parallel()
+		f := newFixture(t, db)
+		ctx := context.Background()
+		br := f.loggedIn(t, roster.RoleAdmin)
+		acc := f.member(t)
+		id := strconv.FormatInt(acc.ID, 10)
+		team := f.teamOutside(t, acc)
+
+		// Invite through the organization connection, to a chosen team.
+		form := inviteForm(t, br, id, f.org.ID)
+		form.Set("team", team)
+		form.Set("role", "admin")
+		p := br.post("/users/"+id+"/actions/invite", form)
+		require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
+		require.Equal(t, "/users/"+id+"?done="+url.QueryEscape(form.Get("key"))+"#result", p.location())
+		require.Equal(t, "admin", f.simRole(t, team, acc.MiroUserID))
+		calls := f.writeCalls()
+		res := br.mustGet(strings.TrimSuffix(p.location(), "#result"))
+		require.Contains(t, res.Body, "invite to team: succeeded.")
+		ms, err := f.db.AccountMemberships(ctx, acc.ID)
+		require.NoError(t, err)
+		require.Contains(t, ms, roster.Membership{MiroUserID: acc.MiroUserID, MiroTeamID: team, Role: "admin"}, "the store shows the action at once")
+
+		// A double submit (same key) does nothing twice.
+		p = br.post("/users/"+id+"/actions/invite", form)
+		require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
+		require.Equal(t, calls, f.writeCalls())
+
+		// Change the role.
+		page := br.mustGet("/users/" + id)
+		roleForm := formFor(t, page.Body, "/users/"+id+"/actions/role", team)
+		roleForm.Set("role", "member")
+		p = br.post("/users/"+id+"/actions/role", roleForm)
+		require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
+		require.Equal(t, "member", f.simRole(t, team, acc.MiroUserID))
+
+		// Remove: the page states the consequence, and the box must be ticked.
+		page = br.mustGet("/users/" + id)
+		require.Contains(t, page.Body, "reassigned to the team&#39;s admin")
+		rm := formFor(t, page.Body, "/users/"+id+"/actions/remove", team)
+		p = br.post("/users/"+id+"/actions/remove", rm)
+		require.Equal(t, http.StatusBadRequest, p.StatusCode)
+		require.Contains(t, p.Body, "Tick the box to confirm the removal")
+		require.Equal(t, "member", f.simRole(t, team, acc.MiroUserID))
+		rm.Set("confirm", "1")
+		p = br.post("/users/"+id+"/actions/remove", rm)
+		require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
+		require.Empty(t, f.simRole(t, team, acc.MiroUserID))
+
+		// Every action is in the audit log, with who did it.
+		audit := br.mustGet("/audit?kind=action")
+		for _, what := range []string{"invite to team", "change team role", "remove from team"} {
+			require.Contains(t, audit.Body, what)
+		}
+		require.Contains(t, audit.Body, "operator:admin@example.com")
+		entries, err := db.AuditEntries(ctx, store.AuditFilter{Kind: "action"})
+		require.NoError(t, err)
+		require.Len(t, entries, 3)
+	})
+}
+
+// formFor is the action form posting to action for a team.
+func formFor(t *testing.T, body, action, team string) url.Values {
+	t.Helper()
+	for _, v := range actionForms(t, body, action) {
+		if v.Get("team") == team {
+			return v
+		}
+	}
+	t.Fatalf("no form %s for team %s", action, team)
+	return nil
+}
+
+func TestActionRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, openSQLite(t))
+	br := f.loggedIn(t, roster.RoleAdmin)
+	acc := f.member(t)
+	id := strconv.FormatInt(acc.ID, 10)
+
+	// Miro brings no one into the organization through a team invite:
+	// the refusal is shown in plain words, with Miro's answer.
+	form := inviteForm(t, br, id, f.org.ID)
+	form.Set("email", "stranger@elsewhere.example")
+	p := br.post("/users/"+id+"/actions/invite", form)
+	require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
+	res := br.mustGet(strings.TrimSuffix(p.location(), "#result"))
+	require.Contains(t, res.Body, "invite to team: refused.")
+	a, err := f.db.ActionByKey(context.Background(), form.Get("key"))
+	require.NoError(t, err)
+	require.Equal(t, roster.ActionRefused, a.Status)
+	require.Contains(t, res.Body, htmlEscape(a.Result))
+}
+
+func TestActionBadInput(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, openSQLite(t))
+	br := f.loggedIn(t, roster.RoleAdmin)
+	acc := f.member(t)
+	id := strconv.FormatInt(acc.ID, 10)
+	before := storetest.Dump(t, f.db)
+	calls := f.writeCalls()
+
+	for _, tc := range []struct {
+		name  string
+		edit  func(url.Values)
+		field string
+	}{
+		{"ErrEmail", func(v url.Values) { v.Set("email", "not-an-email") }, "Enter an email address"},
+		{"ErrEmptyEmail", func(v url.Values) { v.Set("email", "") }, "Enter an email address"},
+		{"ErrUnknownTeam", func(v url.Values) { v.Set("team", "999999") }, `Unknown team &#34;999999&#34;`},
+		{"ErrTeamOfOtherConnection", func(v url.Values) { v.Set("team", f.team.TeamID) }, "does not cover it"},
+		{"ErrRole", func(v url.Values) { v.Set("role", "owner") }, "Choose member or admin"},
+		{"ErrConnection", func(v url.Values) { v.Set("connection", "42") }, "Unknown connection"},
+		{"ErrNoKey", func(v url.Values) { v.Del("key") }, "idempotency key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			form := inviteForm(t, br, id, f.org.ID)
+			tc.edit(form)
+			p := br.post("/users/"+id+"/actions/invite", form)
+			require.Equal(t, http.StatusBadRequest, p.StatusCode)
+			require.Contains(t, p.Body, tc.field)
+			require.Contains(t, p.Body, "not run")
+		})
+	}
+	// A team-level connection acts on its own team only.
+	form := inviteForm(t, br, id, f.team.ID)
+	require.Equal(t, f.team.TeamID, form.Get("team"), "the connection's team is preselected")
+	form.Set("team", f.teamOutside(t, acc))
+	p := br.post("/users/"+id+"/actions/invite", form)
+	require.Equal(t, http.StatusBadRequest, p.StatusCode)
+	require.Contains(t, p.Body, "does not cover it")
+
+	// Unknown user and action.
+	require.Equal(t, http.StatusNotFound, br.post("/users/999999/actions/invite", url.Values{}).StatusCode)
+	require.Equal(t, http.StatusNotFound, br.post("/users/"+id+"/actions/explode", url.Values{}).StatusCode)
+
+	require.Equal(t, before, storetest.Dump(t, f.db), "bad input changed the database")
+	require.Equal(t, calls, f.writeCalls(), "bad input reached Miro")
+}
+
+func TestActionDisabledByCapability(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, openSQLite(t))
+	ctx := context.Background()
+	// Narrow the team-level connection to read only.
+	conn := f.team
+	conn.Scopes = []string{roster.ScopeTeamRead}
+	require.NoError(t, f.db.UpdateConnection(ctx, &conn))
+	br := f.loggedIn(t, roster.RoleAdmin)
+	acc := f.member(t)
+	id := strconv.FormatInt(acc.ID, 10)
+
+	p := br.mustGet("/users/" + id)
+	require.Contains(t, p.Body, "team:write is missing")
+	form := inviteForm(t, br, id, f.team.ID)
+	before := storetest.Dump(t, f.db)
+	p = br.post("/users/"+id+"/actions/invite", form)
+	require.Equal(t, http.StatusBadRequest, p.StatusCode)
+	require.Contains(t, p.Body, "This action is disabled: team:write is missing")
+	require.Equal(t, before, storetest.Dump(t, f.db))
+}
+
+// htmlEscape escapes s as html/template does in text.
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "'", "&#39;", "<", "&lt;", ">", "&gt;", `"`, "&#34;").Replace(s)
+}

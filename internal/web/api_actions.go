@@ -1,0 +1,170 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"roster"
+	"roster/internal/store"
+)
+
+// apiActionRequest is the body of POST /api/v1/actions.
+type apiActionRequest struct {
+	Kind           string `json:"kind"`
+	ConnectionID   int64  `json:"connection_id"`
+	TeamID         string `json:"team_id"`
+	Email          string `json:"email"`
+	UserID         string `json:"user_id"`
+	Role           string `json:"role"`
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// maxAPIBody bounds a request body; an action is a few hundred bytes.
+const maxAPIBody = 64 << 10
+
+// apiAction is POST /api/v1/actions: invite to, remove from, or change
+// the role in a team. Fields are checked first (nothing is written for a
+// bad one); the ActionRunner then makes the action idempotent by its key,
+// refuses what the connection cannot do, calls Miro and audits.
+func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) error {
+	var body apiActionRequest
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	key := strings.TrimSpace(body.IdempotencyKey)
+	if h := strings.TrimSpace(r.Header.Get("Idempotency-Key")); h != "" {
+		if key != "" && key != h {
+			return invalidField("idempotency_key", "idempotency_key and the Idempotency-Key header differ; send one of them")
+		}
+		key = h
+	}
+	switch {
+	case key == "":
+		return invalidField("idempotency_key", "idempotency_key (or the Idempotency-Key header) is required: the same key never acts twice, so a retry is safe")
+	case len(key) > 200:
+		return invalidField("idempotency_key", "idempotency_key must be at most 200 characters")
+	}
+	kind := roster.ActionKind(body.Kind)
+	switch kind {
+	case roster.ActionInvite, roster.ActionRemove, roster.ActionChangeRole:
+	case "":
+		return invalidField("kind", "kind is required: invite_to_team, remove_from_team or change_team_role")
+	default:
+		return invalidField("kind", "kind must be invite_to_team, remove_from_team or change_team_role, got %q", body.Kind)
+	}
+	if body.ConnectionID <= 0 {
+		return invalidField("connection_id", "connection_id is required: the connection to act through")
+	}
+	email := strings.TrimSpace(body.Email)
+	if email != "" && !validEmail(strings.ToLower(email)) {
+		return invalidField("email", "email %q is not an email address, like ann@example.com", body.Email)
+	}
+	if s.actions == nil {
+		return apiErr(http.StatusServiceUnavailable, "internal", "", "Actions are not available in this roster process.")
+	}
+
+	req := ActionRequest{Key: key, ConnectionID: body.ConnectionID, MiroTeamID: strings.TrimSpace(body.TeamID),
+		Email: email, MiroUserID: strings.TrimSpace(body.UserID), Role: strings.TrimSpace(body.Role), Actor: callerOf(r).Actor}
+	var a roster.Action
+	var err error
+	switch kind {
+	case roster.ActionInvite:
+		a, err = s.actions.Invite(r.Context(), req)
+	case roster.ActionRemove:
+		a, err = s.actions.Remove(r.Context(), req)
+	case roster.ActionChangeRole:
+		a, err = s.actions.ChangeRole(r.Context(), req)
+	}
+	if a.Key == "" {
+		// Nothing was recorded: a bad field, or roster's own failure.
+		if err == nil {
+			err = fmt.Errorf("%s: the runner returned no action and no error", kind)
+		}
+		return err
+	}
+	data := apiActionOf(a)
+	switch a.Status {
+	case roster.ActionSucceeded:
+		writeJSON(w, http.StatusOK, apiOne[apiActionJSON]{data})
+		return nil
+	case roster.ActionRefused:
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "refused", Message: a.Result, Data: data}
+	case roster.ActionPending:
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Data: data,
+			Message: "An action with this idempotency key is still running; retry later with the same key."}
+	}
+	// Failed: recorded, and retrying the same key checks Miro first.
+	return &apiError{Status: http.StatusBadGateway, Code: "failed", Data: data,
+		Message: "The action could not be done (" + a.Result + "); retry with the same idempotency key: roster checks Miro before acting again."}
+}
+
+// decodeJSON reads a JSON object body, refusing unknown fields by name.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return invalidField("body", "the body must be JSON (Content-Type: application/json), got %q", ct)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+	case errors.As(err, &typeErr):
+		return invalidField(typeErr.Field, "%s must be a JSON %s", typeErr.Field, typeErr.Type.Kind())
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return invalidField(field, "unknown field %q", field)
+	case errors.Is(err, io.EOF):
+		return invalidField("body", "the body is empty; send a JSON object")
+	default:
+		return invalidField("body", "the body is not a JSON object: %v", err)
+	}
+	if dec.More() {
+		return invalidField("body", "the body must hold one JSON object")
+	}
+	return nil
+}
+
+// apiSync is POST /api/v1/connections/{id}/sync: queue a sync now. A
+// sync already queued or running absorbs the request (queued false).
+func (s *Server) apiSync(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := pathIDOf(r, "connection")
+	if err != nil {
+		return err
+	}
+	conn, err := s.store.Connection(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return apiErr(http.StatusNotFound, "not_found", "", fmt.Sprintf("No connection %d.", id))
+	}
+	if err != nil {
+		return fmt.Errorf("load connection %d: %w", id, err)
+	}
+	if conn.Status == roster.StatusDisconnected {
+		return apiErr(http.StatusConflict, "conflict", "", fmt.Sprintf("Connection %d is disconnected; connect it again before syncing.", id))
+	}
+	if s.jobs == nil {
+		return apiErr(http.StatusServiceUnavailable, "internal", "", "This roster runs no sync workers, so it cannot queue a sync; use roster sync.")
+	}
+	queued, err := s.jobs.EnqueueSync(ctx, id)
+	if err != nil {
+		return fmt.Errorf("queue a sync of connection %d: %w", id, err)
+	}
+	detail := "sync queued"
+	if !queued {
+		detail = "a sync was already queued or running"
+	}
+	s.audit(r, roster.AuditEntry{Actor: callerOf(r).Actor, Kind: "sync", Action: "sync_now",
+		Target: fmt.Sprintf("connection %d", id), ConnectionID: id, Result: "ok", Detail: detail})
+	writeJSON(w, http.StatusAccepted, apiOne[apiSyncQueuedJSON]{apiSyncQueuedJSON{ConnectionID: id, Queued: queued}})
+	return nil
+}
+
+type apiSyncQueuedJSON struct {
+	ConnectionID int64 `json:"connection_id"`
+	Queued       bool  `json:"queued"`
+}

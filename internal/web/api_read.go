@@ -1,0 +1,362 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"roster"
+	"roster/internal/insights"
+	"roster/internal/store"
+)
+
+// API page sizes: the default, and the most one page may ask for.
+const (
+	apiDefaultLimit = 100
+	apiMaxLimit     = 1000
+)
+
+// apiUsers is GET /api/v1/users: the users list's search, filters, sort
+// and keyset paging, as JSON.
+func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	f, err := parseAPIUsers(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	settings, err := s.store.Settings(ctx)
+	if err != nil {
+		return fmt.Errorf("load settings: %w", err)
+	}
+	res, err := s.store.ListAccounts(ctx, f.query(settings.InactivityDays, s.now()))
+	if errors.Is(err, store.ErrInvalid) && f.Cursor != "" {
+		return invalidField("cursor", "cursor is not valid: it was changed, or it belongs to another sort or filter; start again without it")
+	}
+	if errors.Is(err, store.ErrInvalid) {
+		return apiErr(http.StatusBadRequest, "invalid_field", "", "The users query is not valid: "+err.Error())
+	}
+	if err != nil {
+		return fmt.Errorf("list accounts: %w", err)
+	}
+	out := apiList[apiUserJSON]{Data: make([]apiUserJSON, 0, len(res.Accounts)), Total: &res.Total, NextCursor: res.NextCursor}
+	for _, a := range res.Accounts {
+		out.Data = append(out.Data, apiUser(a))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// parseAPIUsers reads the users query into the filter the users page
+// uses, naming the parameter at fault.
+func parseAPIUsers(q url.Values) (usersFilter, error) {
+	f := usersFilter{
+		Q: strings.TrimSpace(q.Get("q")), License: q.Get("license"), Role: q.Get("role"), Team: q.Get("team"),
+		Activity: q.Get("activity"), Sort: q.Get("sort"), Cursor: q.Get("cursor"), Limit: apiDefaultLimit,
+	}
+	if len(f.Q) > 200 {
+		return f, invalidField("q", "q is longer than 200 characters")
+	}
+	if v := q.Get("connection"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return f, invalidField("connection", "connection must be a connection id, got %q", v)
+		}
+		f.Connection = id
+	}
+	switch f.Activity {
+	case "", "active", "inactive":
+	default:
+		return f, invalidField("activity", "activity must be active or inactive, got %q", f.Activity)
+	}
+	for name, dst := range map[string]*bool{"guests": &f.Guests, "desc": &f.Desc} {
+		b, err := parseBool(q, name)
+		if err != nil {
+			return f, err
+		}
+		*dst = b
+	}
+	deact, err := parseBool(q, "deactivated")
+	if err != nil {
+		return f, err
+	}
+	if deact {
+		f.Status = "deactivated"
+	}
+	if f.Sort == "" {
+		f.Sort = "email"
+	}
+	if !slices.ContainsFunc(userSorts, func(s struct{ Value, Label string }) bool { return s.Value == f.Sort }) {
+		return f, invalidField("sort", "sort must be email, name, license or last_activity, got %q", f.Sort)
+	}
+	if f.Limit, err = parseLimit(q, apiDefaultLimit); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// parseBool reads a boolean parameter: true/false, 1/0; absent is false.
+func parseBool(q url.Values, name string) (bool, error) {
+	v := q.Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, invalidField(name, "%s must be true or false, got %q", name, v)
+	}
+	return b, nil
+}
+
+// parseLimit reads ?limit, 1..apiMaxLimit.
+func parseLimit(q url.Values, def int) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > apiMaxLimit {
+		return 0, invalidField("limit", "limit must be a number from 1 to %d, got %q", apiMaxLimit, v)
+	}
+	return n, nil
+}
+
+// parseID reads a positive id parameter (query or path); absent is 0.
+func parseID(name, v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, invalidField(name, "%s must be a positive id, got %q", name, v)
+	}
+	return id, nil
+}
+
+// pathIDOf reads the {id} of an API path; a malformed one names nothing
+// that exists, so it is a 404.
+func pathIDOf(r *http.Request, what string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, apiErr(http.StatusNotFound, "not_found", "", fmt.Sprintf("No such %s: %q.", what, r.PathValue("id")))
+	}
+	return id, nil
+}
+
+// Cursors of id-keyed lists (changes, audit) carry the last id seen,
+// tagged with the list's name so that one list's cursor is refused by
+// another. They are opaque to clients.
+func encodeIDCursor(list string, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(list + ":" + strconv.FormatInt(id, 10)))
+}
+
+func decodeIDCursor(list, c string) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	tag, num, ok := strings.Cut(string(raw), ":")
+	id, perr := strconv.ParseInt(num, 10, 64)
+	if err != nil || !ok || tag != list || perr != nil || id <= 0 {
+		return 0, invalidField("cursor", "cursor is not a cursor of this list; use next_cursor from the previous page, or start without it")
+	}
+	return id, nil
+}
+
+// apiUser is GET /api/v1/users/{id}: one person with memberships and
+// change history (oldest first).
+func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := pathIDOf(r, "user")
+	if err != nil {
+		return err
+	}
+	acc, err := s.store.Account(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return apiErr(http.StatusNotFound, "not_found", "", fmt.Sprintf("No user %d.", id))
+	}
+	if err != nil {
+		return fmt.Errorf("load account %d: %w", id, err)
+	}
+	members, err := s.store.AccountMemberships(ctx, id)
+	if err != nil {
+		return fmt.Errorf("load memberships: %w", err)
+	}
+	teams, err := s.store.Teams(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("list teams: %w", err)
+	}
+	teamByID := map[string]roster.Team{}
+	for _, t := range teams {
+		teamByID[t.MiroTeamID] = t
+	}
+	changes, err := s.store.Changes(ctx, store.ChangeFilter{AccountID: id})
+	if err != nil {
+		return fmt.Errorf("load the history: %w", err)
+	}
+	out := apiUserDetailJSON{apiUserJSON: apiUser(acc), Memberships: []apiMembershipJSON{}, Changes: []apiChangeJSON{}}
+	for _, m := range members {
+		out.Memberships = append(out.Memberships, apiMembershipJSON{TeamID: m.MiroTeamID, TeamName: teamName(teamByID, m.MiroTeamID), Role: m.Role})
+	}
+	for _, c := range changes {
+		out.Changes = append(out.Changes, apiChange(c))
+	}
+	writeJSON(w, http.StatusOK, apiOne[apiUserDetailJSON]{out})
+	return nil
+}
+
+// apiTeams is GET /api/v1/teams: every team with its counts.
+func (s *Server) apiTeams(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	settings, err := s.store.Settings(ctx)
+	if err != nil {
+		return fmt.Errorf("load settings: %w", err)
+	}
+	stats, err := s.store.TeamStats(ctx, insights.InactiveBefore(s.now(), settings.InactivityDays))
+	if err != nil {
+		return fmt.Errorf("load team stats: %w", err)
+	}
+	out := apiList[apiTeamJSON]{Data: make([]apiTeamJSON, 0, len(stats))}
+	for _, t := range stats {
+		out.Data = append(out.Data, apiTeamJSON{TeamID: t.Team.MiroTeamID, OrgID: t.Team.OrgID, Name: t.Team.Name,
+			ConnectionID: t.ConnectionID, Members: t.Members, Admins: t.Admins, Licensed: t.Licensed, Inactive: t.Inactive})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// apiConnections is GET /api/v1/connections, with each connection's
+// capabilities in plain words and never its tokens.
+func (s *Server) apiConnections(w http.ResponseWriter, r *http.Request) error {
+	conns, err := s.store.Connections(r.Context())
+	if err != nil {
+		return fmt.Errorf("list connections: %w", err)
+	}
+	out := apiList[apiConnectionJSON]{Data: make([]apiConnectionJSON, 0, len(conns))}
+	for _, c := range conns {
+		out.Data = append(out.Data, apiConnection(c))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// apiSyncRuns is GET /api/v1/connections/{id}/sync-runs: the newest runs first.
+func (s *Server) apiSyncRuns(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := pathIDOf(r, "connection")
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(r.URL.Query(), apiDefaultLimit)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.Connection(ctx, id); errors.Is(err, store.ErrNotFound) {
+		return apiErr(http.StatusNotFound, "not_found", "", fmt.Sprintf("No connection %d.", id))
+	} else if err != nil {
+		return fmt.Errorf("load connection %d: %w", id, err)
+	}
+	runs, err := s.store.SyncRuns(ctx, id, limit)
+	if err != nil {
+		return fmt.Errorf("list sync runs: %w", err)
+	}
+	out := apiList[apiSyncRunJSON]{Data: make([]apiSyncRunJSON, 0, len(runs))}
+	for _, run := range runs {
+		out.Data = append(out.Data, apiSyncRun(run))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// apiChanges is GET /api/v1/changes: change rows, oldest first, by
+// account and sync run, with keyset paging.
+func (s *Server) apiChanges(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var f store.ChangeFilter
+	var err error
+	if f.AccountID, err = parseID("account", q.Get("account")); err != nil {
+		return err
+	}
+	if f.SyncRunID, err = parseID("sync_run", q.Get("sync_run")); err != nil {
+		return err
+	}
+	if f.AfterID, err = decodeIDCursor("changes", q.Get("cursor")); err != nil {
+		return err
+	}
+	limit, err := parseLimit(q, apiDefaultLimit)
+	if err != nil {
+		return err
+	}
+	f.Limit = limit + 1 // one more tells whether a next page exists
+	changes, err := s.store.Changes(r.Context(), f)
+	if err != nil {
+		return fmt.Errorf("list changes: %w", err)
+	}
+	out := apiList[apiChangeJSON]{Data: make([]apiChangeJSON, 0, min(len(changes), limit))}
+	if len(changes) > limit {
+		changes = changes[:limit]
+		out.NextCursor = encodeIDCursor("changes", changes[limit-1].ID)
+	}
+	for _, c := range changes {
+		out.Data = append(out.Data, apiChange(c))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// apiOverview is GET /api/v1/insights/overview: the overview's numbers
+// with cost and savings from the license prices in settings.
+func (s *Server) apiOverview(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	settings, err := s.store.Settings(ctx)
+	if err != nil {
+		return fmt.Errorf("load settings: %w", err)
+	}
+	now := s.now()
+	o, err := s.store.Overview(ctx, insights.InactiveBefore(now, settings.InactivityDays))
+	if err != nil {
+		return fmt.Errorf("load the overview: %w", err)
+	}
+	writeJSON(w, http.StatusOK, apiOne[apiOverviewJSON]{apiOverview(o, insights.Summarize(o, settings, now), settings)})
+	return nil
+}
+
+// apiAudit is GET /api/v1/audit: the audit log, newest first, with
+// keyset paging and an optional kind.
+func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := store.AuditFilter{Kind: q.Get("kind")}
+	if f.Kind != "" && !slices.Contains(auditKinds, f.Kind) {
+		return invalidField("kind", "kind must be one of %s, got %q", strings.Join(auditKinds, ", "), f.Kind)
+	}
+	var err error
+	if f.ConnectionID, err = parseID("connection", q.Get("connection")); err != nil {
+		return err
+	}
+	if f.BeforeID, err = decodeIDCursor("audit", q.Get("cursor")); err != nil {
+		return err
+	}
+	limit, err := parseLimit(q, apiDefaultLimit)
+	if err != nil {
+		return err
+	}
+	f.Limit = limit + 1
+	entries, err := s.store.AuditEntries(r.Context(), f)
+	if err != nil {
+		return fmt.Errorf("list the audit log: %w", err)
+	}
+	out := apiList[apiAuditJSON]{Data: make([]apiAuditJSON, 0, min(len(entries), limit))}
+	if len(entries) > limit {
+		entries = entries[:limit]
+		out.NextCursor = encodeIDCursor("audit", entries[limit-1].ID)
+	}
+	for _, e := range entries {
+		out.Data = append(out.Data, apiAudit(e))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

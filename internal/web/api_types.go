@@ -1,0 +1,249 @@
+package web
+
+import (
+	"time"
+
+	"roster"
+	"roster/internal/insights"
+)
+
+// The API's JSON shapes. They are written out rather than tagging the
+// domain types, so that the API is a stable contract (openapi.json) and
+// nothing secret (a connection's sealed tokens) can leak by a new field.
+
+// apiTime is a time in JSON: RFC 3339 in UTC, or null when zero.
+func apiTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+type apiUserJSON struct {
+	ID                int64      `json:"id"`
+	MiroUserID        string     `json:"miro_user_id"`
+	Email             string     `json:"email"`
+	Name              string     `json:"name"`
+	OrgRole           string     `json:"org_role"`
+	AdminRoles        []string   `json:"admin_roles"`
+	License           string     `json:"license"`
+	LicenseExact      bool       `json:"license_exact"`
+	Active            bool       `json:"active"`
+	LastActivityAt    *time.Time `json:"last_activity_at"`
+	LicenseAssignedAt *time.Time `json:"license_assigned_at"`
+	FirstSeenAt       *time.Time `json:"first_seen_at"`
+	LastSeenAt        *time.Time `json:"last_seen_at"`
+	LeftAt            *time.Time `json:"left_at"`
+}
+
+func apiUser(a roster.Account) apiUserJSON {
+	roles := a.AdminRoles
+	if roles == nil {
+		roles = []string{}
+	}
+	return apiUserJSON{
+		ID: a.ID, MiroUserID: a.MiroUserID, Email: a.Email, Name: a.Name, OrgRole: a.OrgRole, AdminRoles: roles,
+		License: a.License, LicenseExact: a.LicenseExact, Active: a.Active,
+		LastActivityAt: apiTime(a.LastActivityAt), LicenseAssignedAt: apiTime(a.LicenseAssignedAt),
+		FirstSeenAt: apiTime(a.FirstSeenAt), LastSeenAt: apiTime(a.LastSeenAt), LeftAt: apiTime(a.LeftAt),
+	}
+}
+
+type apiMembershipJSON struct {
+	TeamID   string `json:"team_id"`
+	TeamName string `json:"team_name"`
+	Role     string `json:"role"`
+}
+
+type apiUserDetailJSON struct {
+	apiUserJSON
+	Memberships []apiMembershipJSON `json:"memberships"`
+	Changes     []apiChangeJSON     `json:"changes"`
+}
+
+type apiChangeJSON struct {
+	ID         int64     `json:"id"`
+	AccountID  int64     `json:"account_id"`
+	MiroUserID string    `json:"miro_user_id"`
+	SyncRunID  int64     `json:"sync_run_id"`
+	Kind       string    `json:"kind"`
+	TeamID     string    `json:"team_id"`
+	OldValue   string    `json:"old_value"`
+	NewValue   string    `json:"new_value"`
+	At         time.Time `json:"at"`
+}
+
+func apiChange(c roster.Change) apiChangeJSON {
+	return apiChangeJSON{ID: c.ID, AccountID: c.AccountID, MiroUserID: c.MiroUserID, SyncRunID: c.SyncRunID,
+		Kind: string(c.Kind), TeamID: c.MiroTeamID, OldValue: c.OldValue, NewValue: c.NewValue, At: c.At.UTC()}
+}
+
+type apiTeamJSON struct {
+	TeamID       string `json:"team_id"`
+	OrgID        string `json:"org_id"`
+	Name         string `json:"name"`
+	ConnectionID int64  `json:"connection_id"`
+	Members      int    `json:"members"`
+	Admins       int    `json:"admins"`
+	Licensed     int    `json:"licensed"`
+	Inactive     int    `json:"inactive"`
+}
+
+type apiCapabilityJSON struct {
+	Name      string `json:"name"`
+	Available bool   `json:"available"`
+	Reason    string `json:"reason"`
+}
+
+// apiConnectionJSON is a connection without its tokens or secrets.
+type apiConnectionJSON struct {
+	ID                  int64               `json:"id"`
+	Level               string              `json:"level"`
+	OrgID               string              `json:"org_id"`
+	OrgName             string              `json:"org_name"`
+	TeamID              string              `json:"team_id"`
+	TeamName            string              `json:"team_name"`
+	InstallerID         string              `json:"installer_id"`
+	InstallerName       string              `json:"installer_name"`
+	Scopes              []string            `json:"scopes"`
+	Enterprise          bool                `json:"enterprise"`
+	CompanyAdmin        bool                `json:"company_admin"`
+	Status              string              `json:"status"`
+	StatusMessage       string              `json:"status_message"`
+	SyncIntervalSeconds int64               `json:"sync_interval_seconds"`
+	LastSyncAt          *time.Time          `json:"last_sync_at"`
+	CreatedAt           *time.Time          `json:"created_at"`
+	Capabilities        []apiCapabilityJSON `json:"capabilities"`
+}
+
+func apiConnection(c roster.Connection) apiConnectionJSON {
+	scopes := c.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	out := apiConnectionJSON{
+		ID: c.ID, Level: string(c.Level), OrgID: c.OrgID, OrgName: c.OrgName, TeamID: c.TeamID, TeamName: c.TeamName,
+		InstallerID: c.InstallerID, InstallerName: c.InstallerName, Scopes: scopes,
+		Enterprise: c.Enterprise, CompanyAdmin: c.CompanyAdmin, Status: string(c.Status), StatusMessage: c.StatusMessage,
+		SyncIntervalSeconds: int64(c.SyncInterval / time.Second), LastSyncAt: apiTime(c.LastSyncAt), CreatedAt: apiTime(c.CreatedAt),
+		Capabilities: []apiCapabilityJSON{},
+	}
+	for _, cp := range c.Capabilities() {
+		out.Capabilities = append(out.Capabilities, apiCapabilityJSON{Name: cp.Name, Available: cp.Available, Reason: cp.Reason})
+	}
+	return out
+}
+
+type apiSyncRunJSON struct {
+	ID           int64      `json:"id"`
+	ConnectionID int64      `json:"connection_id"`
+	Source       string     `json:"source"`
+	Status       string     `json:"status"`
+	Error        string     `json:"error"`
+	StartedAt    *time.Time `json:"started_at"`
+	EndedAt      *time.Time `json:"ended_at"`
+	Pages        int        `json:"pages"`
+	APICalls     int        `json:"api_calls"`
+	Credits      int        `json:"credits"`
+	Added        int        `json:"added"`
+	Changed      int        `json:"changed"`
+	Removed      int        `json:"removed"`
+	UsageNote    string     `json:"usage_note"`
+}
+
+func apiSyncRun(r roster.SyncRun) apiSyncRunJSON {
+	return apiSyncRunJSON{ID: r.ID, ConnectionID: r.ConnectionID, Source: string(r.Source), Status: string(r.Status), Error: r.Error,
+		StartedAt: apiTime(r.StartedAt), EndedAt: apiTime(r.EndedAt), Pages: r.Pages, APICalls: r.APICalls, Credits: r.Credits,
+		Added: r.Added, Changed: r.Changed, Removed: r.Removed, UsageNote: r.UsageNote}
+}
+
+type apiAuditJSON struct {
+	ID           int64     `json:"id"`
+	At           time.Time `json:"at"`
+	Actor        string    `json:"actor"`
+	Kind         string    `json:"kind"`
+	Action       string    `json:"action"`
+	Target       string    `json:"target"`
+	ConnectionID int64     `json:"connection_id"`
+	Result       string    `json:"result"`
+	Detail       string    `json:"detail"`
+	MiroAnswer   string    `json:"miro_answer"`
+}
+
+func apiAudit(e roster.AuditEntry) apiAuditJSON {
+	return apiAuditJSON{ID: e.ID, At: e.At.UTC(), Actor: e.Actor, Kind: e.Kind, Action: e.Action, Target: e.Target,
+		ConnectionID: e.ConnectionID, Result: e.Result, Detail: e.Detail, MiroAnswer: e.MiroAnswer}
+}
+
+type apiActionJSON struct {
+	ID             int64      `json:"id"`
+	IdempotencyKey string     `json:"idempotency_key"`
+	Kind           string     `json:"kind"`
+	ConnectionID   int64      `json:"connection_id"`
+	TeamID         string     `json:"team_id"`
+	UserID         string     `json:"user_id"`
+	Email          string     `json:"email"`
+	Role           string     `json:"role"`
+	Actor          string     `json:"actor"`
+	Status         string     `json:"status"`
+	Result         string     `json:"result"`
+	MiroAnswer     string     `json:"miro_answer"`
+	CreatedAt      *time.Time `json:"created_at"`
+	FinishedAt     *time.Time `json:"finished_at"`
+}
+
+func apiActionOf(a roster.Action) apiActionJSON {
+	return apiActionJSON{ID: a.ID, IdempotencyKey: a.Key, Kind: string(a.Kind), ConnectionID: a.ConnectionID,
+		TeamID: a.MiroTeamID, UserID: a.MiroUserID, Email: a.Email, Role: a.Role, Actor: a.Actor,
+		Status: string(a.Status), Result: a.Result, MiroAnswer: a.MiroAnswer,
+		CreatedAt: apiTime(a.CreatedAt), FinishedAt: apiTime(a.FinishedAt)}
+}
+
+type apiOverviewJSON struct {
+	Accounts         int            `json:"accounts"`
+	Deactivated      int            `json:"deactivated"`
+	SeatsPurchased   int            `json:"seats_purchased"`
+	FullAssigned     int            `json:"full_assigned"`
+	FullActive       int            `json:"full_active"`
+	FullInactive     int            `json:"full_inactive"`
+	NeverActive      int            `json:"never_active"`
+	Guests           int            `json:"guests"`
+	External         int            `json:"external"`
+	Inferred         int            `json:"inferred"`
+	ByLicense        map[string]int `json:"by_license"`
+	Utilisation      float64        `json:"utilisation"`
+	MonthlyCost      float64        `json:"monthly_cost"`
+	PotentialSavings float64        `json:"potential_savings"`
+	Currency         string         `json:"currency"`
+	Priced           bool           `json:"priced"`
+	InactivityDays   int            `json:"inactivity_days"`
+	InactiveBefore   time.Time      `json:"inactive_before"`
+}
+
+func apiOverview(o roster.Overview, sum insights.Summary, st roster.Settings) apiOverviewJSON {
+	by := o.ByLicense
+	if by == nil {
+		by = map[string]int{}
+	}
+	return apiOverviewJSON{
+		Accounts: o.Accounts, Deactivated: o.Deactivated, SeatsPurchased: o.SeatsBought, FullAssigned: o.FullAssigned,
+		FullActive: o.FullActive, FullInactive: o.FullInactive, NeverActive: o.NeverActive, Guests: o.Guests,
+		External: o.External, Inferred: o.Inferred, ByLicense: by,
+		Utilisation: sum.Utilisation, MonthlyCost: sum.MonthlyCost, PotentialSavings: sum.PotentialSavings,
+		Currency: sum.Currency, Priced: sum.Priced, InactivityDays: st.InactivityDays, InactiveBefore: sum.InactiveBefore.UTC(),
+	}
+}
+
+// apiList is a page of a list: data, and the cursor of the next page
+// (absent on the last). Total is set where the store counts it.
+type apiList[T any] struct {
+	Data       []T    `json:"data"`
+	Total      *int   `json:"total,omitempty"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// apiOne is a single object.
+type apiOne[T any] struct {
+	Data T `json:"data"`
+}

@@ -1,0 +1,326 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/net/html"
+
+	"roster"
+	"roster/internal/action"
+	"roster/internal/miro"
+	"roster/internal/mirosim"
+	"roster/internal/secret"
+	"roster/internal/store"
+	"roster/internal/store/sqlstore"
+	"roster/internal/sync"
+)
+
+// fixture is a dashboard on a store synced from an in-process simulated
+// Miro: an organization-level connection and a team-level connection to
+// a team outside the organization (legacy API, inferred licenses). Its
+// actions run for real against the simulator.
+type fixture struct {
+	*testBundle
+	sim    *mirosim.Sim
+	info   mirosim.Info
+	org    roster.Connection
+	team   roster.Connection
+	syncer *sync.Syncer
+	admin  *miro.Client // the Company Admin's view of the simulator
+}
+
+func newFixture(t *testing.T, db *sqlstore.DB, opts ...func(*Config)) *fixture {
+	t.Helper()
+	sim, err := mirosim.New(mirosim.Config{Seed: 7, Members: 120, Teams: 6, TeamsPerMember: 2, NonEnterpriseTeams: 1})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim.Handler())
+	t.Cleanup(simSrv.Close)
+	k, _, err := secret.NewKey()
+	require.NoError(t, err)
+	f := &fixture{sim: sim, info: sim.Info(simSrv.URL)}
+	oauth := sync.OAuthApp{ClientID: f.info.ClientID, ClientSecret: f.info.ClientSecret}
+	sealer := secret.NewSealer(k)
+	f.syncer = &sync.Syncer{Store: db, Sealer: sealer, HTTPClient: simSrv.Client(), OAuth: oauth, RetryBackoff: time.Millisecond}
+	runner := &action.Runner{Store: db, Sealer: sealer, HTTPClient: simSrv.Client(), OAuth: oauth, RetryBackoff: time.Millisecond}
+	opts = append([]func(*Config){func(c *Config) { c.Actions = realRunner{runner} }}, opts...)
+	f.testBundle = setupOn(t, db, opts...)
+	f.admin, err = miro.New(miro.Config{BaseURL: simSrv.URL, HTTPClient: simSrv.Client(),
+		Token: miro.StaticToken(f.info.Installs[mirosim.InstallOrgAdmin].AccessToken), RetryBackoff: time.Millisecond})
+	require.NoError(t, err)
+
+	f.org = f.connect(t, sealer, mirosim.InstallOrgAdmin, roster.LevelOrganization)
+	f.team = f.connect(t, sealer, mirosim.InstallNonEnterpriseTeam, roster.LevelTeam)
+	f.sync(t, f.org.ID)
+	f.sync(t, f.team.ID)
+	return f
+}
+
+// connect stores a connection for a simulator install, as roster connect would.
+func (f *fixture) connect(t *testing.T, sealer sync.Sealer, kind string, level roster.Level) roster.Connection {
+	t.Helper()
+	in := f.info.Installs[kind]
+	tok := miro.Token{AccessToken: in.AccessToken, RefreshToken: in.RefreshToken, TeamID: in.TeamID, UserID: in.UserID,
+		Scopes: in.Scopes, Expiry: time.Now().Add(time.Duration(in.ExpiresIn) * time.Second)}
+	sealed, err := sync.SealToken(sealer, tok)
+	require.NoError(t, err)
+	c := roster.Connection{
+		Level: level, OrgID: in.OrgID, TeamID: in.TeamID, TeamName: "team " + in.TeamID, OrgName: "Example Corp",
+		InstallerID: in.UserID, Scopes: in.Scopes,
+		Enterprise: kind != mirosim.InstallNonEnterpriseTeam, CompanyAdmin: kind == mirosim.InstallOrgAdmin,
+		APIBaseURL: f.info.APIBaseURL, SealedToken: sealed, Status: roster.StatusActive,
+	}
+	require.NoError(t, f.db.CreateConnection(context.Background(), &c))
+	return c
+}
+
+func (f *fixture) sync(t *testing.T, connID int64) {
+	t.Helper()
+	run, err := f.syncer.Sync(context.Background(), connID)
+	require.NoError(t, err)
+	require.Equal(t, roster.SyncSucceeded, run.Status, run.Error)
+}
+
+// realRunner adapts internal/action, as cmd/roster does.
+type realRunner struct{ r *action.Runner }
+
+func toRequest(r ActionRequest) action.Request {
+	return action.Request{Key: r.Key, ConnectionID: r.ConnectionID, MiroTeamID: r.MiroTeamID,
+		Email: r.Email, MiroUserID: r.MiroUserID, Role: r.Role, Actor: r.Actor}
+}
+
+func (a realRunner) Invite(ctx context.Context, req ActionRequest) (roster.Action, error) {
+	return realErr(a.r.Invite(ctx, toRequest(req)))
+}
+
+func (a realRunner) Remove(ctx context.Context, req ActionRequest) (roster.Action, error) {
+	return realErr(a.r.Remove(ctx, toRequest(req)))
+}
+
+func (a realRunner) ChangeRole(ctx context.Context, req ActionRequest) (roster.Action, error) {
+	return realErr(a.r.ChangeRole(ctx, toRequest(req)))
+}
+
+func (realRunner) Consequence(conn roster.Connection, kind roster.ActionKind) string {
+	return action.Consequence(conn, kind)
+}
+
+func realErr(a roster.Action, err error) (roster.Action, error) {
+	var fe *action.FieldError
+	if errors.As(err, &fe) {
+		return a, &FieldError{Field: fe.Field, Reason: fe.Reason}
+	}
+	return a, err
+}
+
+// --- HTML helpers ---
+
+// parseHTML parses a page.
+func parseHTML(t *testing.T, body string) *html.Node {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(body))
+	require.NoError(t, err)
+	return doc
+}
+
+// findAll returns the elements with tag (any when "") and class (any when "").
+func findAll(n *html.Node, tag, class string) []*html.Node {
+	var out []*html.Node
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && (tag == "" || n.Data == tag) && (class == "" || hasClass(n, class)) {
+			out = append(out, n)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
+func hasClass(n *html.Node, class string) bool {
+	for _, f := range strings.Fields(attr(n, "class")) {
+		if f == class {
+			return true
+		}
+	}
+	return false
+}
+
+func attr(n *html.Node, name string) string {
+	for _, a := range n.Attr {
+		if a.Key == name {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// text is an element's text, spaces collapsed.
+func text(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// number reads "1,234" as 1234.
+func number(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.ReplaceAll(s, ",", ""))
+	require.NoError(t, err, "not a number: %q", s)
+	return n
+}
+
+// total is the users list's total count.
+func total(t *testing.T, body string) int {
+	t.Helper()
+	ts := findAll(parseHTML(t, body), "strong", "total")
+	require.Len(t, ts, 1, "no total on the page")
+	return number(t, text(ts[0]))
+}
+
+var userLinkRe = regexp.MustCompile(`href="/users/(\d+)"`)
+
+// userIDs are the accounts listed on a users page, in order.
+func userIDs(body string) []string {
+	var out []string
+	for _, m := range userLinkRe.FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// nextHref is the users page's next-page link ("" on the last page).
+func nextHref(t *testing.T, body string) string {
+	t.Helper()
+	for _, a := range findAll(parseHTML(t, body), "a", "") {
+		if attr(a, "rel") == "next" {
+			return attr(a, "href")
+		}
+	}
+	return ""
+}
+
+// mustGet gets a page as br and requires 200.
+func (br *browser) mustGet(path string) page {
+	br.t.Helper()
+	p := br.get(path)
+	require.Equal(br.t, http.StatusOK, p.StatusCode, "GET %s: %s", path, p.Body)
+	return p
+}
+
+// storeDB is the store type storetest.Backends hands out.
+type storeDB = sqlstore.DB
+
+// storeQueryAll counts every account.
+func storeQueryAll() store.AccountQuery { return store.AccountQuery{Limit: 1} }
+
+// someAccount is an active member of the organization with an email and
+// at least one team, as a path id.
+func someAccount(t *testing.T, f *fixture) string {
+	t.Helper()
+	a := f.member(t)
+	return strconv.FormatInt(a.ID, 10)
+}
+
+// member is an active internal member of the organization in some team.
+func (f *fixture) member(t *testing.T) roster.Account {
+	t.Helper()
+	ctx := context.Background()
+	accs, err := f.db.Accounts(ctx, store.AccountFilter{ConnectionID: f.org.ID, OrgRole: "organization_internal_user"})
+	require.NoError(t, err)
+	for _, a := range accs {
+		ms, err := f.db.AccountMemberships(ctx, a.ID)
+		require.NoError(t, err)
+		if a.Active && a.Email != "" && len(ms) > 0 && len(ms) < 4 {
+			return a
+		}
+	}
+	t.Fatal("no suitable member in the fixture")
+	return roster.Account{}
+}
+
+// writeCalls counts the simulator's calls that change teams.
+func (f *fixture) writeCalls() int {
+	st := f.sim.Stats()
+	n := 0
+	for _, op := range []string{"enterprise-invite-team-member", "enterprise-update-team-member", "enterprise-delete-team-member", "legacy-invite-team-users"} {
+		n += st.ByOperation[op].Calls
+	}
+	return n
+}
+
+// formValues reads the inputs of the forms on the user page that post to
+// action and satisfy match, as the browser would submit them.
+func actionForms(t *testing.T, body, action string) []url.Values {
+	t.Helper()
+	var out []url.Values
+	for _, form := range findAll(parseHTML(t, body), "form", "") {
+		if attr(form, "action") != action {
+			continue
+		}
+		v := url.Values{}
+		for _, in := range findAll(form, "input", "") {
+			if attr(in, "type") == "checkbox" {
+				continue // unticked
+			}
+			v.Set(attr(in, "name"), attr(in, "value"))
+		}
+		for _, sel := range findAll(form, "select", "") {
+			opts := findAll(sel, "option", "")
+			if len(opts) == 0 {
+				continue
+			}
+			chosen := attr(opts[0], "value")
+			for _, o := range opts {
+				if hasAttr(o, "selected") {
+					chosen = attr(o, "value")
+				}
+			}
+			v.Set(attr(sel, "name"), chosen)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func hasAttr(n *html.Node, name string) bool {
+	for _, a := range n.Attr {
+		if a.Key == name {
+			return true
+		}
+	}
+	return false
+}
+
+// inviteForm is the invite form of a connection on a user's page.
+func inviteForm(t *testing.T, br *browser, acc string, connID int64) url.Values {
+	t.Helper()
+	p := br.mustGet("/users/" + acc)
+	for _, v := range actionForms(t, p.Body, "/users/"+acc+"/actions/invite") {
+		if v.Get("connection") == strconv.FormatInt(connID, 10) {
+			return v
+		}
+	}
+	t.Fatalf("no invite form for connection %d", connID)
+	return nil
+}

@@ -1,0 +1,258 @@
+package web
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"roster"
+	"roster/internal/store/sqlstore"
+)
+
+func TestMain(m *testing.M) {
+	bcryptCost = bcrypt.MinCost // the default cost makes every login take ~50 ms
+	os.Exit(m.Run())
+}
+
+// testBundle is a dashboard on a real store behind a real HTTP server.
+type testBundle struct {
+	db      *sqlstore.DB
+	srv     *Server
+	ts      *httptest.Server
+	actions *fakeRunner
+	clock   *clock
+}
+
+// clock is a settable Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// setup starts a dashboard on a fresh SQLite store.
+func setup(t *testing.T, opts ...func(*Config)) *testBundle {
+	t.Helper()
+	return setupOn(t, openSQLite(t), opts...)
+}
+
+// openSQLite opens a fresh SQLite store in t's temporary directory.
+func openSQLite(t *testing.T) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// setupOn starts a dashboard on db.
+func setupOn(t *testing.T, db *sqlstore.DB, opts ...func(*Config)) *testBundle {
+	t.Helper()
+	b := &testBundle{db: db, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, actions: &fakeRunner{}}
+	cfg := Config{Store: db, Actions: b.actions, Now: b.clock.Now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := New(cfg)
+	require.NoError(t, err)
+	b.srv = srv
+	b.ts = httptest.NewServer(srv)
+	t.Cleanup(b.ts.Close)
+	return b
+}
+
+// operator creates an operator with a password.
+func (b *testBundle) operator(t *testing.T, email string, role roster.Role, pw string) roster.Operator {
+	t.Helper()
+	hash, err := HashPassword(pw)
+	require.NoError(t, err)
+	op := roster.Operator{Email: email, PasswordHash: hash, Role: role}
+	require.NoError(t, b.db.CreateOperator(context.Background(), &op))
+	return op
+}
+
+// browser is a client with its own cookies that does not follow redirects.
+type browser struct {
+	t    *testing.T
+	b    *testBundle
+	c    *http.Client
+	csrf string // the session's CSRF token, once logged in
+}
+
+func (b *testBundle) browser(t *testing.T) *browser {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &browser{t: t, b: b, c: &http.Client{
+		Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}}
+}
+
+// page is one answer.
+type page struct {
+	*http.Response
+	Body string
+}
+
+func (p page) location() string { return p.Header.Get("Location") }
+
+// do sends a request; form values go as a urlencoded body.
+func (br *browser) do(method, path string, form url.Values, headers ...string) page {
+	br.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, br.b.ts.URL+path, body)
+	require.NoError(br.t, err)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := br.c.Do(req)
+	require.NoError(br.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(br.t, err)
+	return page{resp, string(raw)}
+}
+
+func (br *browser) get(path string, headers ...string) page {
+	br.t.Helper()
+	return br.do(http.MethodGet, path, nil, headers...)
+}
+
+// post sends a form with the session's CSRF token.
+func (br *browser) post(path string, form url.Values) page {
+	br.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if form.Get(csrfField) == "" && br.csrf != "" {
+		form.Set(csrfField, br.csrf)
+	}
+	return br.do(http.MethodPost, path, form)
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// formCSRF is the CSRF token of the first form on a page.
+func formCSRF(t *testing.T, body string) string {
+	t.Helper()
+	m := csrfRe.FindStringSubmatch(body)
+	require.NotNil(t, m, "no csrf field in the page")
+	return m[1]
+}
+
+// login logs the browser in and keeps its CSRF token.
+func (br *browser) login(email, pw string) page {
+	br.t.Helper()
+	p := br.get("/login")
+	require.Equal(br.t, http.StatusOK, p.StatusCode, p.Body)
+	p = br.do(http.MethodPost, "/login", url.Values{"csrf": {formCSRF(br.t, p.Body)}, "email": {email}, "password": {pw}})
+	if p.StatusCode == http.StatusSeeOther {
+		home := br.get("/")
+		require.Equal(br.t, http.StatusOK, home.StatusCode, home.Body)
+		br.csrf = formCSRF(br.t, home.Body)
+	}
+	return p
+}
+
+// loggedIn returns a browser logged in as a new operator of role.
+func (b *testBundle) loggedIn(t *testing.T, role roster.Role) *browser {
+	t.Helper()
+	email := string(role) + "@example.com"
+	b.operator(t, email, role, "correct horse battery")
+	br := b.browser(t)
+	p := br.login(email, "correct horse battery")
+	require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
+	return br
+}
+
+// fakeRunner records action requests and answers like internal/action
+// would for an idempotency key: the same outcome for the same key.
+type fakeRunner struct {
+	mu    sync.Mutex
+	calls []ActionRequest
+	kinds []roster.ActionKind
+	// result decides the outcome; nil means success.
+	result func(kind roster.ActionKind, req ActionRequest) roster.Action
+	seen   map[string]roster.Action
+}
+
+func (f *fakeRunner) run(kind roster.ActionKind, req ActionRequest) (roster.Action, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a, ok := f.seen[req.Key]; ok {
+		return a, nil
+	}
+	f.calls = append(f.calls, req)
+	f.kinds = append(f.kinds, kind)
+	a := roster.Action{Key: req.Key, Kind: kind, ConnectionID: req.ConnectionID, MiroTeamID: req.MiroTeamID,
+		MiroUserID: req.MiroUserID, Email: req.Email, Role: req.Role, Actor: req.Actor,
+		Status: roster.ActionSucceeded, Result: "done"}
+	if f.result != nil {
+		a = f.result(kind, req)
+	}
+	if f.seen == nil {
+		f.seen = map[string]roster.Action{}
+	}
+	f.seen[req.Key] = a
+	return a, nil
+}
+
+func (f *fakeRunner) Invite(_ context.Context, req ActionRequest) (roster.Action, error) {
+	return f.run(roster.ActionInvite, req)
+}
+
+func (f *fakeRunner) Remove(_ context.Context, req ActionRequest) (roster.Action, error) {
+	return f.run(roster.ActionRemove, req)
+}
+
+func (f *fakeRunner) ChangeRole(_ context.Context, req ActionRequest) (roster.Action, error) {
+	return f.run(roster.ActionChangeRole, req)
+}
+
+func (f *fakeRunner) Consequence(conn roster.Connection, kind roster.ActionKind) string {
+	if kind == roster.ActionRemove && conn.Level == roster.LevelTeam {
+		return "Boards and projects the user owns in the team are removed too."
+	}
+	if kind == roster.ActionRemove {
+		return "Boards are reassigned to the team's admin."
+	}
+	return ""
+}
+
+func (f *fakeRunner) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}

@@ -1,0 +1,229 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"roster"
+	"roster/internal/connect"
+)
+
+// connectionsPage is the connections list's data.
+type connectionsPage struct {
+	Page
+	Connections []connectionView
+	// Flash is the outcome of the last sync-now or disconnect, from the
+	// redirect's query (fixed texts only, never echoed input).
+	Flash, FlashClass string
+	// CanAdd is false when no Miro app is configured; AddReason says why.
+	CanAdd    bool
+	AddReason string
+}
+
+// connectionView is one connection as the list shows it.
+type connectionView struct {
+	roster.Connection
+	Capabilities []roster.Capability
+	LastRun      *roster.SyncRun
+	RunDuration  time.Duration
+	// SyncReason and DisconnectReason are why the buttons are disabled
+	// ("" when enabled).
+	SyncReason, DisconnectReason string
+}
+
+// Name is how the connection is named on screen.
+func (c connectionView) Name() string { return connectionName(c.Connection) }
+
+// Every is the sync interval in plain words: "24 h", "90 min".
+func (c connectionView) Every() string {
+	switch d := c.SyncInterval; {
+	case d <= 0:
+		return "24 h (the default)"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d h", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d min", d/time.Minute)
+	default:
+		return d.String()
+	}
+}
+
+// Disconnected is whether the connection is disconnected, for templates.
+func (c connectionView) Disconnected() bool { return c.Status == roster.StatusDisconnected }
+
+// connectionName is "Example Corp (organization)" or "Design team (team)".
+func connectionName(c roster.Connection) string {
+	name := c.TeamName
+	if c.Level == roster.LevelOrganization {
+		name = c.OrgName
+		if name == "" {
+			name = c.OrgID
+		}
+	}
+	if name == "" {
+		name = c.TeamID
+	}
+	return fmt.Sprintf("%s (%s level)", name, c.Level)
+}
+
+// flashes are the outcomes the list can announce, by query key.
+var flashes = map[string]struct{ text, class string }{
+	"queued":       {"Sync of %s queued; it runs in the background. Reload to see its result.", "success"},
+	"already":      {"A sync of %s is already queued or running.", "notice"},
+	"disconnected": {"%s is disconnected: its token was revoked at Miro and deleted from roster. Its history is kept.", "success"},
+	"dead":         {"%s is disconnected. Miro already held its token invalid (revoked or expired), or it had none; it was deleted from roster. Its history is kept.", "success"},
+}
+
+// connectionsPage lists every connection with its status, what it can do
+// and why not, and its last sync.
+func (s *Server) connectionsPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	conns, err := s.store.Connections(ctx)
+	if err != nil {
+		return fmt.Errorf("load connections: %w", err)
+	}
+	data := connectionsPage{Page: s.page(r, "Connections")}
+	data.CanAdd, data.AddReason = s.canAdd(data.Page)
+	for _, c := range conns {
+		v := connectionView{Connection: c, Capabilities: c.Capabilities()}
+		runs, err := s.store.SyncRuns(ctx, c.ID, 1)
+		if err != nil {
+			return fmt.Errorf("load connection %d's last sync: %w", c.ID, err)
+		}
+		if len(runs) > 0 {
+			v.LastRun = &runs[0]
+			if !runs[0].EndedAt.IsZero() {
+				v.RunDuration = runs[0].EndedAt.Sub(runs[0].StartedAt).Round(time.Millisecond)
+			}
+		}
+		v.SyncReason, v.DisconnectReason = s.connectionReasons(data.Page, c)
+		data.Connections = append(data.Connections, v)
+	}
+	q := r.URL.Query()
+	for key, f := range flashes {
+		if id, err := strconv.ParseInt(q.Get(key), 10, 64); err == nil {
+			for _, c := range conns {
+				if c.ID == id {
+					data.Flash, data.FlashClass = fmt.Sprintf(f.text, connectionName(c)), f.class
+				}
+			}
+		}
+	}
+	s.render(w, r, http.StatusOK, "connections", data)
+	return nil
+}
+
+// canAdd says whether "Add connection" works, and why not.
+func (s *Server) canAdd(p Page) (bool, string) {
+	switch {
+	case !p.CanAct:
+		return false, ViewerReason
+	case s.connect == nil || !s.connect.App.CanAuthorize():
+		return false, "roster serve has no Miro app configured: set ROSTER_MIRO_CLIENT_ID and ROSTER_MIRO_CLIENT_SECRET (or --client-id and --client-secret), or connect with roster connect"
+	}
+	return true, ""
+}
+
+// connectionReasons say why "Sync now" and "Disconnect" are disabled.
+func (s *Server) connectionReasons(p Page, c roster.Connection) (syncWhy, disconnectWhy string) {
+	switch {
+	case !p.CanAct:
+		return ViewerReason, ViewerReason
+	case c.Status == roster.StatusDisconnected:
+		return "the connection is disconnected; connect it again to sync it", "already disconnected"
+	}
+	if s.jobs == nil {
+		syncWhy = "this roster runs no sync workers; use roster sync"
+	}
+	if s.connect == nil || !s.connect.App.CanAuthorize() {
+		disconnectWhy = "roster needs the Miro app's client id and secret (ROSTER_MIRO_CLIENT_ID, ROSTER_MIRO_CLIENT_SECRET) to revoke the token"
+	}
+	return syncWhy, disconnectWhy
+}
+
+// loadConnection reads the {id} of a connection route.
+func (s *Server) loadConnection(r *http.Request) (roster.Connection, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return roster.Connection{}, errNotFound("No such connection.")
+	}
+	c, err := s.store.Connection(r.Context(), id)
+	if err != nil {
+		return roster.Connection{}, fmt.Errorf("load connection %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// connectionSync queues a sync now ("Sync now"). The job is unique per
+// connection while queued or running, so asking twice queues one.
+func (s *Server) connectionSync(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadConnection(r)
+	if err != nil {
+		return err
+	}
+	if syncWhy, _ := s.connectionReasons(s.page(r, ""), c); syncWhy != "" {
+		return &httpError{Status: http.StatusConflict, Message: "Cannot sync " + connectionName(c) + ": " + syncWhy + ".", Href: "/connections", HrefLabel: "Back to connections"}
+	}
+	queued, err := s.jobs.EnqueueSync(r.Context(), c.ID)
+	if err != nil {
+		return fmt.Errorf("queue a sync of connection %d: %w", c.ID, err)
+	}
+	outcome := "already"
+	if queued {
+		outcome = "queued"
+	}
+	s.audit(r, roster.AuditEntry{
+		Actor: authOf(r).actor(), Kind: "sync", Action: "sync_now", Target: fmt.Sprintf("connection %d", c.ID),
+		ConnectionID: c.ID, Result: "ok", Detail: map[bool]string{true: "sync queued", false: "a sync was already queued or running"}[queued],
+	})
+	http.Redirect(w, r, "/connections?"+outcome+"="+strconv.FormatInt(c.ID, 10)+"#connection-"+strconv.FormatInt(c.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
+// connectionDisconnect revokes a connection's token at Miro and marks it
+// disconnected, keeping its history. The form must be confirmed.
+func (s *Server) connectionDisconnect(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadConnection(r)
+	if err != nil {
+		return err
+	}
+	back := func(status int, msg string) error {
+		return &httpError{Status: status, Message: msg, Href: "/connections#connection-" + strconv.FormatInt(c.ID, 10), HrefLabel: "Back to connections"}
+	}
+	if _, why := s.connectionReasons(s.page(r, ""), c); why != "" {
+		return back(http.StatusConflict, "Cannot disconnect "+connectionName(c)+": "+why+".")
+	}
+	if r.PostFormValue("confirm") != "1" {
+		return back(http.StatusBadRequest, "confirm: tick the box to confirm the disconnection; nothing was changed.")
+	}
+	entry := roster.AuditEntry{
+		Actor: authOf(r).actor(), Kind: "connection", Action: "disconnect",
+		Target: fmt.Sprintf("connection %d", c.ID), ConnectionID: c.ID,
+	}
+	done, err := s.connect.Disconnect(r.Context(), c.ID)
+	if err != nil {
+		entry.Result, entry.Detail = "failed", err.Error()
+		s.audit(r, entry)
+		if errors.Is(err, connect.ErrCannotRevoke) {
+			s.logger.WarnContext(r.Context(), "disconnect: revoke failed", "connection", c.ID, "error", err)
+			return back(http.StatusBadGateway, "Could not disconnect "+connectionName(c)+": "+err.Error())
+		}
+		return err
+	}
+	entry.Result = "ok"
+	outcome := "disconnected"
+	if done.Revoked {
+		entry.Detail = "token revoked at Miro; connection marked disconnected, history kept"
+	} else {
+		outcome = "dead"
+		entry.Detail = "Miro already held the token invalid; connection marked disconnected, history kept"
+		entry.MiroAnswer = done.MiroAnswer
+	}
+	s.audit(r, entry)
+	http.Redirect(w, r, "/connections?"+outcome+"="+url.QueryEscape(strconv.FormatInt(c.ID, 10))+"#connection-"+strconv.FormatInt(c.ID, 10), http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,106 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"roster"
+	"roster/internal/insights"
+)
+
+// trendPoints is how many syncs the trend chart shows.
+const trendPoints = 60
+
+// overviewPage is the overview's data.
+type overviewPage struct {
+	Page
+	Overview roster.Overview
+	Summary  insights.Summary
+	Settings roster.Settings
+	// Headline and Breakdown are the numbers, each with the users list
+	// behind it.
+	Headline  []stat
+	People    []stat
+	ByLicense []stat
+	Chart     trendChart
+	// AllInferred is true when every license is inferred (team-level
+	// connections only), SomeInferred when some are.
+	AllInferred, SomeInferred bool
+}
+
+// stat is one number of the overview and the users list it counts.
+type stat struct {
+	Label string
+	Value int
+	Href  string // "" when no user list is behind it
+	Note  string
+}
+
+// usersLink is the users list filtered by pairs of query parameters.
+func usersLink(kv ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		q.Set(kv[i], kv[i+1])
+	}
+	if len(q) == 0 {
+		return "/users"
+	}
+	return "/users?" + q.Encode()
+}
+
+// overviewPage shows the headline numbers, cost and the trend.
+func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	settings, err := s.store.Settings(ctx)
+	if err != nil {
+		return fmt.Errorf("load settings: %w", err)
+	}
+	sum := insights.Summarize(roster.Overview{}, settings, s.now())
+	o, err := s.store.Overview(ctx, sum.InactiveBefore)
+	if err != nil {
+		return fmt.Errorf("load the overview: %w", err)
+	}
+	sum = insights.Summarize(o, settings, s.now())
+	trend, err := s.store.Trend(ctx, trendPoints)
+	if err != nil {
+		return fmt.Errorf("load the trend: %w", err)
+	}
+
+	days := fmt.Sprintf("%d days", settings.InactivityDays)
+	p := overviewPage{
+		Page: s.page(r, "Overview"), Overview: o, Summary: sum, Settings: settings,
+		Chart:        newTrendChart(trend),
+		AllInferred:  o.Inferred > 0 && o.Inferred >= o.Accounts-o.Deactivated,
+		SomeInferred: o.Inferred > 0,
+	}
+	p.Headline = []stat{
+		{Label: "Seats purchased", Value: o.SeatsBought, Note: "full licenses bought, from Miro's organization"},
+		{Label: "Full licenses assigned", Value: o.FullAssigned, Href: usersLink("license", roster.LicenseFull)},
+		{Label: "Actively used", Value: o.FullActive, Href: usersLink("license", roster.LicenseFull, "activity", "active"), Note: "full licenses used in the last " + days},
+		{Label: "Inactive full licenses", Value: o.FullInactive, Href: usersLink("license", roster.LicenseFull, "activity", "inactive"), Note: "no activity in the last " + days + ", or never"},
+	}
+	p.People = []stat{
+		{Label: "People", Value: o.Accounts, Href: usersLink()},
+		// The store's users query has no "never active" filter yet: this
+		// lists the inactive with the never-active first.
+		{Label: "Never logged in", Value: o.NeverActive, Href: usersLink("activity", "inactive", "sort", "last_activity"), Note: "listed first among the inactive"},
+		{Label: "Guests", Value: o.Guests, Href: usersLink("role", "organization_team_guest_user")},
+		{Label: "External users", Value: o.External, Href: usersLink("role", "organization_external_user")},
+		{Label: "Deactivated", Value: o.Deactivated, Href: usersLink("status", "deactivated")},
+	}
+	for _, l := range insights.Licenses {
+		if n := o.ByLicense[l]; n > 0 {
+			p.ByLicense = append(p.ByLicense, stat{Label: l, Value: n, Href: usersLink("license", l)})
+		}
+	}
+	// Licenses outside the known list still count.
+	for l, n := range o.ByLicense {
+		if !slices.Contains(insights.Licenses, l) && n > 0 {
+			p.ByLicense = append(p.ByLicense, stat{Label: l, Value: n, Href: usersLink("license", l)})
+		}
+	}
+	s.render(w, r, http.StatusOK, "overview", p)
+	return nil
+}

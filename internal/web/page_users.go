@@ -1,0 +1,124 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"roster"
+	"roster/internal/insights"
+	"roster/internal/store"
+)
+
+// usersPage is the users list's data.
+type usersPage struct {
+	Page
+	Filter   usersFilter
+	Accounts []roster.Account
+	Total    int
+	// NextHref is the next page ("" on the last), FirstHref the first
+	// page when this is not it, CSVHref the export of the whole filter.
+	NextHref, FirstHref, CSVHref string
+	InactivityDays               int
+	Options                      usersOptions
+}
+
+// usersOptions are the choices of the filter form.
+type usersOptions struct {
+	Licenses    []string
+	Roles       []string
+	Teams       []roster.Team
+	Connections []option
+	Sorts       []struct{ Value, Label string }
+}
+
+// option is one <option> of a select.
+type option struct{ Value, Label string }
+
+// orgRoles are Miro's organization roles.
+var orgRoles = []string{"organization_internal_admin", "organization_internal_user", "organization_external_user", "organization_team_guest_user", "unknown"}
+
+// usersPage lists people: search, filters, sort and keyset paging. An
+// htmx request for the results gets only the "results" fragment.
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	f, err := parseUsersFilter(r)
+	if err != nil {
+		return err
+	}
+	settings, err := s.store.Settings(ctx)
+	if err != nil {
+		return fmt.Errorf("load settings: %w", err)
+	}
+	res, err := s.store.ListAccounts(ctx, f.query(settings.InactivityDays, s.now()))
+	if err != nil {
+		return listError(f, err)
+	}
+	p := usersPage{
+		Page: s.page(r, "Users"), Filter: f, Accounts: res.Accounts, Total: res.Total,
+		CSVHref: f.href("/users.csv", ""), InactivityDays: settings.InactivityDays,
+	}
+	if res.NextCursor != "" {
+		p.NextHref = f.href("/users", res.NextCursor)
+	}
+	if f.Cursor != "" {
+		p.FirstHref = f.href("/users", "")
+	}
+	if r.Header.Get("HX-Request") != "" && r.Header.Get("HX-Target") == "users-results" {
+		s.renderFragment(w, r, "users", "results", p)
+		return nil
+	}
+	if p.Options, err = s.usersOptions(r); err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "users", p)
+	return nil
+}
+
+// listError explains a refused list query; a cursor the store cannot use
+// (edited, or from another sort) gets a way back to the first page.
+func listError(f usersFilter, err error) error {
+	if !errors.Is(err, store.ErrInvalid) {
+		return fmt.Errorf("list accounts: %w", err)
+	}
+	if f.Cursor != "" {
+		return &httpError{Status: http.StatusBadRequest,
+			Message: "The page cursor is not valid: it was changed, or it belongs to another sort or filter. Nothing was changed.",
+			Href:    f.href("/users", ""), HrefLabel: "Back to the first page"}
+	}
+	return errBadRequest("The users query is not valid: " + err.Error())
+}
+
+// usersOptions loads what the filter selects offer.
+func (s *Server) usersOptions(r *http.Request) (usersOptions, error) {
+	o := usersOptions{Licenses: insights.Licenses, Roles: orgRoles, Sorts: userSorts}
+	var err error
+	if o.Teams, err = s.store.Teams(r.Context(), 0); err != nil {
+		return o, fmt.Errorf("list teams: %w", err)
+	}
+	conns, err := s.store.Connections(r.Context())
+	if err != nil {
+		return o, fmt.Errorf("list connections: %w", err)
+	}
+	for _, c := range conns {
+		o.Connections = append(o.Connections, option{strconv.FormatInt(c.ID, 10), connLabel(c)})
+	}
+	return o, nil
+}
+
+// connLabel names a connection in plain words.
+func connLabel(c roster.Connection) string {
+	if c.Level == roster.LevelOrganization {
+		name := c.OrgName
+		if name == "" {
+			name = c.OrgID
+		}
+		return fmt.Sprintf("#%d organization %s", c.ID, name)
+	}
+	name := c.TeamName
+	if name == "" {
+		name = c.TeamID
+	}
+	return fmt.Sprintf("#%d team %s", c.ID, name)
+}

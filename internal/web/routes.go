@@ -1,0 +1,77 @@
+package web
+
+import "net/http"
+
+// access is who may use a route.
+type access int
+
+const (
+	// public routes need no login: static assets, setup and login.
+	public access = iota
+	// viewer routes need a login; any role may use them.
+	viewer
+	// admin routes need a login with the admin role; viewers get 403.
+	admin
+)
+
+// handlerFunc is a dashboard handler. It returns an error instead of
+// writing one, so that every error goes through s.fail (status, log,
+// error page) in one place.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// route is one entry of the route list.
+type route struct {
+	Method string // GET, POST, ...; GET also answers HEAD
+	Path   string // a net/http ServeMux pattern
+	Access access
+	Handle handlerFunc
+}
+
+// routeList is every route the dashboard serves, in one place. Every
+// non-public route requires a session, and every non-GET route a CSRF
+// token (see wrap); tests walk this list to prove it.
+func (s *Server) routeList() []route {
+	return []route{
+		// Assets, under fingerprinted URLs so they can be cached forever.
+		{"GET", "/static/{hash}/{name}", public, s.staticAsset},
+
+		// First run, login and logout.
+		{"GET", "/setup", public, s.setupPage},
+		{"POST", "/setup", public, s.setupSubmit},
+		{"GET", "/login", public, s.loginPage},
+		{"POST", "/login", public, s.loginSubmit},
+		{"POST", "/logout", viewer, s.logout},
+
+		// Seeing.
+		{"GET", "/{$}", viewer, s.overviewPage},
+		{"GET", "/users", viewer, s.usersPage},
+		{"GET", "/users.csv", viewer, s.usersCSV},
+		{"GET", "/users/{id}", viewer, s.userPage},
+		{"GET", "/teams", viewer, s.teamsPage},
+		{"GET", "/audit", viewer, s.auditPage},
+		{"GET", "/settings", viewer, s.settingsPage},
+
+		// Acting (admins only).
+		{"POST", "/users/{id}/actions/{kind}", admin, s.userAction},
+		{"POST", "/settings", admin, s.settingsSubmit},
+
+		// Connections (page_connections.go, connection_*.go). Adding one
+		// leaves roster by a GET link (CSP form-action would block a form
+		// post redirected to Miro), so /connections/authorize checks the
+		// CSRF token itself; the callback, a GET from Miro, checks the
+		// OAuth state bound to the session instead.
+		{"GET", "/connections", viewer, s.connectionsPage},
+		{"GET", "/connections/new", admin, s.connectionNew},
+		{"GET", "/connections/authorize", admin, s.connectionAuthorize},
+		{"GET", "/connections/callback", admin, s.connectionCallback},
+		{"POST", "/connections/{id}/sync", admin, s.connectionSync},
+		{"POST", "/connections/{id}/disconnect", admin, s.connectionDisconnect},
+
+		// API keys for the JSON API (page_apikeys.go); admins only, since
+		// a key acts as roster. The API's own routes are one table,
+		// apiRouteList in api.go, registered beside these.
+		{"GET", "/settings/api-keys", admin, s.apiKeysPage},
+		{"POST", "/settings/api-keys", admin, s.apiKeyCreate},
+		{"POST", "/settings/api-keys/{id}/delete", admin, s.apiKeyDelete},
+	}
+}

@@ -1,0 +1,158 @@
+// Package web is roster's dashboard: server-rendered pages over the store,
+// with login, sessions, CSRF protection, admin and viewer roles, and the
+// forms that run actions on Miro.
+//
+// Layout: routes.go is the single route list; each page or action has its
+// own file (page_*.go, action_*.go); render.go parses the embedded
+// templates once; auth.go, csrf.go and errors.go are the helpers every
+// handler shares. Handlers stay thin: numbers come from the store and
+// internal/insights, actions from the ActionRunner.
+package web
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"roster"
+	"roster/internal/connect"
+	"roster/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// ActionRequest is one action asked for in the dashboard. It mirrors
+// internal/action's Request so an adapter in cmd/roster is a one-liner.
+type ActionRequest struct {
+	Key          string // idempotency key, generated when the form was rendered
+	ConnectionID int64
+	MiroTeamID   string
+	Email        string
+	MiroUserID   string
+	Role         string // team role for invite and change role
+	Actor        string // "operator:<email>"
+}
+
+// ActionRunner runs actions on Miro. It is declared here, where it is
+// used, so the dashboard does not depend on internal/action's timing; a
+// nil runner disables every action with a reason.
+type ActionRunner interface {
+	Invite(ctx context.Context, req ActionRequest) (roster.Action, error)
+	Remove(ctx context.Context, req ActionRequest) (roster.Action, error)
+	ChangeRole(ctx context.Context, req ActionRequest) (roster.Action, error)
+	// Consequence says in plain words what an action of kind does through
+	// conn, shown before the admin confirms (e.g. boards removed or
+	// reassigned on removal).
+	Consequence(conn roster.Connection, kind roster.ActionKind) string
+}
+
+// SyncEnqueuer queues a sync of one connection ("sync now"); queued is
+// false when one is already pending.
+type SyncEnqueuer interface {
+	EnqueueSync(ctx context.Context, connectionID int64) (queued bool, err error)
+}
+
+// Config is what the dashboard needs. Store is required; the rest have
+// defaults.
+type Config struct {
+	Store   store.Store
+	Actions ActionRunner // nil: actions are shown disabled
+	Jobs    SyncEnqueuer // nil: "sync now" is unavailable
+	// Connect adds (OAuth to Miro) and disconnects connections; nil
+	// leaves only the list. PublicURL is roster's address as the browser
+	// reaches it: Miro redirects to PublicURL + "/connections/callback".
+	Connect   *connect.Service
+	PublicURL string
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// SecureCookies marks cookies Secure; set it when roster is served
+	// over TLS (also behind a TLS-terminating proxy). A request that
+	// arrives over TLS gets Secure cookies regardless.
+	SecureCookies bool
+	SessionTTL    time.Duration // default 12 h
+}
+
+// DefaultSessionTTL is how long a login lasts.
+const DefaultSessionTTL = 12 * time.Hour
+
+// Server is the dashboard, an http.Handler.
+type Server struct {
+	store    store.Store
+	actions  ActionRunner
+	jobs     SyncEnqueuer
+	connect  *connect.Service
+	public   string
+	logger   *slog.Logger
+	now      func() time.Time
+	secure   bool
+	ttl      time.Duration
+	tmpl     *templates
+	assets   *assets
+	routes   []route
+	mux      *http.ServeMux
+	dummyPwd []byte // a bcrypt hash compared against for unknown emails, so timing reveals nothing
+}
+
+// New builds the dashboard. It parses every template and fingerprints
+// every asset now, and fails on a missing or broken one, so a bad build
+// never starts serving.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("web: Config.Store is required")
+	}
+	s := &Server{
+		store: cfg.Store, actions: cfg.Actions, jobs: cfg.Jobs,
+		connect: cfg.Connect, public: strings.TrimRight(cfg.PublicURL, "/"),
+		logger: cfg.Logger, now: cfg.Now, secure: cfg.SecureCookies, ttl: cfg.SessionTTL,
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.ttl <= 0 {
+		s.ttl = DefaultSessionTTL
+	}
+	var err error
+	if s.assets, err = loadAssets(staticFS); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	if s.tmpl, err = parseTemplates(templateFS, s.assets); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	if s.dummyPwd, err = hashPassword("roster-timing-equaliser"); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	s.routes = s.routeList()
+	s.mux = http.NewServeMux()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+	}
+	s.registerAPI(s.mux)
+	return s, nil
+}
+
+// ServeHTTP serves the dashboard with security headers on every response.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setSecurityHeaders(w.Header())
+	s.mux.ServeHTTP(w, r)
+}
+
+// setSecurityHeaders forbids inline script and style, framing, sniffing
+// and cross-origin referrers. Form posts may only go back to roster; the
+// OAuth connect flow reaches Miro by a redirect, which form-action allows.
+func setSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+}

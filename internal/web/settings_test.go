@@ -1,0 +1,149 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"roster"
+	"roster/internal/store"
+	"roster/internal/store/storetest"
+)
+
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	br := b.loggedIn(t, roster.RoleAdmin)
+	p := br.mustGet("/settings")
+	require.Contains(t, p.Body, `value="60"`, "the default inactivity period")
+	for _, l := range []string{"full", "full_trial", "occasional", "advanced", "standard", "basic", "free", "free_restricted", "unknown"} {
+		require.Contains(t, p.Body, `name="price_`+l+`"`)
+	}
+
+	valid := func() url.Values {
+		return url.Values{"inactivity_days": {"90"}, "currency": {"eur"}, "sync_interval_hours": {"12"},
+			"price_full": {"16"}, "price_occasional": {"8.5"}, "price_free": {""}}
+	}
+	t.Run("ErrFields", func(t *testing.T) {
+		before := storetest.Dump(t, b.db)
+		for _, tc := range []struct{ field, value, want string }{
+			{"inactivity_days", "0", "whole number of days from 1 to 3650"},
+			{"inactivity_days", "abc", "whole number of days"},
+			{"inactivity_days", "99999", "from 1 to 3650"},
+			{"currency", "EURO", "three-letter currency code"},
+			{"sync_interval_hours", "0", "whole number of hours from 1 to 720"},
+			{"sync_interval_hours", "1.5", "whole number of hours"},
+			{"price_full", "-1", "monthly price from 0"},
+			{"price_full", "NaN", "monthly price from 0"},
+			{"price_basic", "1e99", "monthly price from 0"},
+			{"price_full", "sixteen", "monthly price from 0"},
+		} {
+			form := valid()
+			form.Set(tc.field, tc.value)
+			p := br.post("/settings", form)
+			require.Equal(t, http.StatusBadRequest, p.StatusCode, tc.field+"="+tc.value)
+			require.Contains(t, p.Body, tc.want, tc.field)
+			require.Contains(t, p.Body, "Nothing was saved")
+			require.Contains(t, p.Body, `id="f-`+tc.field+`"`)
+		}
+		require.Equal(t, before, storetest.Dump(t, b.db), "a refused form changed the database")
+	})
+
+	p = br.post("/settings", valid())
+	require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
+	require.Equal(t, "/settings?saved=1", p.location())
+	s, err := b.db.Settings(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 90, s.InactivityDays)
+	require.Equal(t, "EUR", s.Currency)
+	require.Equal(t, 12*time.Hour, s.DefaultSyncInterval)
+	require.Equal(t, map[string]float64{"full": 16, "occasional": 8.5}, s.LicensePrices)
+	require.Contains(t, br.mustGet("/settings?saved=1").Body, "Settings saved")
+
+	// The change is audited, in words.
+	entries, err := b.db.AuditEntries(ctx, store.AuditFilter{Kind: "settings"})
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.Equal(t, "operator:admin@example.com", entries[0].Actor)
+	require.Contains(t, entries[0].Detail, "inactivity period 60 → 90 days")
+	require.Contains(t, entries[0].Detail, "price of full none → 16")
+}
+
+func TestTeamsAndAudit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, openSQLite(t))
+	ctx := context.Background()
+	br := f.loggedIn(t, roster.RoleViewer)
+
+	p := br.mustGet("/teams")
+	teams, err := f.db.Teams(ctx, 0)
+	require.NoError(t, err)
+	for _, tm := range teams {
+		require.Contains(t, p.Body, "/users?team="+tm.MiroTeamID)
+	}
+	// A team's member count links to exactly its members.
+	stats, err := f.db.TeamStats(ctx, f.clock.Now().AddDate(0, 0, -60))
+	require.NoError(t, err)
+	for _, st := range stats[:2] {
+		require.Equal(t, st.Members, total(t, br.mustGet("/users?team="+st.Team.MiroTeamID).Body))
+		require.Equal(t, st.Inactive, total(t, br.mustGet("/users?team="+st.Team.MiroTeamID+"&license=full&activity=inactive").Body))
+	}
+
+	// Audit: the fixture's own syncs plus 120 entries, page 50 at a time,
+	// newest first, each once.
+	synced, err := f.db.AuditEntries(ctx, store.AuditFilter{Kind: "sync"})
+	require.NoError(t, err)
+	require.NotEmpty(t, synced, "the fixture's syncs are audited")
+	for i := range 120 {
+		require.NoError(t, f.db.AppendAudit(ctx, &roster.AuditEntry{Actor: "system", Kind: "sync", Action: "sync", Target: "connection 1",
+			Result: "ok", Detail: "run " + strconv.Itoa(i), At: f.clock.Now()}))
+	}
+	seen := map[string]bool{}
+	path := "/audit?kind=sync"
+	pages := 0
+	for path != "" {
+		p := br.mustGet(path)
+		pages++
+		for _, tr := range findAll(parseHTML(t, p.Body), "tr", "") {
+			tds := findAll(tr, "td", "")
+			if len(tds) == 7 {
+				d := text(tds[5])
+				require.False(t, seen[d], "%s listed twice", d)
+				seen[d] = true
+			}
+		}
+		path = ""
+		for _, a := range findAll(parseHTML(t, p.Body), "a", "") {
+			if attr(a, "rel") == "next" {
+				path = attr(a, "href")
+			}
+		}
+	}
+	require.Len(t, seen, 120+len(synced))
+	require.Equal(t, 3, pages)
+	require.Equal(t, http.StatusBadRequest, br.get("/audit?kind=nope").StatusCode)
+	require.Equal(t, http.StatusBadRequest, br.get("/audit?before=x").StatusCode)
+}
+
+func TestTrendChart(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	c := newTrendChart([]roster.TrendPoint{
+		{At: now, Accounts: 100, FullAssigned: 60, FullActive: 40},
+		{At: now.Add(24 * time.Hour), Accounts: 120, FullAssigned: 70, FullActive: 35},
+	})
+	require.False(t, c.Empty)
+	require.Len(t, c.Series, 3)
+	require.Equal(t, "56.0,108.0 700.0,89.6", c.Series[0].Points, "accounts on a 0..200 axis")
+	require.Equal(t, 35, c.Series[2].Last)
+	require.True(t, newTrendChart(nil).Empty)
+	require.Equal(t, 200, niceCeil(120))
+	require.Equal(t, 1, niceCeil(1))
+	require.Equal(t, 5000, niceCeil(4001))
+}
