@@ -161,7 +161,28 @@ func startDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (_ 
 	if d.adminPassword, err = demoAdmin(ctx, d.app.store); err != nil {
 		return nil, err
 	}
+	if err := demoPrices(ctx, d.app.store); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// demoPrices sets example monthly seat prices, so the overview shows cost
+// and savings at once, unless an earlier run's admin set their own.
+func demoPrices(ctx context.Context, st store.Store) error {
+	set, err := st.Settings(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: read settings: %w", err)
+	}
+	if len(set.LicensePrices) > 0 {
+		return nil
+	}
+	// Example prices per seat and month; the admin changes them in Settings.
+	set.LicensePrices = map[string]float64{"full": 16, "full_trial": 0, "advanced": 20, "standard": 10, "basic": 8}
+	if err := st.SaveSettings(ctx, set); err != nil {
+		return fmt.Errorf("demo: save example prices: %w", err)
+	}
+	return nil
 }
 
 // prepareDemoDir empties a data directory roster demo made (unless

@@ -55,6 +55,9 @@ func TestDemo(t *testing.T) {
 		require.NoError(t, err)
 		require.False(t, got.LastSyncAt.IsZero(), "connection %d is synced", c.ID)
 	}
+	set, err := d.app.store.Settings(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 16.0, set.LicensePrices["full"], "the demo sets example prices so cost shows")
 	first := []int64{d.org.ID, d.team.ID}
 	d.Close()
 
