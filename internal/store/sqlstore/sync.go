@@ -324,18 +324,7 @@ func (db *DB) applyAccounts(ctx context.Context, tx *batchTx, d store.Diff) (map
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				id  int64
-				mid string
-			)
-			if err := rows.Scan(&id, &mid); err != nil {
-				return err
-			}
-			ids[mid] = id
-		}
-		return rows.Err()
+		return scanAccountIDs(rows, ids)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("insert accounts: %w", err)
@@ -433,18 +422,7 @@ func (db *DB) applyAccounts(ctx context.Context, tx *batchTx, d store.Diff) (map
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				id  int64
-				mid string
-			)
-			if err := rows.Scan(&id, &mid); err != nil {
-				return err
-			}
-			ids[mid] = id
-		}
-		return rows.Err()
+		return scanAccountIDs(rows, ids)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resolve account ids: %w", err)
@@ -467,4 +445,20 @@ func deleteIn[K any](ctx context.Context, tx *batchTx, size int, stmt string, fi
 		}
 		return tx.exec(ctx, b.String(), args...)
 	})
+}
+
+// scanAccountIDs reads (id, miro_user_id) rows into ids and closes rows.
+func scanAccountIDs(rows *sql.Rows, ids map[string]int64) error {
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id  int64
+			mid string
+		)
+		if err := rows.Scan(&id, &mid); err != nil {
+			return err
+		}
+		ids[mid] = id
+	}
+	return rows.Err()
 }
