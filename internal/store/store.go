@@ -180,11 +180,15 @@ type AccountQuery struct {
 	MiroTeamID   string
 	ConnectionID int64
 	// Activity: "active" (activity at or after ActiveSince), "inactive"
-	// (before it, or never), or "" for both.
+	// (before it, or never), "never" (no recorded activity at all; needs
+	// no ActiveSince), or "" for any. It does not look at the active flag:
+	// Status does.
 	Activity    string
 	ActiveSince time.Time
 	Guests      bool // only guests and external users
-	Deactivated bool // only deactivated accounts
+	// Status: "active" (the active flag on, not deactivated),
+	// "deactivated" (the flag off), or "" for both.
+	Status      string
 	IncludeLeft bool
 	// Sort is "email" (default), "name", "license" or "last_activity";
 	// Desc reverses it.

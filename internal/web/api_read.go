@@ -56,7 +56,7 @@ func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) error {
 func parseAPIUsers(q url.Values) (usersFilter, error) {
 	f := usersFilter{
 		Q: strings.TrimSpace(q.Get("q")), License: q.Get("license"), Role: q.Get("role"), Team: q.Get("team"),
-		Activity: q.Get("activity"), Sort: q.Get("sort"), Cursor: q.Get("cursor"), Limit: apiDefaultLimit,
+		Activity: q.Get("activity"), Status: q.Get("status"), Sort: q.Get("sort"), Cursor: q.Get("cursor"), Limit: apiDefaultLimit,
 	}
 	if len(f.Q) > 200 {
 		return f, invalidField("q", "q is longer than 200 characters")
@@ -68,10 +68,11 @@ func parseAPIUsers(q url.Values) (usersFilter, error) {
 		}
 		f.Connection = id
 	}
-	switch f.Activity {
-	case "", "active", "inactive":
-	default:
-		return f, invalidField("activity", "activity must be active or inactive, got %q", f.Activity)
+	if !validActivity(f.Activity) {
+		return f, invalidField("activity", "activity must be active, inactive or never, got %q", f.Activity)
+	}
+	if !validStatus(f.Status) {
+		return f, invalidField("status", "status must be active or deactivated, got %q", f.Status)
 	}
 	for name, dst := range map[string]*bool{"guests": &f.Guests, "desc": &f.Desc} {
 		b, err := parseBool(q, name)
@@ -84,7 +85,11 @@ func parseAPIUsers(q url.Values) (usersFilter, error) {
 	if err != nil {
 		return f, err
 	}
+	// deactivated=true is the older spelling of status=deactivated.
 	if deact {
+		if f.Status == "active" {
+			return f, invalidField("deactivated", "deactivated=true contradicts status=active")
+		}
 		f.Status = "deactivated"
 	}
 	if f.Sort == "" {

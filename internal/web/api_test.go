@@ -97,7 +97,8 @@ func TestAPIUsersPaging(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, openSQLite(t))
 	key := f.newAPIKey(t, "reader", roster.ScopeRead)
-	for _, query := range []string{"limit=7", "limit=9&sort=last_activity&desc=true", "limit=5&license=full", "limit=3&team=" + f.team.TeamID} {
+	for _, query := range []string{"limit=7", "limit=9&sort=last_activity&desc=true", "limit=5&license=full", "limit=3&team=" + f.team.TeamID,
+		"limit=4&activity=never&status=active", "limit=6&license=full&status=active", "limit=2&status=deactivated"} {
 		seen := map[int64]bool{}
 		total, pages := -1, 0
 		next := ""
@@ -177,6 +178,9 @@ func TestAPIBadInput(t *testing.T) {
 			{"UsersSort", "GET", "/api/v1/users?sort=password", nil, nil, "sort"},
 			{"UsersLimit", "GET", "/api/v1/users?limit=0", nil, nil, "limit"},
 			{"UsersGuests", "GET", "/api/v1/users?guests=maybe", nil, nil, "guests"},
+			{"UsersActivity", "GET", "/api/v1/users?activity=sometimes", nil, nil, "activity"},
+			{"UsersStatus", "GET", "/api/v1/users?status=left", nil, nil, "status"},
+			{"UsersStatusContradicted", "GET", "/api/v1/users?status=active&deactivated=true", nil, nil, "deactivated"},
 			{"ChangesAccount", "GET", "/api/v1/changes?account=-1", nil, nil, "account"},
 			{"AuditKind", "GET", "/api/v1/audit?kind=secret", nil, nil, "kind"},
 			{"InvalidEmail", "POST", "/api/v1/actions", map[string]any{"kind": "invite_to_team", "connection_id": f.org.ID,

@@ -2,12 +2,14 @@ package web
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"roster"
 	"roster/internal/insights"
+	"roster/internal/mirosim"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
 	"roster/internal/store/storetest"
@@ -25,6 +27,20 @@ func TestOverview(t *testing.T) {
 		settings, err := db.Settings(ctx)
 		require.NoError(t, err)
 		cut := insights.InactiveBefore(f.clock.Now(), settings.InactivityDays)
+
+		// Deactivate someone never active, in Miro, keeping the license:
+		// only the status filter tells them from the never logged in, and
+		// the licensed lists from the licensed (not deactivated).
+		before, err := db.Accounts(ctx, store.AccountFilter{})
+		require.NoError(t, err)
+		idx := slices.IndexFunc(before, func(a roster.Account) bool {
+			return a.Active && a.LicenseExact && a.LastActivityAt.IsZero() && a.License == roster.LicenseFull
+		})
+		require.GreaterOrEqual(t, idx, 0, "the fixture should have a full license never used")
+		off := false
+		_, err = f.sim.UpdateMember(before[idx].MiroUserID, mirosim.UserPatch{Active: &off})
+		require.NoError(t, err)
+		f.sync(t, f.org.ID)
 
 		accounts, err := db.Accounts(ctx, store.AccountFilter{})
 		require.NoError(t, err)
@@ -47,7 +63,17 @@ func TestOverview(t *testing.T) {
 			if a.Active {
 				byLicense[a.License]++
 			}
+			// What the lists must leave out to be exact: the deactivated
+			// among the licensed and the never active.
+			count("deactivated full", !a.Active && a.License == roster.LicenseFull)
+			count("deactivated never", !a.Active && a.LastActivityAt.IsZero())
 		}
+		// The fixture holds people only the status filter tells apart,
+		// so a link without it would list too many.
+		require.NotZero(t, want["deactivated full"], "a deactivated full license")
+		require.NotZero(t, want["deactivated never"], "a deactivated person never active")
+		delete(want, "deactivated full")
+		delete(want, "deactivated never")
 		org, err := db.Organization(ctx, f.info.OrgID)
 		require.NoError(t, err)
 		want["Seats purchased"] = org.FullLicensesPurchased
@@ -64,13 +90,13 @@ func TestOverview(t *testing.T) {
 			require.Len(t, labels, 1)
 			val := findAll(st, "span", "value")[0]
 			label := text(labels[0])
+			if as := findAll(val, "a", ""); len(as) == 1 {
+				links[label] = attr(as[0], "href")
+			}
 			if _, ok := want[label]; !ok {
 				continue // derived: utilisation, cost
 			}
 			got[label] = number(t, text(val))
-			if as := findAll(val, "a", ""); len(as) == 1 {
-				links[label] = attr(as[0], "href")
-			}
 		}
 		require.Equal(t, want, got)
 		require.Contains(t, p.Body, "licenses")
@@ -90,21 +116,21 @@ func TestOverview(t *testing.T) {
 		}
 		require.Equal(t, byLicense, gotLicense)
 
-		// Every link lists exactly its number, but where the store's users
-		// query cannot yet say "never active" or "not deactivated": there
-		// the list holds at least the number.
-		approx := map[string]bool{"Never logged in": true}
-		for label := range byLicense {
-			approx["license "+label] = true
-		}
-		require.NotEmpty(t, links)
-		for label, href := range links {
-			n := total(t, br.mustGet(href).Body)
-			if approx[label] {
-				require.GreaterOrEqual(t, n, want[label], "%s: %s", label, href)
-				continue
+		// Potential savings are the inactive full licenses' cost: its link
+		// lists them.
+		want["Potential savings"] = want["Inactive full licenses"]
+
+		// Every link lists exactly its number, and every number with a
+		// list behind it has a link.
+		for label := range want {
+			if label != "Seats purchased" {
+				require.Contains(t, links, label, "%s has no link", label)
 			}
-			require.Equal(t, want[label], n, "%s: %s", label, href)
+		}
+		for label, href := range links {
+			n, ok := want[label]
+			require.True(t, ok, "%s links to %s but has no number to check", label, href)
+			require.Equal(t, n, total(t, br.mustGet(href).Body), "%s: %s", label, href)
 		}
 	})
 }

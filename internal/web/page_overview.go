@@ -77,28 +77,27 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	p.Headline = []stat{
 		{Label: "Seats purchased", Value: o.SeatsBought, Note: "full licenses bought, from Miro's organization"},
-		{Label: "Full licenses assigned", Value: o.FullAssigned, Href: usersLink("license", roster.LicenseFull)},
-		{Label: "Actively used", Value: o.FullActive, Href: usersLink("license", roster.LicenseFull, "activity", "active"), Note: "full licenses used in the last " + days},
-		{Label: "Inactive full licenses", Value: o.FullInactive, Href: usersLink("license", roster.LicenseFull, "activity", "inactive"), Note: "no activity in the last " + days + ", or never"},
+		// The license counts leave the deactivated out, and so do their lists.
+		{Label: "Full licenses assigned", Value: o.FullAssigned, Href: usersLink("license", roster.LicenseFull, "status", "active")},
+		{Label: "Actively used", Value: o.FullActive, Href: usersLink("license", roster.LicenseFull, "activity", "active", "status", "active"), Note: "full licenses used in the last " + days},
+		{Label: "Inactive full licenses", Value: o.FullInactive, Href: usersLink("license", roster.LicenseFull, "activity", "inactive", "status", "active"), Note: "no activity in the last " + days + ", or never"},
 	}
 	p.People = []stat{
 		{Label: "People", Value: o.Accounts, Href: usersLink()},
-		// The store's users query has no "never active" filter yet: this
-		// lists the inactive with the never-active first.
-		{Label: "Never logged in", Value: o.NeverActive, Href: usersLink("activity", "inactive", "sort", "last_activity"), Note: "listed first among the inactive"},
+		{Label: "Never logged in", Value: o.NeverActive, Href: usersLink("activity", "never", "status", "active"), Note: "not deactivated, no activity ever recorded"},
 		{Label: "Guests", Value: o.Guests, Href: usersLink("role", "organization_team_guest_user")},
 		{Label: "External users", Value: o.External, Href: usersLink("role", "organization_external_user")},
 		{Label: "Deactivated", Value: o.Deactivated, Href: usersLink("status", "deactivated")},
 	}
 	for _, l := range insights.Licenses {
 		if n := o.ByLicense[l]; n > 0 {
-			p.ByLicense = append(p.ByLicense, stat{Label: l, Value: n, Href: usersLink("license", l)})
+			p.ByLicense = append(p.ByLicense, stat{Label: l, Value: n, Href: usersLink("license", l, "status", "active")})
 		}
 	}
 	// Licenses outside the known list still count.
 	for l, n := range o.ByLicense {
 		if !slices.Contains(insights.Licenses, l) && n > 0 {
-			p.ByLicense = append(p.ByLicense, stat{Label: l, Value: n, Href: usersLink("license", l)})
+			p.ByLicense = append(p.ByLicense, stat{Label: l, Value: n, Href: usersLink("license", l, "status", "active")})
 		}
 	}
 	s.render(w, r, http.StatusOK, "overview", p)

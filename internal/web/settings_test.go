@@ -92,7 +92,10 @@ func TestTeamsAndAudit(t *testing.T) {
 	require.NoError(t, err)
 	for _, st := range stats[:2] {
 		require.Equal(t, st.Members, total(t, br.mustGet("/users?team="+st.Team.MiroTeamID).Body))
-		require.Equal(t, st.Inactive, total(t, br.mustGet("/users?team="+st.Team.MiroTeamID+"&license=full&activity=inactive").Body))
+		require.Equal(t, st.Licensed, total(t, br.mustGet("/users?team="+st.Team.MiroTeamID+"&license=full&status=active").Body))
+		require.Equal(t, st.Inactive, total(t, br.mustGet("/users?team="+st.Team.MiroTeamID+"&license=full&activity=inactive&status=active").Body))
+		page := br.mustGet("/teams").Body
+		require.Contains(t, page, "/users?team="+st.Team.MiroTeamID+"&amp;license=full&amp;status=active", "the teams page links to exactly its counts")
 	}
 
 	// Audit: the fixture's own syncs plus 120 entries, page 50 at a time,

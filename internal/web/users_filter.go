@@ -19,9 +19,9 @@ type usersFilter struct {
 	Role       string
 	Team       string // Miro team id
 	Connection int64
-	Activity   string // "active", "inactive" or ""
+	Activity   string // "active", "inactive", "never" or ""
 	Guests     bool   // only guests and external users
-	Status     string // "deactivated" or ""
+	Status     string // "active", "deactivated" or ""
 	Sort       string // "email", "name", "license", "last_activity"
 	Desc       bool
 	Cursor     string
@@ -66,15 +66,11 @@ func parseUsersFilter(r *http.Request) (usersFilter, error) {
 		}
 		f.Connection = id
 	}
-	switch f.Activity {
-	case "", "active", "inactive":
-	default:
-		return f, errBadRequest("activity must be active or inactive, got " + strconv.Quote(f.Activity) + ".")
+	if !validActivity(f.Activity) {
+		return f, errBadRequest("activity must be active, inactive or never, got " + strconv.Quote(f.Activity) + ".")
 	}
-	switch f.Status {
-	case "", "deactivated":
-	default:
-		return f, errBadRequest("status must be deactivated or empty, got " + strconv.Quote(f.Status) + ".")
+	if !validStatus(f.Status) {
+		return f, errBadRequest("status must be active or deactivated, got " + strconv.Quote(f.Status) + ".")
 	}
 	if f.Sort == "" {
 		f.Sort = "email"
@@ -96,15 +92,35 @@ func parseUsersFilter(r *http.Request) (usersFilter, error) {
 	return f, nil
 }
 
+// validActivity reports whether v is an activity filter: active or
+// inactive against the inactivity period, never active, or none.
+func validActivity(v string) bool {
+	switch v {
+	case "", "active", "inactive", "never":
+		return true
+	}
+	return false
+}
+
+// validStatus reports whether v is a status filter: the active flag on,
+// deactivated, or none.
+func validStatus(v string) bool {
+	switch v {
+	case "", "active", "deactivated":
+		return true
+	}
+	return false
+}
+
 // query is the store query of the filter, with activity measured against
 // the inactivity period.
 func (f usersFilter) query(inactivityDays int, now time.Time) store.AccountQuery {
 	q := store.AccountQuery{
 		Search: f.Q, License: f.License, OrgRole: f.Role, MiroTeamID: f.Team, ConnectionID: f.Connection,
-		Activity: f.Activity, Guests: f.Guests, Deactivated: f.Status == "deactivated",
+		Activity: f.Activity, Guests: f.Guests, Status: f.Status,
 		Sort: f.Sort, Desc: f.Desc, Cursor: f.Cursor, Limit: f.Limit,
 	}
-	if f.Activity != "" {
+	if f.Activity == "active" || f.Activity == "inactive" {
 		q.ActiveSince = insights.InactiveBefore(now, inactivityDays)
 	}
 	return q

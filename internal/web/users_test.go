@@ -82,6 +82,9 @@ func TestUsers(t *testing.T) {
 			return a.OrgRole == "organization_team_guest_user" || a.OrgRole == "organization_external_user"
 		}},
 		{"Deactivated", "status=deactivated", func(a roster.Account) bool { return !a.Active }},
+		{"NotDeactivated", "status=active&license=full", func(a roster.Account) bool { return a.Active && a.License == "full" }},
+		{"Never", "activity=never", func(a roster.Account) bool { return a.LastActivityAt.IsZero() }},
+		{"NeverLoggedIn", "activity=never&status=active", func(a roster.Account) bool { return a.Active && a.LastActivityAt.IsZero() }},
 		{"SearchEmail", "q=" + url.QueryEscape(strings.ToUpper(someone.Email)), func(a roster.Account) bool {
 			return strings.Contains(a.Email, someone.Email) || strings.Contains(strings.ToLower(a.Name), someone.Email)
 		}},
@@ -152,7 +155,9 @@ func TestUsers(t *testing.T) {
 	t.Run("ErrBadFilter", func(t *testing.T) {
 		for q, want := range map[string]string{
 			"connection=abc":  "connection must be a connection id",
-			"activity=sleepy": "activity must be active or inactive",
+			"activity=sleepy": "activity must be active, inactive or never",
+			"status=left":     "status must be active or deactivated",
+			"status=1":        "status must be active or deactivated",
 			"sort=password":   "sort must be email, name, license or last_activity",
 			"limit=0":         "limit must be a number",
 		} {

@@ -277,14 +277,23 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 		} else {
 			where = append(where, `(a.last_activity_at IS NULL OR a.last_activity_at < `+arg(tv(q.ActiveSince))+`)`)
 		}
+	case "never":
+		// No cut-off: never active is a fact, not a period.
+		where = append(where, `a.last_activity_at IS NULL`)
 	default:
-		return page, fmt.Errorf("activity %q is neither active nor inactive: %w", q.Activity, store.ErrInvalid)
+		return page, fmt.Errorf("activity %q is not active, inactive or never: %w", q.Activity, store.ErrInvalid)
 	}
 	if q.Guests {
 		where = append(where, `a.org_role IN (`+arg(orgRoleGuest)+`, `+arg(orgRoleExternal)+`)`)
 	}
-	if q.Deactivated {
+	switch q.Status {
+	case "":
+	case "active":
+		where = append(where, `a.active`)
+	case "deactivated":
 		where = append(where, `NOT a.active`)
+	default:
+		return page, fmt.Errorf("status %q is neither active nor deactivated: %w", q.Status, store.ErrInvalid)
 	}
 	if !q.IncludeLeft {
 		where = append(where, `a.left_at IS NULL`)

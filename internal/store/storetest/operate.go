@@ -772,7 +772,8 @@ func testTeamStats(t *testing.T, s store.Store) {
 
 // listFixture stores 40 accounts not left (and one left) whose sort keys
 // repeat, so that ties are broken by id: 5 names in two cases, 3 licenses,
-// 6 activity times and never.
+// 6 activity times and never. Of the 40, 10 were never active (every 4th)
+// and 8 are deactivated (i%5 == 1), 2 of them never active (16, 36).
 func listFixture(t *testing.T, s store.Store) (connID int64, want []roster.Account) {
 	t.Helper()
 	c := create(t, s, orgConnection("o1"))
@@ -789,6 +790,7 @@ func listFixture(t *testing.T, s store.Store) (connID int64, want []roster.Accou
 		if i%4 == 0 {
 			a.LastActivityAt = time.Time{}
 		}
+		a.Active = i%5 != 1
 		if i == 40 {
 			a.LeftAt = t0
 		}
@@ -861,6 +863,37 @@ func testListAccountsPaging(t *testing.T, s store.Store) {
 			}
 		}
 	}
+	// Activity "never" and Status page like any filter: every matching row
+	// once, in order, with the hand-counted total.
+	for _, tc := range []struct {
+		q    store.AccountQuery
+		keep func(roster.Account) bool
+		n    int
+	}{
+		{store.AccountQuery{Activity: "never"}, func(a roster.Account) bool { return a.LastActivityAt.IsZero() }, 10},
+		{store.AccountQuery{Status: "active"}, func(a roster.Account) bool { return a.Active }, 32},
+		{store.AccountQuery{Status: "deactivated"}, func(a roster.Account) bool { return !a.Active }, 8},
+		{store.AccountQuery{Activity: "never", Status: "active"}, func(a roster.Account) bool { return a.Active && a.LastActivityAt.IsZero() }, 8},
+		{store.AccountQuery{Activity: "never", Status: "deactivated"}, func(a roster.Account) bool { return !a.Active && a.LastActivityAt.IsZero() }, 2},
+		{store.AccountQuery{License: roster.LicenseFull, Status: "active"}, func(a roster.Account) bool { return a.Active && a.License == roster.LicenseFull }, 11},
+	} {
+		for _, sort := range []string{"email", "last_activity"} {
+			for _, desc := range []bool{false, true} {
+				for _, limit := range []int{1, 3, 1000} {
+					want := slices.DeleteFunc(slices.Clone(all), func(a roster.Account) bool { return !tc.keep(a) })
+					require.Len(t, want, tc.n, "the fixture's hand count for %+v", tc.q)
+					slices.SortFunc(want, compareAccounts(sort))
+					if desc {
+						slices.Reverse(want)
+					}
+					q := tc.q
+					q.Sort, q.Desc, q.Limit = sort, desc, limit
+					require.Equal(t, want, listAll(t, s, q), "%+v", q)
+				}
+			}
+		}
+	}
+
 	// The default is by email, 50 a page.
 	page, err := s.ListAccounts(ctx(), store.AccountQuery{})
 	require.NoError(t, err)
@@ -892,11 +925,33 @@ func testListAccountsFilters(t *testing.T, s store.Store) {
 	require.Equal(t, []string{"u001", "u004", "u006", "u008", "u009"}, ids(store.AccountQuery{Activity: "active", ActiveSince: cutoff}))
 	require.Equal(t, []string{"u002", "u003", "u005", "u010"}, ids(store.AccountQuery{Activity: "inactive", ActiveSince: cutoff}))
 	require.Equal(t, []string{"u005", "u006", "u010"}, ids(store.AccountQuery{Guests: true}))
-	require.Equal(t, []string{"u004", "u010"}, ids(store.AccountQuery{Deactivated: true}))
+	require.Equal(t, []string{"u004", "u010"}, ids(store.AccountQuery{Status: "deactivated"}))
+	require.Equal(t, []string{"u001", "u002", "u003", "u005", "u006", "u008", "u009"}, ids(store.AccountQuery{Status: "active"}))
+	require.Equal(t, []string{"u003", "u005"}, ids(store.AccountQuery{Activity: "never"}))
+	// "never" needs no cut-off, and one given changes nothing.
+	require.Equal(t, []string{"u003", "u005"}, ids(store.AccountQuery{Activity: "never", ActiveSince: cutoff}))
+	require.Equal(t, []string{"u003"}, ids(store.AccountQuery{Activity: "never", License: "full"}))
+	require.Empty(t, ids(store.AccountQuery{Activity: "never", Status: "deactivated"}))
+	// Every overview number is one query: its total is the number.
+	o, err := s.Overview(ctx(), cutoff)
+	require.NoError(t, err)
+	total := func(q store.AccountQuery) int {
+		t.Helper()
+		page, err := s.ListAccounts(ctx(), q)
+		require.NoError(t, err)
+		return page.Total
+	}
+	require.Equal(t, o.NeverActive, total(store.AccountQuery{Activity: "never", Status: "active"}))
+	require.Equal(t, o.Deactivated, total(store.AccountQuery{Status: "deactivated"}))
+	require.Equal(t, o.Accounts-o.Deactivated, total(store.AccountQuery{Status: "active"}))
+	for license, n := range o.ByLicense {
+		require.Equal(t, n, total(store.AccountQuery{License: license, Status: "active"}), license)
+	}
+	require.Equal(t, o.FullAssigned, total(store.AccountQuery{License: roster.LicenseFull, Status: "active"}))
 	// Filters combine: the overview's "full inactive" link.
 	require.Equal(t, []string{"u002", "u003"}, ids(store.AccountQuery{License: "full", Activity: "inactive", ActiveSince: cutoff}))
 	require.Equal(t, []string{"u003"}, ids(store.AccountQuery{License: "full", Activity: "inactive", ActiveSince: cutoff, MiroTeamID: "t2"}))
-	require.Empty(t, ids(store.AccountQuery{License: "full", Deactivated: true, Guests: true}))
+	require.Empty(t, ids(store.AccountQuery{License: "full", Status: "deactivated", Guests: true}))
 	require.Equal(t, []string{"u009", "u008", "u006", "u004", "u001"},
 		ids(store.AccountQuery{Activity: "active", ActiveSince: cutoff, Sort: "email", Desc: true}))
 }
@@ -974,6 +1029,9 @@ func testListAccountsInvalid(t *testing.T, s store.Store) {
 		"unknown sort":        {Sort: "email DESC; --"},
 		"unknown activity":    {Activity: "sometimes", ActiveSince: t0},
 		"activity, no cutoff": {Activity: "active"},
+		"inactive, no cutoff": {Activity: "inactive"},
+		"unknown status":      {Status: "left"},
+		"status as a flag":    {Status: "true"},
 	} {
 		_, err := s.ListAccounts(ctx(), q)
 		require.ErrorIs(t, err, store.ErrInvalid, name)
