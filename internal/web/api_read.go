@@ -301,16 +301,22 @@ func (s *Server) apiChanges(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list changes: %w", err)
 	}
-	out := apiList[apiChangeJSON]{Data: make([]apiChangeJSON, 0, min(len(changes), limit))}
-	if len(changes) > limit {
-		changes = changes[:limit]
-		out.NextCursor = encodeIDCursor("changes", changes[limit-1].ID)
-	}
-	for _, c := range changes {
-		out.Data = append(out.Data, apiChange(c))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, idPage(changes, limit, "changes", func(c roster.Change) int64 { return c.ID }, apiChange))
 	return nil
+}
+
+// idPage turns the limit+1 items fetched into one page, with the cursor of
+// its last item when more follow.
+func idPage[T, J any](items []T, limit int, cursorKind string, id func(T) int64, toJSON func(T) J) apiList[J] {
+	out := apiList[J]{Data: make([]J, 0, min(len(items), limit))}
+	if len(items) > limit {
+		items = items[:limit]
+		out.NextCursor = encodeIDCursor(cursorKind, id(items[limit-1]))
+	}
+	for _, it := range items {
+		out.Data = append(out.Data, toJSON(it))
+	}
+	return out
 }
 
 // apiOverview is GET /api/v1/insights/overview: the overview's numbers
@@ -354,14 +360,6 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list the audit log: %w", err)
 	}
-	out := apiList[apiAuditJSON]{Data: make([]apiAuditJSON, 0, min(len(entries), limit))}
-	if len(entries) > limit {
-		entries = entries[:limit]
-		out.NextCursor = encodeIDCursor("audit", entries[limit-1].ID)
-	}
-	for _, e := range entries {
-		out.Data = append(out.Data, apiAudit(e))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, idPage(entries, limit, "audit", func(e roster.AuditEntry) int64 { return e.ID }, apiAudit))
 	return nil
 }
