@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -15,32 +14,11 @@ import (
 )
 
 // benchMembers is the organization's size in BenchmarkApplySyncFirst100k.
-const benchMembers = 100_000
+const benchMembers = storetest.SeedMembers
 
 // firstSyncDiff is the first sync of an organization of n members in n/100
-// teams, each member in three teams, each with a joined change.
-func firstSyncDiff(n int) store.Diff {
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	teams := max(1, n/100)
-	d := store.Diff{Organization: &roster.Organization{MiroOrgID: "o1", Name: "Big", Plan: "enterprise", FullLicensesPurchased: n}}
-	for i := range teams {
-		d.Teams = append(d.Teams, roster.Team{MiroTeamID: fmt.Sprintf("t%d", i), OrgID: "o1", Name: fmt.Sprintf("Team %d", i)})
-	}
-	for i := range n {
-		id := fmt.Sprintf("3458764%012d", i)
-		d.Accounts = append(d.Accounts, roster.Account{
-			MiroUserID: id, Email: fmt.Sprintf("user%d@example.com", i), Name: fmt.Sprintf("User %d", i),
-			OrgRole: "organization_internal_user", License: roster.LicenseFull, LicenseExact: true, Active: true,
-			LastActivityAt: at.Add(-time.Duration(i) * time.Minute), LicenseAssignedAt: at.Add(-time.Hour), FirstSeenAt: at,
-		})
-		d.Seen = append(d.Seen, id)
-		for k := range 3 {
-			d.Memberships = append(d.Memberships, roster.Membership{MiroUserID: id, MiroTeamID: fmt.Sprintf("t%d", (i+k*7)%teams), Role: "member"})
-		}
-		d.Changes = append(d.Changes, roster.Change{MiroUserID: id, Kind: roster.ChangeJoined, NewValue: roster.LicenseFull, At: at})
-	}
-	return d
-}
+// teams, each member in 3 teams.
+func firstSyncDiff(n int) store.Diff { return storetest.FirstSyncDiff(n) }
 
 // BenchmarkApplySyncFirst100k applies a first sync of 100,000 accounts,
 // 1,000 teams, 300,000 memberships and 100,000 changes:

@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -16,55 +15,14 @@ import (
 )
 
 // benchAt is the end of the benchmark organization's sync.
-var benchAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+var benchAt = storetest.SeedAt
 
 // dashboardStore is a store holding one organization of 100,000 accounts
-// in 1,000 teams (300,000 memberships), with a dashboard's mix: 70% full
-// licenses, 1 in 13 never active, activity spread over 200 days, 2%
-// guests, 1% external, 1% deactivated, 1% left.
+// in 1,000 teams (300,000 memberships), with a dashboard's mix
+// (storetest.DashboardDiff).
 func dashboardStore(b *testing.B, dsn string) *sqlstore.DB {
 	b.Helper()
-	ctx := context.Background()
-	d := firstSyncDiff(benchMembers)
-	for i := range d.Accounts {
-		a := &d.Accounts[i]
-		a.Name = fmt.Sprintf("%s %s", []string{"Ada", "Bob", "Cy", "Dee", "Eve", "Flo", "Gus"}[i%7], []string{"Lovelace", "Smith", "Young", "Ng", "Moss"}[i%5])
-		switch {
-		case i%10 >= 7:
-			a.License = roster.LicenseFree
-		case i%97 == 0:
-			a.License, a.LicenseExact = roster.LicenseUnknown, false
-		}
-		a.LastActivityAt = benchAt.Add(-time.Duration(i%(200*24)) * time.Hour)
-		if i%13 == 0 {
-			a.LastActivityAt = time.Time{}
-		}
-		switch {
-		case i%50 == 1:
-			a.OrgRole = "organization_team_guest_user"
-		case i%100 == 2:
-			a.OrgRole = "organization_external_user"
-		}
-		a.Active = i%100 != 3
-		if i%100 == 4 {
-			a.LeftAt = benchAt
-		}
-	}
-	db, err := sqlstore.Open(ctx, dsn)
-	require.NoError(b, err)
-	b.Cleanup(func() { db.Close() })
-	c := roster.Connection{Level: roster.LevelOrganization, OrgID: "o1", TeamID: "t0"}
-	require.NoError(b, db.CreateConnection(ctx, &c))
-	run := roster.SyncRun{ConnectionID: c.ID}
-	require.NoError(b, db.StartSyncRun(ctx, &run))
-	run.EndedAt = benchAt
-	require.NoError(b, db.ApplySync(ctx, run, d))
-	if db.Dialect() == "postgres" {
-		// What autovacuum does soon after a first sync (the visibility map
-		// lets counts scan indexes only).
-		_, err := db.SQL().ExecContext(ctx, `VACUUM ANALYZE`)
-		require.NoError(b, err)
-	}
+	db, _ := storetest.Seed100k(b, dsn)
 	return db
 }
 

@@ -1,0 +1,117 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"roster"
+	"roster/internal/store"
+	"roster/internal/store/sqlstore"
+)
+
+// SeedAt is the end of the seeded organization's sync; activity is spread
+// over the 200 days before it.
+var SeedAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// SeedMembers is the size of the organization the dashboard benchmarks
+// use: 100,000 accounts in 1,000 teams, 300,000 memberships.
+const SeedMembers = 100_000
+
+// FirstSyncDiff is the first sync of an organization ("o1") of n members
+// in n/100 teams, each member in 3 teams, all with full licenses.
+func FirstSyncDiff(n int) store.Diff {
+	at := SeedAt
+	teams := max(1, n/100)
+	d := store.Diff{Organization: &roster.Organization{MiroOrgID: "o1", Name: "Big", Plan: "enterprise", FullLicensesPurchased: n}}
+	for i := range teams {
+		d.Teams = append(d.Teams, roster.Team{MiroTeamID: fmt.Sprintf("t%d", i), OrgID: "o1", Name: fmt.Sprintf("Team %d", i)})
+	}
+	for i := range n {
+		id := fmt.Sprintf("3458764%012d", i)
+		d.Accounts = append(d.Accounts, roster.Account{
+			MiroUserID: id, Email: fmt.Sprintf("user%d@example.com", i), Name: fmt.Sprintf("User %d", i),
+			OrgRole: "organization_internal_user", License: roster.LicenseFull, LicenseExact: true, Active: true,
+			LastActivityAt: at.Add(-time.Duration(i) * time.Minute), LicenseAssignedAt: at.Add(-time.Hour), FirstSeenAt: at,
+		})
+		d.Seen = append(d.Seen, id)
+		for k := range 3 {
+			d.Memberships = append(d.Memberships, roster.Membership{MiroUserID: id, MiroTeamID: fmt.Sprintf("t%d", (i+k*7)%teams), Role: "member"})
+		}
+		d.Changes = append(d.Changes, roster.Change{MiroUserID: id, Kind: roster.ChangeJoined, NewValue: roster.LicenseFull, At: at})
+	}
+	return d
+}
+
+// DashboardDiff is FirstSyncDiff(n) with a dashboard's mix: 70% full
+// licenses, 1 in 13 never active, activity spread over 200 days before
+// SeedAt, 2% guests, 1% external, 1% deactivated, 1% left.
+func DashboardDiff(n int) store.Diff {
+	d := FirstSyncDiff(n)
+	for i := range d.Accounts {
+		a := &d.Accounts[i]
+		a.Name = fmt.Sprintf("%s %s", []string{"Ada", "Bob", "Cy", "Dee", "Eve", "Flo", "Gus"}[i%7], []string{"Lovelace", "Smith", "Young", "Ng", "Moss"}[i%5])
+		switch {
+		case i%10 >= 7:
+			a.License = roster.LicenseFree
+		case i%97 == 0:
+			a.License, a.LicenseExact = roster.LicenseUnknown, false
+		}
+		a.LastActivityAt = SeedAt.Add(-time.Duration(i%(200*24)) * time.Hour)
+		if i%13 == 0 {
+			a.LastActivityAt = time.Time{}
+		}
+		switch {
+		case i%50 == 1:
+			a.OrgRole = "organization_team_guest_user"
+		case i%100 == 2:
+			a.OrgRole = "organization_external_user"
+		}
+		a.Active = i%100 != 3
+		if i%100 == 4 {
+			a.LeftAt = SeedAt
+		}
+	}
+	return d
+}
+
+// SeedDashboard stores an organization-level connection synced once (at
+// SeedAt) with DashboardDiff(n), in one ApplySync, and returns the
+// connection. On PostgreSQL it then runs VACUUM ANALYZE, as autovacuum
+// would soon after a first sync. It is for benchmarks and load tests; the
+// connection has no token, and a sync interval of 10 years so that a
+// scheduler leaves it alone.
+func SeedDashboard(ctx context.Context, db *sqlstore.DB, n int) (roster.Connection, error) {
+	c := roster.Connection{Level: roster.LevelOrganization, OrgID: "o1", TeamID: "t0", SyncInterval: 10 * 365 * 24 * time.Hour}
+	if err := db.CreateConnection(ctx, &c); err != nil {
+		return c, fmt.Errorf("seed: create the connection: %w", err)
+	}
+	run := roster.SyncRun{ConnectionID: c.ID}
+	if err := db.StartSyncRun(ctx, &run); err != nil {
+		return c, fmt.Errorf("seed: start the sync run: %w", err)
+	}
+	run.EndedAt = SeedAt
+	if err := db.ApplySync(ctx, run, DashboardDiff(n)); err != nil {
+		return c, fmt.Errorf("seed: apply the sync: %w", err)
+	}
+	if db.Dialect() == "postgres" {
+		if _, err := db.SQL().ExecContext(ctx, `VACUUM ANALYZE`); err != nil {
+			return c, fmt.Errorf("seed: vacuum: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Seed100k opens the database dsn names and seeds it with
+// SeedDashboard(SeedMembers): 100,000 accounts, 1,000 teams and 300,000
+// memberships. The store is closed when tb ends.
+func Seed100k(tb testing.TB, dsn string) (*sqlstore.DB, roster.Connection) {
+	tb.Helper()
+	db := Open(tb, dsn)
+	c, err := SeedDashboard(context.Background(), db, SeedMembers)
+	require.NoError(tb, err)
+	return db, c
+}
