@@ -165,11 +165,33 @@ type Insights interface {
 	// Trend is the overview after each of the last limit successful
 	// syncs, oldest first. ApplySync records a point per run.
 	Trend(ctx context.Context, limit int) ([]roster.TrendPoint, error)
-	// TeamStats counts every team's members, admins, licensed and inactive.
-	TeamStats(ctx context.Context, inactiveBefore time.Time) ([]roster.TeamStat, error)
+	// TeamStats is one page of the teams list, by name, with each team's
+	// members, admins, licensed and inactive counts; only the page's
+	// teams are counted.
+	TeamStats(ctx context.Context, q TeamStatsQuery) (TeamStatsPage, error)
 	// ListAccounts is the users page: search, filters, sort and keyset
 	// paging; it must stay fast at 100,000 accounts.
 	ListAccounts(ctx context.Context, q AccountQuery) (AccountPage, error)
+}
+
+// TeamStatsQuery is a page of the teams list, ordered by name then team
+// id (bytewise on both dialects).
+type TeamStatsQuery struct {
+	// InactiveBefore: activity before it (or none) makes a licensed
+	// member inactive.
+	InactiveBefore time.Time
+	Search         string // case-insensitive substring of the team name
+	// Cursor continues after the last team of the previous page; it is
+	// opaque to callers and ErrInvalid-wrapped when malformed.
+	Cursor string
+	Limit  int // 1..500; default 50
+}
+
+// TeamStatsPage is one page of team stats.
+type TeamStatsPage struct {
+	Teams      []roster.TeamStat
+	Total      int    // teams matching Search, on every page
+	NextCursor string // "" on the last page
 }
 
 // AccountQuery is a page of the users list. Zero fields do not filter.

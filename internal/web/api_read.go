@@ -214,19 +214,40 @@ func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// apiTeams is GET /api/v1/teams: every team with its counts.
+// apiTeamsMaxLimit is the largest page of GET /api/v1/teams (the store's).
+const apiTeamsMaxLimit = 500
+
+// apiTeams is GET /api/v1/teams: a page of teams by name, searched by
+// name, with their counts and keyset paging.
 func (s *Server) apiTeams(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	q := r.URL.Query()
+	search := strings.TrimSpace(q.Get("q"))
+	if len(search) > 200 {
+		return invalidField("q", "q is longer than 200 characters")
+	}
+	limit := apiDefaultLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > apiTeamsMaxLimit {
+			return invalidField("limit", "limit must be a number from 1 to %d, got %q", apiTeamsMaxLimit, v)
+		}
+		limit = n
+	}
 	settings, err := s.store.Settings(ctx)
 	if err != nil {
 		return fmt.Errorf("load settings: %w", err)
 	}
-	stats, err := s.store.TeamStats(ctx, insights.InactiveBefore(s.now(), settings.InactivityDays))
+	res, err := s.store.TeamStats(ctx, store.TeamStatsQuery{InactiveBefore: insights.InactiveBefore(s.now(), settings.InactivityDays),
+		Search: search, Cursor: q.Get("cursor"), Limit: limit})
+	if errors.Is(err, store.ErrInvalid) {
+		return invalidField("cursor", "cursor is not valid: it was changed; use next_cursor from the previous page, or start again without it")
+	}
 	if err != nil {
 		return fmt.Errorf("load team stats: %w", err)
 	}
-	out := apiList[apiTeamJSON]{Data: make([]apiTeamJSON, 0, len(stats))}
-	for _, t := range stats {
+	out := apiList[apiTeamJSON]{Data: make([]apiTeamJSON, 0, len(res.Teams)), Total: &res.Total, NextCursor: res.NextCursor}
+	for _, t := range res.Teams {
 		out.Data = append(out.Data, apiTeamJSON{TeamID: t.Team.MiroTeamID, OrgID: t.Team.OrgID, Name: t.Team.Name,
 			ConnectionID: t.ConnectionID, Members: t.Members, Admins: t.Admins, Licensed: t.Licensed, Inactive: t.Inactive})
 	}

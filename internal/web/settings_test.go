@@ -2,9 +2,13 @@ package web
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +79,9 @@ func TestSettings(t *testing.T) {
 	require.Contains(t, entries[0].Detail, "price of full none → 16")
 }
 
+// teamLinkRe is a teams page row's members link.
+var teamLinkRe = regexp.MustCompile(`href="/users\?team=([^"&]+)"`)
+
 func TestTeamsAndAudit(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, openSQLite(t))
@@ -88,15 +95,82 @@ func TestTeamsAndAudit(t *testing.T) {
 		require.Contains(t, p.Body, "/users?team="+tm.MiroTeamID)
 	}
 	// A team's member count links to exactly its members.
-	stats, err := f.db.TeamStats(ctx, f.clock.Now().AddDate(0, 0, -60))
+	stats, err := f.db.TeamStats(ctx, store.TeamStatsQuery{InactiveBefore: f.clock.Now().AddDate(0, 0, -60)})
 	require.NoError(t, err)
-	for _, st := range stats[:2] {
+	require.Equal(t, len(teams), stats.Total)
+	require.Contains(t, p.Body, strconv.Itoa(len(teams))+" teams")
+	for _, st := range stats.Teams[:2] {
 		require.Equal(t, st.Members, total(t, br.mustGet("/users?team="+st.Team.MiroTeamID).Body))
 		require.Equal(t, st.Licensed, total(t, br.mustGet("/users?team="+st.Team.MiroTeamID+"&license=full&status=active").Body))
 		require.Equal(t, st.Inactive, total(t, br.mustGet("/users?team="+st.Team.MiroTeamID+"&license=full&activity=inactive&status=active").Body))
 		page := br.mustGet("/teams").Body
 		require.Contains(t, page, "/users?team="+st.Team.MiroTeamID+"&amp;license=full&amp;status=active", "the teams page links to exactly its counts")
 	}
+
+	// Search narrows by name; a changed cursor is a 400 with a way back.
+	one := stats.Teams[0].Team
+	found := br.mustGet("/teams?q=" + url.QueryEscape(strings.ToUpper(one.Name))).Body
+	require.Contains(t, found, "/users?team="+one.MiroTeamID+`"`)
+	require.NotContains(t, found, "/users?team="+stats.Teams[1].Team.MiroTeamID+`"`)
+	require.Contains(t, br.mustGet("/teams?q=no-such-team-at-all").Body, "No team matches.")
+	bad := br.get("/teams?cursor=nonsense")
+	require.Equal(t, http.StatusBadRequest, bad.StatusCode)
+	require.Contains(t, bad.Body, `href="/teams"`)
+
+	// The API pages the same teams with the same counts.
+	key := f.newAPIKey(t, "teams", "read")
+	var apiTeams []apiTeamJSON
+	cursor := ""
+	for range 20 {
+		a := f.api(t, "GET", "/api/v1/teams?limit=2&cursor="+url.QueryEscape(cursor), key, nil)
+		require.Equal(t, http.StatusOK, a.Status, string(a.Body))
+		var list apiList[apiTeamJSON]
+		require.NoError(t, json.Unmarshal(a.Body, &list))
+		require.Equal(t, len(teams), *list.Total)
+		apiTeams = append(apiTeams, list.Data...)
+		if cursor = list.NextCursor; cursor == "" {
+			break
+		}
+	}
+	require.Len(t, apiTeams, len(teams))
+	for i, st := range stats.Teams {
+		require.Equal(t, apiTeamJSON{TeamID: st.Team.MiroTeamID, OrgID: st.Team.OrgID, Name: st.Team.Name, ConnectionID: st.ConnectionID,
+			Members: st.Members, Admins: st.Admins, Licensed: st.Licensed, Inactive: st.Inactive}, apiTeams[i])
+	}
+	a := f.api(t, "GET", "/api/v1/teams?cursor=nonsense", key, nil)
+	require.Equal(t, http.StatusBadRequest, a.Status)
+	_, field, _ := a.errorBody(t)
+	require.Equal(t, "cursor", field)
+	a = f.api(t, "GET", "/api/v1/teams?limit=501", key, nil)
+	require.Equal(t, http.StatusBadRequest, a.Status)
+	_, field, _ = a.errorBody(t)
+	require.Equal(t, "limit", field)
+
+	// More teams than a page: a next link walks them all, each once.
+	run := roster.SyncRun{ConnectionID: f.org.ID, Source: roster.SourceOrganization, StartedAt: f.clock.Now()}
+	require.NoError(t, f.db.StartSyncRun(ctx, &run))
+	run.EndedAt = f.clock.Now()
+	var more store.Diff
+	for i := range 60 {
+		more.Teams = append(more.Teams, roster.Team{MiroTeamID: fmt.Sprintf("extra%02d", i), OrgID: one.OrgID, Name: fmt.Sprintf("Extra %02d", i)})
+	}
+	require.NoError(t, f.db.ApplySync(ctx, run, more))
+	seenTeams := map[string]bool{}
+	next := "/teams"
+	for pages := 0; next != ""; pages++ {
+		require.Less(t, pages, 5)
+		body := br.mustGet(next).Body
+		require.Contains(t, body, strconv.Itoa(len(teams)+60)+" teams")
+		for _, m := range teamLinkRe.FindAllStringSubmatch(body, -1) {
+			require.False(t, seenTeams[m[1]], "team %s on two pages", m[1])
+			seenTeams[m[1]] = true
+		}
+		if pages > 0 {
+			require.Contains(t, body, "First page")
+		}
+		next = nextHref(t, body)
+	}
+	require.Len(t, seenTeams, len(teams)+60)
 
 	// Audit: the fixture's own syncs plus 120 entries, page 50 at a time,
 	// newest first, each once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -116,39 +117,202 @@ func (db *DB) Trend(ctx context.Context, limit int) ([]roster.TrendPoint, error)
 	return out, nil
 }
 
-// TeamStats counts every team's members (accounts not left, any role),
-// admins, licensed members (active, full license) and those of them
-// inactive before inactiveBefore or never active, by team id. ConnectionID
-// is the lowest-numbered connection covering the team, 0 for none.
-func (db *DB) TeamStats(ctx context.Context, inactiveBefore time.Time) ([]roster.TeamStat, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT t.miro_team_id, t.org_id, t.name,
-		COUNT(a.id),
-		COUNT(CASE WHEN a.id IS NOT NULL AND m.role = 'admin' THEN 1 END),
-		COUNT(CASE WHEN a.active AND a.license = $1 THEN 1 END),
-		COUNT(CASE WHEN a.active AND a.license = $1 AND (a.last_activity_at IS NULL OR a.last_activity_at < $2) THEN 1 END),
-		COALESCE((SELECT MIN(ct.connection_id) FROM connection_teams ct WHERE ct.miro_team_id = t.miro_team_id), 0)
-		FROM teams t
-		LEFT JOIN memberships m ON m.miro_team_id = t.miro_team_id
-		LEFT JOIN accounts a ON a.id = m.account_id AND a.left_at IS NULL
-		GROUP BY t.miro_team_id, t.org_id, t.name
-		ORDER BY t.miro_team_id`, roster.LicenseFull, tv(inactiveBefore))
+// Team stats page limits.
+const (
+	defaultTeamPageSize = 50
+	maxTeamPageSize     = 500
+)
+
+// teamCursor is what a team stats NextCursor encodes: the last team's name
+// and id, the keyset of the teams_name index. Base64url JSON, opaque, not
+// secret; both values are bound as parameters.
+type teamCursor struct {
+	Name string `json:"n"`
+	ID   string `json:"i"`
+}
+
+func decodeTeamCursor(s string) (teamCursor, error) {
+	var c teamCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&c)
+		if err == nil && dec.More() {
+			err = errors.New("trailing data")
+		}
+	}
+	if err != nil || c.ID == "" {
+		return c, fmt.Errorf("cursor is malformed: %w", store.ErrInvalid)
+	}
+	return c, nil
+}
+
+// TeamStats is one page of teams by (name, miro_team_id) with each team's
+// members (accounts not left, any role), admins (of them), licensed
+// members (active, full license, not left) and those of them inactive
+// before q.InactiveBefore or never active. ConnectionID is the
+// lowest-numbered connection covering the team, 0 for none.
+//
+// The page's teams come first, a range of the teams_name index from the
+// cursor on; then only their memberships are counted (the memberships
+// primary key leads with the team id), so a page costs the same on any
+// depth, whatever the number of teams.
+func (db *DB) TeamStats(ctx context.Context, q store.TeamStatsQuery) (store.TeamStatsPage, error) {
+	page, err := db.teamStats(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: team stats: %w", err)
+		return store.TeamStatsPage{}, fmt.Errorf("sqlstore: team stats: %w", err)
+	}
+	return page, nil
+}
+
+func (db *DB) teamStats(ctx context.Context, q store.TeamStatsQuery) (store.TeamStatsPage, error) {
+	var page store.TeamStatsPage
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = defaultTeamPageSize
+	case limit < 0 || limit > maxTeamPageSize:
+		return page, fmt.Errorf("limit %d is not within 1..%d: %w", q.Limit, maxTeamPageSize, store.ErrInvalid)
+	}
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if search := strings.TrimSpace(q.Search); search != "" {
+		where = append(where, `LOWER(t.name) LIKE `+arg("%"+escapeLike(strings.ToLower(search))+"%")+` ESCAPE '\'`)
+	}
+	count := `SELECT COUNT(*) FROM teams t`
+	if len(where) > 0 {
+		count += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	countArgs := slices.Clone(args)
+	if q.Cursor != "" {
+		c, err := decodeTeamCursor(q.Cursor)
+		if err != nil {
+			return page, err
+		}
+		where = append(where, `(t.name, t.miro_team_id) > (`+arg(c.Name)+`, `+arg(c.ID)+`)`)
+	}
+	query := `SELECT t.miro_team_id, t.org_id, t.name FROM teams t`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	// One row more than the page tells whether another page follows.
+	query += ` ORDER BY t.name, t.miro_team_id LIMIT ` + arg(limit+1)
+
+	// One read transaction: the page, its counts and its total agree.
+	tx, err := db.db.BeginTx(ctx, db.dialect.readTx)
+	if err != nil {
+		return page, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return page, err
 	}
 	defer rows.Close()
-	var out []roster.TeamStat
 	for rows.Next() {
 		var s roster.TeamStat
-		if err := rows.Scan(&s.Team.MiroTeamID, &s.Team.OrgID, &s.Team.Name, &s.Members, &s.Admins, &s.Licensed,
-			&s.Inactive, &s.ConnectionID); err != nil {
-			return nil, fmt.Errorf("sqlstore: team stats: %w", err)
+		if err := rows.Scan(&s.Team.MiroTeamID, &s.Team.OrgID, &s.Team.Name); err != nil {
+			return page, err
 		}
-		out = append(out, s)
+		page.Teams = append(page.Teams, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: team stats: %w", err)
+		return page, err
 	}
-	return out, nil
+	rows.Close()
+	if len(page.Teams) > limit {
+		page.Teams = page.Teams[:limit]
+		last := page.Teams[limit-1].Team
+		b, _ := json.Marshal(teamCursor{Name: last.Name, ID: last.MiroTeamID}) // strings cannot fail
+		page.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+	}
+	if err := tx.QueryRowContext(ctx, count, countArgs...).Scan(&page.Total); err != nil {
+		return page, fmt.Errorf("count: %w", err)
+	}
+	if len(page.Teams) == 0 {
+		return page, nil
+	}
+
+	byID := make(map[string]*roster.TeamStat, len(page.Teams))
+	ids := make([]any, 0, len(page.Teams)+2)
+	ids = append(ids, roster.LicenseFull, tv(q.InactiveBefore))
+	params := make([]string, 0, len(page.Teams))
+	for i := range page.Teams {
+		s := &page.Teams[i]
+		byID[s.Team.MiroTeamID] = s
+		ids = append(ids, s.Team.MiroTeamID)
+		params = append(params, "$"+strconv.Itoa(len(ids)))
+	}
+	in := `(` + strings.Join(params, `, `) + `)`
+	// The connections' query binds the ids alone, from $1.
+	connParams := make([]string, len(page.Teams))
+	for i := range connParams {
+		connParams[i] = "$" + strconv.Itoa(i+1)
+	}
+
+	// Left accounts count nowhere; Licensed and Inactive also need the
+	// account active (not deactivated) on a full license. A zero
+	// InactiveBefore binds NULL: no one is inactive by date then, only the
+	// never active.
+	rows, err = tx.QueryContext(ctx, `SELECT m.miro_team_id,
+		COUNT(*),
+		COUNT(CASE WHEN m.role = 'admin' THEN 1 END),
+		COUNT(CASE WHEN a.active AND a.license = $1 THEN 1 END),
+		COUNT(CASE WHEN a.active AND a.license = $1 AND (a.last_activity_at IS NULL OR a.last_activity_at < $2) THEN 1 END)
+		FROM memberships m
+		JOIN accounts a ON a.id = m.account_id AND a.left_at IS NULL
+		WHERE m.miro_team_id IN `+in+`
+		GROUP BY m.miro_team_id`, ids...)
+	if err != nil {
+		return page, fmt.Errorf("counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id                                  string
+			members, admins, licensed, inactive int
+		)
+		if err := rows.Scan(&id, &members, &admins, &licensed, &inactive); err != nil {
+			return page, fmt.Errorf("counts: %w", err)
+		}
+		if s := byID[id]; s != nil {
+			s.Members, s.Admins, s.Licensed, s.Inactive = members, admins, licensed, inactive
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return page, fmt.Errorf("counts: %w", err)
+	}
+	rows.Close()
+
+	rows, err = tx.QueryContext(ctx, `SELECT ct.miro_team_id, MIN(ct.connection_id) FROM connection_teams ct
+		WHERE ct.miro_team_id IN (`+strings.Join(connParams, `, `)+`) GROUP BY ct.miro_team_id`, ids[2:]...)
+	if err != nil {
+		return page, fmt.Errorf("connections: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id   string
+			conn int64
+		)
+		if err := rows.Scan(&id, &conn); err != nil {
+			return page, fmt.Errorf("connections: %w", err)
+		}
+		if s := byID[id]; s != nil {
+			s.ConnectionID = conn
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return page, fmt.Errorf("connections: %w", err)
+	}
+	return page, nil
 }
 
 // Users list limits.

@@ -103,8 +103,9 @@ func BenchmarkListAccounts100k(b *testing.B) {
 	}
 }
 
-// BenchmarkOverview100k computes the overview and the team stats of
-// 100,000 accounts and 300,000 memberships (same command as above).
+// BenchmarkOverview100k computes the overview of 100,000 accounts and
+// pages of the team stats of 1,000 teams and 300,000 memberships (same
+// command as above).
 func BenchmarkOverview100k(b *testing.B) {
 	ctx := context.Background()
 	cutoff := benchAt.Add(-60 * 24 * time.Hour)
@@ -119,13 +120,29 @@ func BenchmarkOverview100k(b *testing.B) {
 					}
 				})
 			})
-			b.Run("team-stats", func(b *testing.B) {
-				timeOps(b, func() {
-					if _, err := db.TeamStats(ctx, cutoff); err != nil {
-						b.Fatal(err)
-					}
+			// The teams page: its first page of 50, and the 15th (teams
+			// 701-750 of 1,000), reached by following cursors.
+			first := store.TeamStatsQuery{InactiveBefore: cutoff}
+			deep := first
+			for range 14 {
+				page, err := db.TeamStats(ctx, deep)
+				require.NoError(b, err)
+				require.NotEmpty(b, page.NextCursor)
+				deep.Cursor = page.NextCursor
+			}
+			for _, tc := range []struct {
+				name string
+				q    store.TeamStatsQuery
+			}{{"team-stats-first", first}, {"team-stats-deep-15-pages", deep}} {
+				b.Run(tc.name, func(b *testing.B) {
+					timeOps(b, func() {
+						page, err := db.TeamStats(ctx, tc.q)
+						if err != nil || len(page.Teams) != 50 || page.Total == 0 {
+							b.Fatalf("team stats: %v (%d teams)", err, len(page.Teams))
+						}
+					})
 				})
-			})
+			}
 			b.Run("trend", func(b *testing.B) {
 				timeOps(b, func() {
 					if _, err := db.Trend(ctx, 90); err != nil {

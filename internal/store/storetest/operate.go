@@ -709,9 +709,11 @@ func testOverviewEmpty(t *testing.T, s store.Store) {
 	trend, err := s.Trend(ctx(), 10)
 	require.NoError(t, err)
 	require.Empty(t, trend)
-	stats, err := s.TeamStats(ctx(), t0)
+	stats, err := s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: t0})
 	require.NoError(t, err)
-	require.Empty(t, stats)
+	require.Empty(t, stats.Teams)
+	require.Zero(t, stats.Total)
+	require.Empty(t, stats.NextCursor)
 }
 
 func testTrend(t *testing.T, s store.Store) {
@@ -757,17 +759,86 @@ func testTeamStats(t *testing.T, s store.Store) {
 	apply(t, s, c2.ID, t0.Add(time.Hour), store.Diff{Teams: []roster.Team{{MiroTeamID: "t4", OrgID: "o2", Name: "Empty"}},
 		RemovedTeams: []string{"t4"}})
 
-	got, err := s.TeamStats(ctx(), cutoff)
-	require.NoError(t, err)
-	require.Equal(t, []roster.TeamStat{
+	// By name, bytewise: "Empty" before "Eng".
+	want := []roster.TeamStat{
 		// u001 admin full active, u002 member full inactive
 		{Team: roster.Team{MiroTeamID: "t1", OrgID: "o1", Name: "Design"}, Members: 2, Admins: 1, Licensed: 2, Inactive: 1, ConnectionID: c1.ID},
+		{Team: roster.Team{MiroTeamID: "t4", OrgID: "o2", Name: "Empty"}},
 		// u003 member full never active
 		{Team: roster.Team{MiroTeamID: "t2", OrgID: "o1", Name: "Eng"}, Members: 1, Admins: 0, Licensed: 1, Inactive: 1, ConnectionID: c1.ID},
 		// u009 admin full active at the cut-off
 		{Team: roster.Team{MiroTeamID: "t3", OrgID: "o2", Name: "Ops"}, Members: 1, Admins: 1, Licensed: 1, Inactive: 0, ConnectionID: c2.ID},
-		{Team: roster.Team{MiroTeamID: "t4", OrgID: "o2", Name: "Empty"}},
-	}, got)
+	}
+	got, err := s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: cutoff})
+	require.NoError(t, err)
+	require.Equal(t, store.TeamStatsPage{Teams: want, Total: 4}, got)
+
+	// Paging at any size walks every team exactly once, in order, with
+	// the same counts and the same total on every page.
+	walk := func(q store.TeamStatsQuery) []roster.TeamStat {
+		t.Helper()
+		var all []roster.TeamStat
+		for pages := 0; ; pages++ {
+			require.Less(t, pages, 20, "paging does not end")
+			page, err := s.TeamStats(ctx(), q)
+			require.NoError(t, err)
+			all = append(all, page.Teams...)
+			if page.NextCursor == "" {
+				return all
+			}
+			require.Len(t, page.Teams, q.Limit)
+			q.Cursor = page.NextCursor
+		}
+	}
+	for _, limit := range []int{1, 2, 3, 4, 500} {
+		require.Equal(t, want, walk(store.TeamStatsQuery{InactiveBefore: cutoff, Limit: limit}), "limit %d", limit)
+	}
+	first, err := s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: cutoff, Limit: 3})
+	require.NoError(t, err)
+	require.Equal(t, 4, first.Total)
+	last, err := s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: cutoff, Limit: 3, Cursor: first.NextCursor})
+	require.NoError(t, err)
+	require.Equal(t, store.TeamStatsPage{Teams: want[3:], Total: 4}, last)
+
+	// Search is a case-insensitive substring of the name; the total
+	// counts the matches, on every page.
+	page, err := s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: cutoff, Search: " EN "})
+	require.NoError(t, err)
+	require.Equal(t, store.TeamStatsPage{Teams: want[2:3], Total: 1}, page)
+	page, err = s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: cutoff, Search: "e", Limit: 2})
+	require.NoError(t, err)
+	require.Equal(t, want[:2], page.Teams)
+	require.Equal(t, 3, page.Total)
+	page, err = s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: cutoff, Search: "e", Limit: 2, Cursor: page.NextCursor})
+	require.NoError(t, err)
+	require.Equal(t, store.TeamStatsPage{Teams: want[2:3], Total: 3}, page)
+	// LIKE's wildcards match themselves.
+	page, err = s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: cutoff, Search: "%"})
+	require.NoError(t, err)
+	require.Empty(t, page.Teams)
+	require.Zero(t, page.Total)
+
+	// Malformed cursors and limits out of range are invalid.
+	for _, cursor := range []string{"!!", "e30", "bm90IGpzb24", first.NextCursor + "x"} {
+		_, err := s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: cutoff, Cursor: cursor})
+		require.ErrorIs(t, err, store.ErrInvalid, "cursor %q", cursor)
+	}
+	for _, limit := range []int{-1, 501} {
+		_, err := s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: cutoff, Limit: limit})
+		require.ErrorIs(t, err, store.ErrInvalid, "limit %d", limit)
+	}
+
+	// Teams of the same name page by team id.
+	apply(t, s, c2.ID, t0.Add(2*time.Hour), store.Diff{Teams: []roster.Team{
+		{MiroTeamID: "t6", OrgID: "o2", Name: "Eng"}, {MiroTeamID: "t5", OrgID: "o2", Name: "Eng"}}})
+	got, err = s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: cutoff})
+	require.NoError(t, err)
+	ids := []string{}
+	for _, st := range got.Teams {
+		ids = append(ids, st.Team.MiroTeamID)
+	}
+	require.Equal(t, []string{"t1", "t4", "t2", "t5", "t6", "t3"}, ids)
+	require.Equal(t, got.Teams, walk(store.TeamStatsQuery{InactiveBefore: cutoff, Limit: 1}))
 }
 
 // listFixture stores 40 accounts not left (and one left) whose sort keys
