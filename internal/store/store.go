@@ -92,6 +92,10 @@ type Operators interface {
 	// CreateOperator inserts o (email lower-cased) and sets ID and
 	// CreatedAt; ErrConflict when the email is taken.
 	CreateOperator(ctx context.Context, o *roster.Operator) error
+	// CreateFirstOperator creates o only when no operator exists yet, as
+	// one atomic step, so that two first-run setups racing each other make
+	// one admin; ErrConflict for the other.
+	CreateFirstOperator(ctx context.Context, o *roster.Operator) error
 	Operator(ctx context.Context, id int64) (roster.Operator, error)
 	OperatorByEmail(ctx context.Context, email string) (roster.Operator, error)
 	CountOperators(ctx context.Context) (int, error)

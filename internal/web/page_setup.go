@@ -65,7 +65,7 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	op := roster.Operator{Email: email, PasswordHash: string(hash), Role: roster.RoleAdmin, LastLoginAt: s.now()}
-	if err := s.store.CreateOperator(r.Context(), &op); err != nil {
+	if err := s.store.CreateFirstOperator(r.Context(), &op); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return errForbidden("roster is already set up; log in.")
 		}

@@ -27,6 +27,38 @@ func scanOperator(row interface{ Scan(...any) error }) (roster.Operator, error) 
 // CreateOperator inserts o with its email lower-cased and sets ID and
 // CreatedAt (when zero). ErrConflict when the email is taken.
 func (db *DB) CreateOperator(ctx context.Context, o *roster.Operator) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error { return db.insertOperator(ctx, tx, o) })
+}
+
+// firstOperatorKey is the meta row that CreateFirstOperator claims. Its
+// primary key is the lock: a second setup blocks on it, then finds it
+// taken, on SQLite and on PostgreSQL alike.
+const firstOperatorKey = "first_operator"
+
+// CreateFirstOperator creates o if no operator exists yet, atomically.
+func (db *DB) CreateFirstOperator(ctx context.Context, o *roster.Operator) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var key string
+		err := tx.QueryRowContext(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2)
+			ON CONFLICT (key) DO NOTHING RETURNING key`, firstOperatorKey, normEmail(o.Email)).Scan(&key)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlstore: create the first operator: roster is already set up: %w", store.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: create the first operator: %w", err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM operators`).Scan(&n); err != nil {
+			return fmt.Errorf("sqlstore: create the first operator: %w", err)
+		}
+		if n > 0 {
+			return fmt.Errorf("sqlstore: create the first operator: operators exist: %w", store.ErrConflict)
+		}
+		return db.insertOperator(ctx, tx, o)
+	})
+}
+
+func (db *DB) insertOperator(ctx context.Context, tx *sql.Tx, o *roster.Operator) error {
 	email := normEmail(o.Email)
 	switch {
 	case email == "":
@@ -41,7 +73,7 @@ func (db *DB) CreateOperator(ctx context.Context, o *roster.Operator) error {
 		created = db.now()
 	}
 	var id int64
-	err := db.db.QueryRowContext(ctx, `INSERT INTO operators (email, password_hash, role, failed_logins,
+	err := tx.QueryRowContext(ctx, `INSERT INTO operators (email, password_hash, role, failed_logins,
 		locked_until, created_at, last_login_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
 		email, o.PasswordHash, o.Role, o.FailedLogins, tv(o.LockedUntil), tv(created), tv(o.LastLoginAt)).Scan(&id)
 	if err != nil {

@@ -24,6 +24,8 @@ var operateTests = []struct {
 }{
 	{"Operators/OK", testOperatorsOK},
 	{"Operators/ErrConflictEmail", testOperatorsConflict},
+	{"Operators/FirstOnlyOnce", testFirstOperatorOnce},
+	{"Operators/FirstErrConflictAfterAdminCreate", testFirstOperatorAfterCreate},
 	{"Operators/ErrNotFound", testOperatorsNotFound},
 	{"Operators/ErrInvalid", testOperatorsInvalid},
 	{"Sessions/OK", testSessions},
@@ -110,6 +112,45 @@ func testOperatorsConflict(t *testing.T, s store.Store) {
 	err := s.CreateOperator(ctx(), &o)
 	require.ErrorIs(t, err, store.ErrConflict)
 	require.Zero(t, o.ID)
+	n, err := s.CountOperators(ctx())
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+}
+
+// testFirstOperatorOnce races first-run setups: exactly one makes an admin.
+func testFirstOperatorOnce(t *testing.T, s store.Store) {
+	const racers = 8
+	var wg sync.WaitGroup
+	errs := make([]error, racers)
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := roster.Operator{Email: fmt.Sprintf("admin%d@example.com", i), PasswordHash: "x", Role: roster.RoleAdmin}
+			errs[i] = s.CreateFirstOperator(ctx(), &o)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			require.ErrorIs(t, err, store.ErrConflict)
+		}
+	}
+	require.Equal(t, 1, ok, "one setup wins")
+	n, err := s.CountOperators(ctx())
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+}
+
+// testFirstOperatorAfterCreate: an admin made by `roster admin create`
+// means roster is set up.
+func testFirstOperatorAfterCreate(t *testing.T, s store.Store) {
+	newOperator(t, s, "ada@example.com", roster.RoleAdmin)
+	o := roster.Operator{Email: "eve@example.com", PasswordHash: "x", Role: roster.RoleAdmin}
+	require.ErrorIs(t, s.CreateFirstOperator(ctx(), &o), store.ErrConflict)
 	n, err := s.CountOperators(ctx())
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
