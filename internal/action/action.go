@@ -70,6 +70,9 @@ type Request struct {
 	// Actor is who asked, as in roster.AuditEntry ("operator:<email>",
 	// "apikey:<name>", "workflow:<name>", "cli:<user>").
 	Actor string
+	// ServiceAccountEmail is, for RemoveFromAllTeams, who is made admin of
+	// a team before its last admin is removed; empty skips such teams.
+	ServiceAccountEmail string
 }
 
 // Errors callers tell apart with errors.Is.

@@ -37,17 +37,21 @@ func (r *Runner) ChangeRole(ctx context.Context, req Request) (roster.Action, er
 	return r.teamAction(ctx, roster.ActionChangeRole, req)
 }
 
-// Validate checks a request of kind as Invite, Remove or ChangeRole
-// would, without recording or calling anything, so that a form or a
-// command can report a bad request before asking to confirm it.
+// Validate checks a request of kind as Invite, Remove, ChangeRole,
+// Deactivate, Reactivate or SignOut would, without recording or calling
+// anything, so that a form or a command can report a bad request before
+// asking to confirm it.
 func (r *Runner) Validate(ctx context.Context, kind roster.ActionKind, req Request) error {
-	switch kind {
-	case roster.ActionInvite, roster.ActionRemove, roster.ActionChangeRole:
-	default:
-		return invalid("kind", "unknown action %q", kind)
-	}
 	if r.Store == nil {
 		return errors.New("action: no store configured")
+	}
+	switch kind {
+	case roster.ActionInvite, roster.ActionRemove, roster.ActionChangeRole:
+	case roster.ActionDeactivate, roster.ActionReactivate, roster.ActionSignOut:
+		_, err := r.validateOrg(ctx, kind, req)
+		return err
+	default:
+		return invalid("kind", "unknown action %q", kind)
 	}
 	_, err := r.validate(ctx, kind, req)
 	return err

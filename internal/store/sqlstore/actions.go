@@ -23,7 +23,12 @@ func scanAction(row interface{ Scan(...any) error }) (roster.Action, error) {
 }
 
 func validKind(k roster.ActionKind) bool {
-	return k == roster.ActionInvite || k == roster.ActionRemove || k == roster.ActionChangeRole
+	switch k {
+	case roster.ActionInvite, roster.ActionRemove, roster.ActionChangeRole,
+		roster.ActionDeactivate, roster.ActionReactivate, roster.ActionSignOut:
+		return true
+	}
+	return false
 }
 
 // StartAction inserts a as pending, or, when its key was used, fills a
@@ -101,6 +106,8 @@ func (db *DB) ActionByKey(ctx context.Context, key string) (roster.Action, error
 //     its row, with the connection's organization.
 //   - RemoveMembership is deleted; one already gone is no error, as Miro
 //     answering "not a member" counts as done.
+//   - AccountUpdate sets the known account's Active flag and, when not
+//     empty, its License (deactivate, reactivate).
 func (db *DB) FinishAction(ctx context.Context, a roster.Action, effect store.ActionEffect, audit roster.AuditEntry) error {
 	switch a.Status {
 	case roster.ActionSucceeded, roster.ActionRefused, roster.ActionFailed:
@@ -183,6 +190,16 @@ func (db *DB) applyEffect(ctx context.Context, tx *sql.Tx, connID int64, e store
 		if _, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE miro_team_id = $1
 			AND account_id = (SELECT id FROM accounts WHERE miro_user_id = $2)`, k.MiroTeamID, k.MiroUserID); err != nil {
 			return fmt.Errorf("remove membership: %w", err)
+		}
+	}
+	if u := e.AccountUpdate; u != nil {
+		if u.MiroUserID == "" {
+			return fmt.Errorf("account update names no Miro user id: %w", store.ErrInvalid)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET active = $2,
+			license = CASE WHEN $3 = '' THEN license ELSE $3 END WHERE miro_user_id = $1`,
+			u.MiroUserID, u.Active, u.License); err != nil {
+			return fmt.Errorf("account update: %w", err)
 		}
 	}
 	return nil

@@ -44,6 +44,7 @@ var operateTests = []struct {
 	{"Actions/FinishEffects", testFinishAction},
 	{"Actions/FinishErrors", testFinishActionErrors},
 	{"Actions/FinishAtomic", testFinishActionAtomic},
+	{"Actions/FinishAccountUpdate", testFinishActionAccountUpdate},
 	{"Insights/Overview", testOverview},
 	{"Insights/OverviewEmpty", testOverviewEmpty},
 	{"Insights/Trend", testTrend},
@@ -1152,4 +1153,50 @@ func testListAccountsInvalid(t *testing.T, s store.Store) {
 	page, err = s.ListAccounts(ctx(), store.AccountQuery{Limit: 1000})
 	require.NoError(t, err)
 	require.Len(t, page.Accounts, 40, "the table is intact")
+}
+
+func testFinishActionAccountUpdate(t *testing.T, s store.Store) {
+	c := create(t, s, orgConnection("o1"))
+	apply(t, s, c.ID, t0, firstDiff("o1"))
+	before, err := s.AccountsByMiroIDs(ctx(), []string{"u002"})
+	require.NoError(t, err)
+	require.True(t, before["u002"].Active)
+
+	// Deactivation: inactive, and the license SCIM reports.
+	a := startAction(t, s, roster.Action{Key: "deactivate-u002", Kind: roster.ActionDeactivate, ConnectionID: c.ID,
+		MiroUserID: "u002", Email: before["u002"].Email, Actor: "operator:ada@example.com"})
+	a.Status = roster.ActionSucceeded
+	require.NoError(t, s.FinishAction(ctx(), a, store.ActionEffect{
+		AccountUpdate: &roster.Account{MiroUserID: "u002", Active: false, License: roster.LicenseFree},
+	}, auditOf(a, "ok")))
+	after, err := s.AccountsByMiroIDs(ctx(), []string{"u002"})
+	require.NoError(t, err)
+	require.False(t, after["u002"].Active)
+	require.Equal(t, roster.LicenseFree, after["u002"].License)
+	want := before["u002"]
+	want.Active, want.License = false, roster.LicenseFree
+	require.Equal(t, want, after["u002"], "nothing else changes")
+
+	// Reactivation with no license keeps the license; an unknown account
+	// is no error.
+	a = startAction(t, s, roster.Action{Key: "reactivate-u002", Kind: roster.ActionReactivate, ConnectionID: c.ID,
+		MiroUserID: "u002", Actor: "operator:ada@example.com"})
+	a.Status = roster.ActionSucceeded
+	require.NoError(t, s.FinishAction(ctx(), a, store.ActionEffect{
+		AccountUpdate: &roster.Account{MiroUserID: "u002", Active: true},
+	}, auditOf(a, "ok")))
+	after, err = s.AccountsByMiroIDs(ctx(), []string{"u002"})
+	require.NoError(t, err)
+	require.True(t, after["u002"].Active)
+	require.Equal(t, roster.LicenseFree, after["u002"].License)
+	a = startAction(t, s, roster.Action{Key: "deactivate-nobody", Kind: roster.ActionDeactivate, ConnectionID: c.ID,
+		MiroUserID: "u999", Actor: "operator:ada@example.com"})
+	a.Status = roster.ActionSucceeded
+	require.NoError(t, s.FinishAction(ctx(), a, store.ActionEffect{
+		AccountUpdate: &roster.Account{MiroUserID: "u999"},
+	}, auditOf(a, "ok")))
+
+	// Sign-out is a kind the store accepts.
+	startAction(t, s, roster.Action{Key: "signout-u002", Kind: roster.ActionSignOut, ConnectionID: c.ID,
+		MiroUserID: "u002", Actor: "operator:ada@example.com"})
 }
