@@ -46,6 +46,7 @@ type Session struct {
 const (
 	ScopeRead = "read" // GET everything
 	ScopeAct  = "act"  // run actions and syncs
+	ScopeSCIM = "scim" // the SCIM server (/scim/v2): an identity provider's token
 )
 
 // APIKey authenticates a program to the JSON API. Only the SHA-256 of the
@@ -104,6 +105,10 @@ const (
 	ActionInvite     ActionKind = "invite_to_team"
 	ActionRemove     ActionKind = "remove_from_team"
 	ActionChangeRole ActionKind = "change_team_role"
+	// Organization-wide actions.
+	ActionDeactivate ActionKind = "deactivate_user"
+	ActionReactivate ActionKind = "reactivate_user"
+	ActionSignOut    ActionKind = "sign_out_all_sessions"
 )
 
 // ActionStatus is where an action stands.

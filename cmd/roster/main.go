@@ -38,10 +38,16 @@ func commands() map[string]command {
 		"serve":       {Summary: "serve HTTP and run the sync scheduler and workers", Run: runServe},
 		"demo":        {Summary: "serve the dashboard over an embedded, connected and synced Miro simulator", Run: runDemo},
 		"admin":       {Summary: "create dashboard operators (admin create)", Run: runAdmin},
+		"directory":   {Summary: "the people who work here: directory import FILE.csv, directory list", Run: runDirectory},
 		// Actions on Miro (internal/action).
 		"invite": {Summary: "invite an organization member to a Miro team", Run: runInvite},
 		"remove": {Summary: "remove a person from a Miro team (says what becomes of their boards)", Run: runRemove},
 		"role":   {Summary: "set a person's role in a Miro team (member or admin)", Run: runRole},
+		// Organization-wide actions (internal/action).
+		"deactivate": {Summary: "deactivate a person through SCIM (frees their license)", Run: runDeactivate},
+		"reactivate": {Summary: "reactivate a deactivated person through SCIM", Run: runReactivate},
+		"signout":    {Summary: "sign a person out of all Miro sessions", Run: runSignOut},
+		"offboard":   {Summary: "remove a person from every team, deactivate and sign them out", Run: runOffboard},
 	}
 }
 

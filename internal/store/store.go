@@ -84,6 +84,7 @@ type Store interface {
 	Audit
 	Actions
 	Insights
+	Directory
 }
 
 // Operators are the people who log in to roster, their sessions and API
@@ -159,6 +160,10 @@ type ActionEffect struct {
 	Account    *roster.Account
 	// RemoveMembership is deleted (remove from team).
 	RemoveMembership *MembershipKey
+	// AccountUpdate sets the Active flag and the License (when not empty)
+	// of the known account with its MiroUserID (deactivate, reactivate);
+	// an unknown account is no error.
+	AccountUpdate *roster.Account
 }
 
 // Insights are the dashboard's queries.
@@ -308,4 +313,54 @@ type ChangeFilter struct {
 	SyncRunID int64
 	AfterID   int64 // keyset paging: changes with a larger id
 	Limit     int
+}
+
+// Directory is who works here: people pushed by an identity provider
+// (SCIM), imported from CSV or written through the API, and how they
+// match Miro accounts.
+type Directory interface {
+	// UpsertPerson inserts p, or updates the person with p's email (all
+	// fields but ID and CreatedAt), normalizing p first; it sets p's ID,
+	// CreatedAt and UpdatedAt, and replaces the aliases with p.Aliases.
+	// ErrInvalid when p does not validate; ErrConflict when one of its
+	// emails is another person's email or alias.
+	UpsertPerson(ctx context.Context, p *roster.Person) error
+	// UpdatePerson writes every field of p but CreatedAt (the email may
+	// change) and replaces its aliases. ErrNotFound, ErrInvalid,
+	// ErrConflict as UpsertPerson.
+	UpdatePerson(ctx context.Context, p *roster.Person) error
+	PersonByID(ctx context.Context, id int64) (roster.Person, error)
+	// PersonByEmail finds the person whose email or alias is email,
+	// case-insensitively. ErrNotFound when none.
+	PersonByEmail(ctx context.Context, email string) (roster.Person, error)
+	// PersonByExternalID finds a person by the identity provider's id.
+	PersonByExternalID(ctx context.Context, externalID string) (roster.Person, error)
+	// People is one page of the directory, ordered by id.
+	People(ctx context.Context, f PeopleFilter) (PeoplePage, error)
+	// DeletePerson deletes a person and its aliases; ErrNotFound.
+	DeletePerson(ctx context.Context, id int64) error
+	// SetAliases replaces a person's aliases. ErrNotFound for an unknown
+	// id, ErrConflict when an alias is another person's email or alias.
+	SetAliases(ctx context.Context, id int64, aliases []string) error
+	// PersonForAccount is the person a Miro account's email belongs to,
+	// by email or alias, case-insensitively; ErrNotFound when none.
+	PersonForAccount(ctx context.Context, email string) (roster.Person, error)
+}
+
+// PeopleFilter selects a page of people. Zero fields do not filter.
+type PeopleFilter struct {
+	Status roster.PersonStatus
+	Search string // case-insensitive substring of email, name or department
+	// Cursor continues after the previous page; opaque, ErrInvalid when
+	// malformed.
+	Cursor string
+	Offset int // people skipped after the cursor (SCIM's startIndex)
+	Limit  int // 1..1000; default 100
+}
+
+// PeoplePage is one page of people.
+type PeoplePage struct {
+	People     []roster.Person
+	Total      int    // people matching Status and Search
+	NextCursor string // "" on the last page
 }

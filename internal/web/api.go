@@ -63,6 +63,7 @@ func (s *Server) apiRouteList() []apiRoute {
 		{"GET", apiPrefix + "/changes", s.apiChanges},
 		{"GET", apiPrefix + "/insights/overview", s.apiOverview},
 		{"GET", apiPrefix + "/audit", s.apiAudit},
+		{"GET", apiPrefix + "/people", s.apiPeople},
 		{"POST", apiPrefix + "/actions", s.apiAction},
 	}
 }

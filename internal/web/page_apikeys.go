@@ -18,8 +18,8 @@ type apiKeysPage struct {
 	Page
 	Keys []roster.APIKey
 	Form *form
-	// Read and Act are the scope boxes' state.
-	Read, Act bool
+	// Read, Act and SCIM are the scope boxes' state.
+	Read, Act, SCIM bool
 	// NewKey is the key just created, shown this once and never again;
 	// NewName its name.
 	NewKey, NewName string
@@ -36,11 +36,15 @@ func (s *Server) apiKeysPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) showAPIKeys(w http.ResponseWriter, r *http.Request, code int, f *form, read, act bool, newKey, newName string) error {
+	return s.showAPIKeysSCIM(w, r, code, f, read, act, false, newKey, newName)
+}
+
+func (s *Server) showAPIKeysSCIM(w http.ResponseWriter, r *http.Request, code int, f *form, read, act, scim bool, newKey, newName string) error {
 	keys, err := s.store.APIKeys(r.Context())
 	if err != nil {
 		return fmt.Errorf("list API keys: %w", err)
 	}
-	p := apiKeysPage{Page: s.page(r, "API keys"), Keys: keys, Form: f, Read: read, Act: act, NewKey: newKey, NewName: newName}
+	p := apiKeysPage{Page: s.page(r, "API keys"), Keys: keys, Form: f, Read: read, Act: act, SCIM: scim, NewKey: newKey, NewName: newName}
 	p.Nav = "settings"
 	s.render(w, r, code, "apikeys", p)
 	return nil
@@ -64,16 +68,17 @@ func (s *Server) apiKeyCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	scopes := r.PostForm["scopes"]
 	read, act := slices.Contains(scopes, roster.ScopeRead), slices.Contains(scopes, roster.ScopeAct)
+	scim := slices.Contains(scopes, roster.ScopeSCIM)
 	for _, sc := range scopes {
-		if sc != roster.ScopeRead && sc != roster.ScopeAct {
-			f.fail("scopes", "Scopes are read and act.")
+		if sc != roster.ScopeRead && sc != roster.ScopeAct && sc != roster.ScopeSCIM {
+			f.fail("scopes", "Scopes are read, act and scim.")
 		}
 	}
-	if !read && !act {
-		f.fail("scopes", "Choose read, act or both.")
+	if !read && !act && !scim {
+		f.fail("scopes", "Choose read, act, scim or several.")
 	}
 	if !f.ok() {
-		return s.showAPIKeys(w, r, http.StatusBadRequest, f, read, act, "", "")
+		return s.showAPIKeysSCIM(w, r, http.StatusBadRequest, f, read, act, scim, "", "")
 	}
 
 	key := apiKeyPrefix + base64.RawURLEncoding.EncodeToString(randomBytes(32))
@@ -84,10 +89,13 @@ func (s *Server) apiKeyCreate(w http.ResponseWriter, r *http.Request) error {
 	if act {
 		k.Scopes = append(k.Scopes, roster.ScopeAct)
 	}
+	if scim {
+		k.Scopes = append(k.Scopes, roster.ScopeSCIM)
+	}
 	err := s.store.CreateAPIKey(r.Context(), &k)
 	if errors.Is(err, store.ErrConflict) {
 		f.fail("name", "A key with this name exists; the audit log names keys, so pick another.")
-		return s.showAPIKeys(w, r, http.StatusBadRequest, f, read, act, "", "")
+		return s.showAPIKeysSCIM(w, r, http.StatusBadRequest, f, read, act, scim, "", "")
 	}
 	if err != nil {
 		return fmt.Errorf("create an API key: %w", err)

@@ -15,7 +15,7 @@ import (
 const auditPageSize = 50
 
 // auditKinds are the kinds the audit log filters on.
-var auditKinds = []string{"action", "sync", "auth", "settings", "connection"}
+var auditKinds = []string{"action", "sync", "auth", "settings", "connection", "directory"}
 
 // auditPage is the audit log's data.
 type auditPage struct {
@@ -33,7 +33,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.AuditFilter{Kind: q.Get("kind"), Limit: auditPageSize}
 	if f.Kind != "" && !slices.Contains(auditKinds, f.Kind) {
-		return errBadRequest(fmt.Sprintf("kind must be one of action, sync, auth, settings or connection, got %q.", f.Kind))
+		return errBadRequest(fmt.Sprintf("kind must be one of action, sync, auth, settings, connection or directory, got %q.", f.Kind))
 	}
 	if v := q.Get("before"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)

@@ -138,6 +138,7 @@ func New(cfg Config) (*Server, error) {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
 	}
 	s.registerAPI(s.mux)
+	s.registerSCIM(s.mux)
 	return s, nil
 }
 

@@ -220,7 +220,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *roster.APIKey) error {
 		return fmt.Errorf("sqlstore: create API key: name and hash are required: %w", store.ErrInvalid)
 	}
 	for _, s := range k.Scopes {
-		if s != roster.ScopeRead && s != roster.ScopeAct {
+		if s != roster.ScopeRead && s != roster.ScopeAct && s != roster.ScopeSCIM {
 			return fmt.Errorf("sqlstore: create API key %s: unknown scope %q: %w", k.Name, s, store.ErrInvalid)
 		}
 	}

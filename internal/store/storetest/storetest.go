@@ -54,6 +54,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Times/UTC", testTimesUTC},
 	}
 	tests = append(tests, operateTests...)
+	tests = append(tests, directoryTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

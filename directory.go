@@ -1,0 +1,132 @@
+package roster
+
+import (
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Person is someone the company's directory says works here (or worked
+// here): pushed by an identity provider over SCIM, imported from CSV or
+// written through the API. Workflows read it to know who joined and who
+// left, and match it to Miro accounts by Email or one of its Aliases.
+type Person struct {
+	ID           int64
+	Email        string // lower-case, unique; SCIM userName
+	Name         string
+	ManagerEmail string // lower-case; "" when unknown
+	Department   string
+	Status       PersonStatus
+	ExternalID   string   // the identity provider's id (SCIM externalId)
+	Aliases      []string // more lower-case emails that match Miro accounts
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// PersonStatus says whether a person still works here.
+type PersonStatus string
+
+// Person statuses.
+const (
+	PersonActive PersonStatus = "active"
+	PersonLeft   PersonStatus = "left"
+)
+
+// Valid reports whether s is a known status.
+func (s PersonStatus) Valid() bool { return s == PersonActive || s == PersonLeft }
+
+// PersonFieldError is one bad field of a Person, named as the CSV header
+// names it (email, name, manager_email, department, status, aliases).
+type PersonFieldError struct {
+	Field   string
+	Message string
+}
+
+func (e PersonFieldError) Error() string { return e.Field + ": " + e.Message }
+
+// PersonErrors is every bad field of a Person, so a form or an import
+// report can show them all at once.
+type PersonErrors []PersonFieldError
+
+func (e PersonErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, fe := range e {
+		parts[i] = fe.Error()
+	}
+	return "invalid person: " + strings.Join(parts, "; ")
+}
+
+// Normalize lower-cases and trims the emails, trims the other text,
+// drops empty and duplicate aliases (and one equal to Email), and sets an
+// empty Status to active. Validate expects a normalized person.
+func (p *Person) Normalize() {
+	p.Email = NormalizeEmail(p.Email)
+	p.ManagerEmail = NormalizeEmail(p.ManagerEmail)
+	p.Name = strings.TrimSpace(p.Name)
+	p.Department = strings.TrimSpace(p.Department)
+	p.ExternalID = strings.TrimSpace(p.ExternalID)
+	p.Status = PersonStatus(strings.ToLower(strings.TrimSpace(string(p.Status))))
+	if p.Status == "" {
+		p.Status = PersonActive
+	}
+	var aliases []string
+	for _, a := range p.Aliases {
+		a = NormalizeEmail(a)
+		if a == "" || a == p.Email || slices.Contains(aliases, a) {
+			continue
+		}
+		aliases = append(aliases, a)
+	}
+	p.Aliases = aliases
+}
+
+// NormalizeEmail is an email as the directory keeps it: trimmed and
+// lower-cased, so matching to Miro accounts is case-insensitive.
+func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+// Validate checks a normalized person and returns PersonErrors naming
+// every bad field, or nil.
+func (p Person) Validate() error {
+	var errs PersonErrors
+	add := func(field, format string, args ...any) {
+		errs = append(errs, PersonFieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case p.Email == "":
+		add("email", "is required")
+	case !validEmail(p.Email):
+		add("email", "%q is not an email address", p.Email)
+	}
+	if len(p.Name) > 200 {
+		add("name", "is longer than 200 characters")
+	}
+	if p.ManagerEmail != "" && !validEmail(p.ManagerEmail) {
+		add("manager_email", "%q is not an email address", p.ManagerEmail)
+	}
+	if p.ManagerEmail != "" && p.ManagerEmail == p.Email {
+		add("manager_email", "a person cannot be their own manager")
+	}
+	if len(p.Department) > 200 {
+		add("department", "is longer than 200 characters")
+	}
+	if !p.Status.Valid() {
+		add("status", "%q is neither active nor left", p.Status)
+	}
+	for _, a := range p.Aliases {
+		if !validEmail(a) {
+			add("aliases", "%q is not an email address", a)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+// validEmail accepts a bare address (no display name).
+func validEmail(e string) bool {
+	a, err := mail.ParseAddress(e)
+	return err == nil && a.Address == e
+}

@@ -1,0 +1,120 @@
+package directory
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"roster"
+	"roster/internal/store"
+	"roster/internal/store/sqlstore"
+	"roster/internal/store/storetest"
+)
+
+// TestImport: good rows apply, each bad row is reported with its line
+// and column and changes nothing, on both backends.
+func TestImport(t *testing.T) {
+	t.Parallel()
+	storetest.Backends(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		// Someone already there, whose alias a bad row tries to take.
+		taken := roster.Person{Email: "old@example.com", Name: "Old", Aliases: []string{"shared@example.com"}}
+		require.NoError(t, db.UpsertPerson(ctx, &taken))
+
+		csv := "email,name,manager_email,department,status,aliases\n" +
+			"Ada@Example.com,Ada Lovelace,boss@example.com,Eng,active,ada@miro.example;A.L@Example.org\n" + // row 2: good
+			"not-an-email,Bad,,Eng,active,\n" + // row 3: bad email
+			"grace@example.com,Grace,,Ops,retired,\n" + // row 4: bad status
+			"kim@example.com,Kim,,Ops,,shared@example.com\n" + // row 5: alias taken
+			"old@example.com,Old Timer,,Ops,left,\n" + // row 6: good (update)
+			"ADA@example.com,Ada again,,,,\n" + // row 7: duplicate
+			"sam@example.com,Sam,,,\n" + // row 8: too few fields
+			"\"lin@example.com\",\"Lin, Jr.\",,Sales,Active,\n" // row 9: good
+		rep, err := Import(ctx, db, strings.NewReader(csv))
+		require.NoError(t, err)
+		require.Equal(t, 8, rep.Rows)
+		require.Equal(t, 2, rep.Created)
+		require.Equal(t, 1, rep.Updated)
+		require.Equal(t, 5, rep.Failed)
+		require.False(t, rep.OK())
+		require.Equal(t, []RowError{
+			{Row: 3, Field: "email", Message: `"not-an-email" is not an email address`},
+			{Row: 4, Field: "status", Message: `"retired" is neither active nor left`},
+			{Row: 5, Field: "aliases", Message: "shared@example.com belongs to old@example.com"},
+			{Row: 7, Field: "email", Message: "ada@example.com is already on row 2"},
+			{Row: 8, Field: "row", Message: "has 5 fields, the header 6"},
+		}, rep.Errors)
+
+		ada, err := db.PersonForAccount(ctx, "a.l@EXAMPLE.org")
+		require.NoError(t, err)
+		require.Equal(t, "ada@example.com", ada.Email)
+		require.Equal(t, "Ada Lovelace", ada.Name, "the duplicate row changed nothing")
+		require.Equal(t, []string{"a.l@example.org", "ada@miro.example"}, ada.Aliases)
+		old, err := db.PersonByEmail(ctx, "old@example.com")
+		require.NoError(t, err)
+		require.Equal(t, roster.PersonLeft, old.Status)
+		require.Empty(t, old.Aliases, "a row without aliases clears them")
+		lin, err := db.PersonByEmail(ctx, "lin@example.com")
+		require.NoError(t, err)
+		require.Equal(t, "Lin, Jr.", lin.Name)
+		for _, e := range []string{"not-an-email", "grace@example.com", "kim@example.com", "sam@example.com"} {
+			_, err := db.PersonByEmail(ctx, e)
+			require.ErrorIs(t, err, store.ErrNotFound, e)
+		}
+		page, err := db.People(ctx, store.PeopleFilter{})
+		require.NoError(t, err)
+		require.Equal(t, 3, page.Total)
+	})
+}
+
+func TestImportHeader(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, storetest.SQLiteDSN(t))
+	for _, in := range []string{"", "email,name\n", "email,name,manager_email,department,status,phone\n", "email,email,name,manager_email,department,status\n"} {
+		_, err := Import(context.Background(), db, strings.NewReader(in))
+		require.Error(t, err, in)
+	}
+	// Columns in any order, no aliases column, a BOM.
+	rep, err := Import(context.Background(), db, strings.NewReader("\ufeffstatus,department,manager_email,name,email\nactive,Eng,,Zed,zed@example.com\n"))
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Created)
+}
+
+func TestParseFilter(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]Filter{
+		``:                                  {},
+		`userName eq "a@b.example"`:         {Attr: "userName", Value: "a@b.example"},
+		`USERNAME EQ "A@B.example"`:         {Attr: "userName", Value: "A@B.example"},
+		`externalId eq "00u\"x"`:            {Attr: "externalId", Value: `00u"x`},
+		SchemaUser + `:userName eq "x@y.z"`: {Attr: "userName", Value: "x@y.z"},
+	} {
+		got, err := ParseFilter(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, in := range []string{`userName`, `userName eq`, `userName co "a"`, `emails eq "a"`, `userName eq a`, `userName eq "a" and active eq true`} {
+		_, err := ParseFilter(in)
+		var se *Error
+		require.ErrorAs(t, err, &se, in)
+		require.Equal(t, "invalidFilter", se.SCIMType, in)
+	}
+}
+
+func TestUserRoundTrip(t *testing.T) {
+	t.Parallel()
+	p := roster.Person{ID: 7, Email: "jo@example.com", Name: "Jo Bloggs", ManagerEmail: "m@example.com", Department: "Eng",
+		Status: roster.PersonLeft, ExternalID: "e7", Aliases: []string{"jo@old.example"}}
+	u := UserOf(p, "https://roster.example/scim/v2/Users/")
+	require.Equal(t, "7", u.ID)
+	require.False(t, *u.Active)
+	require.Equal(t, "Jo", u.Name.GivenName)
+	require.Equal(t, "Bloggs", u.Name.FamilyName)
+	require.Equal(t, "https://roster.example/scim/v2/Users/7", u.Meta.Location)
+	var back roster.Person
+	require.NoError(t, u.apply(&back, func(v string) (string, error) { return v, nil }))
+	back.ID, back.CreatedAt, back.UpdatedAt = p.ID, p.CreatedAt, p.UpdatedAt
+	require.Equal(t, p, back)
+}
