@@ -133,16 +133,7 @@ type teamCursor struct {
 
 func decodeTeamCursor(s string) (teamCursor, error) {
 	var c teamCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		dec := json.NewDecoder(strings.NewReader(string(b)))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(&c)
-		if err == nil && dec.More() {
-			err = errors.New("trailing data")
-		}
-	}
-	if err != nil || c.ID == "" {
+	if err := decodeOpaque(s, &c); err != nil || c.ID == "" {
 		return c, fmt.Errorf("cursor is malformed: %w", store.ErrInvalid)
 	}
 	return c, nil
@@ -347,6 +338,24 @@ type listCursor struct {
 	ID   int64      `json:"i"`
 }
 
+// decodeOpaque reads a base64url JSON cursor into v strictly: unknown
+// fields or trailing data make it malformed, whichever list it is for.
+func decodeOpaque(s string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
 func encodeCursor(c listCursor) string {
 	b, _ := json.Marshal(c) // cannot fail: strings, a time and ints
 	return base64.RawURLEncoding.EncodeToString(b)
@@ -356,13 +365,7 @@ func encodeCursor(c listCursor) string {
 // with; anything else is ErrInvalid.
 func decodeCursor(s, sort string, desc bool) (listCursor, error) {
 	var c listCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		dec := json.NewDecoder(strings.NewReader(string(b)))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(&c)
-	}
-	if err != nil {
+	if err := decodeOpaque(s, &c); err != nil {
 		return c, fmt.Errorf("cursor is malformed: %w", store.ErrInvalid)
 	}
 	srt := accountSorts[sort]

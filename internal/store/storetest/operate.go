@@ -1137,6 +1137,7 @@ func testListAccountsInvalid(t *testing.T, s store.Store) {
 		"another sort":        {Cursor: good, Sort: "name"},
 		"another direction":   {Cursor: good, Desc: true},
 		"truncated":           {Cursor: good[:len(good)-3]},
+		"trailing data":       {Cursor: b64(`{"s":"email","k":["a"],"i":1} {}`)},
 		"limit above 1000":    {Limit: 1001},
 		"negative limit":      {Limit: -1},
 		"unknown sort":        {Sort: "email DESC; --"},
