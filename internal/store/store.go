@@ -85,6 +85,7 @@ type Store interface {
 	Actions
 	Insights
 	Directory
+	Workflows
 }
 
 // Operators are the people who log in to roster, their sessions and API
@@ -363,4 +364,99 @@ type PeoplePage struct {
 	People     []roster.Person
 	Total      int    // people matching Status and Search
 	NextCursor string // "" on the last page
+}
+
+// Workflows keeps workflow definitions, their runs with timelines, and
+// approvals, and the directory's joined and left events the triggers read.
+type Workflows interface {
+	// CreateWorkflow inserts w and sets ID, CreatedAt and UpdatedAt;
+	// ErrConflict when the name is taken. The trigger cursor starts at the
+	// current end of the directory events and changes, so a new workflow
+	// does not fire for the past.
+	CreateWorkflow(ctx context.Context, w *roster.Workflow) error
+	// UpdateWorkflow writes every field of w but ID and CreatedAt and sets
+	// UpdatedAt; ErrNotFound, ErrConflict (name). Runs already started keep
+	// the definition they started with.
+	UpdateWorkflow(ctx context.Context, w *roster.Workflow) error
+	Workflow(ctx context.Context, id int64) (roster.Workflow, error)
+	WorkflowByName(ctx context.Context, name string) (roster.Workflow, error)
+	// Workflows lists every workflow by name.
+	Workflows(ctx context.Context) ([]roster.Workflow, error)
+	// DeleteWorkflow deletes a workflow; its runs stay (ErrNotFound).
+	DeleteWorkflow(ctx context.Context, id int64) error
+	// TriggerState is a workflow's trigger bookkeeping: the last directory
+	// event or change id its trigger consumed, and a schedule's next time.
+	TriggerState(ctx context.Context, workflowID int64) (cursor int64, nextFire time.Time, err error)
+	SetTriggerState(ctx context.Context, workflowID int64, cursor int64, nextFire time.Time) error
+
+	// StartRuns inserts runs (status running, position 0, generation 1),
+	// skipping any whose workflow already has a run with its TriggerKey,
+	// and returns those inserted, with ID, CreatedAt and UpdatedAt set, in
+	// one transaction with an audit entry per run.
+	StartRuns(ctx context.Context, runs []roster.WorkflowRun, actor string) ([]roster.WorkflowRun, error)
+	Run(ctx context.Context, id int64) (roster.WorkflowRun, error)
+	// Runs lists runs matching f, newest first.
+	Runs(ctx context.Context, f RunFilter) (RunPage, error)
+	// ClaimStep leases a live run's step at position and generation to
+	// the caller until leaseUntil, when no unexpired lease holds it. ok is
+	// false, with nothing changed, when the run ended, moved on, was
+	// re-dispatched (another generation) or is leased.
+	ClaimStep(ctx context.Context, runID int64, position, generation int, leaseUntil, now time.Time) (run roster.WorkflowRun, ok bool, err error)
+	// RenewLease extends the lease of a run still at generation.
+	RenewLease(ctx context.Context, runID int64, generation int, leaseUntil time.Time) (bool, error)
+	// UpdateRun, in one transaction and only when the run is still at
+	// generation (else ok false, nothing written), writes run's Status,
+	// Position, Generation, LeaseUntil, Error, EndedAt and UpdatedAt,
+	// upserts step (by run and step id) when not nil and appends audit
+	// when not nil.
+	UpdateRun(ctx context.Context, run roster.WorkflowRun, generation int, step *roster.RunStep, audit *roster.AuditEntry) (ok bool, err error)
+	// RunSteps is a run's timeline, in the order the steps started.
+	RunSteps(ctx context.Context, runID int64) ([]roster.RunStep, error)
+	// StaleRuns are live runs whose lease expired before leaseBefore, or
+	// which hold no lease and were last updated before idleBefore: their
+	// job died or was never enqueued. Oldest first.
+	StaleRuns(ctx context.Context, leaseBefore, idleBefore time.Time, limit int) ([]roster.WorkflowRun, error)
+	// CancelRun ends a live run as cancelled with reason, bumping its
+	// generation so its queued jobs do nothing, and audits it. ErrNotFound;
+	// ErrConflict when the run already ended.
+	CancelRun(ctx context.Context, id int64, reason string, audit roster.AuditEntry) (roster.WorkflowRun, error)
+
+	// CreateApproval inserts a pending approval and sets ID and CreatedAt;
+	// ErrConflict when the run's step already has one (which it fills a
+	// with instead).
+	CreateApproval(ctx context.Context, a *roster.Approval) error
+	Approval(ctx context.Context, id int64) (roster.Approval, error)
+	// ApprovalFor is the approval of a run's step (ErrNotFound).
+	ApprovalFor(ctx context.Context, runID int64, stepID string) (roster.Approval, error)
+	// DecideApproval records a pending approval's answer (approved,
+	// denied or timed_out) and audits it; ErrConflict, with the stored
+	// approval, when it was already decided.
+	DecideApproval(ctx context.Context, id int64, status roster.ApprovalStatus, by string, at time.Time, audit roster.AuditEntry) (roster.Approval, error)
+	// Approvals lists approvals, pending ones only when pendingOnly,
+	// newest first.
+	Approvals(ctx context.Context, pendingOnly bool, limit int) ([]roster.Approval, error)
+
+	// PersonEvents lists directory events after afterID, oldest first.
+	// UpsertPerson, UpdatePerson and DeletePerson write them in their own
+	// transaction: joined when a person is created active or comes back,
+	// left when one turns left or is deleted while active.
+	PersonEvents(ctx context.Context, afterID int64, limit int) ([]roster.PersonEvent, error)
+}
+
+// RunFilter selects runs. Zero fields do not filter.
+type RunFilter struct {
+	WorkflowID int64
+	Status     roster.RunStatus
+	Email      string // exact, lower-case
+	BeforeID   int64  // keyset paging: runs with a smaller id
+	Limit      int    // 1..500; default 50
+}
+
+// RunPage is one page of runs.
+type RunPage struct {
+	Runs       []roster.WorkflowRun
+	Total      int   // runs matching the filter, all pages
+	NextBefore int64 // BeforeID of the next page; 0 on the last
+	// Counts are the matching runs by status, ignoring Status.
+	Counts map[roster.RunStatus]int
 }

@@ -82,8 +82,12 @@ func (db *DB) UpsertPerson(ctx context.Context, p *roster.Person) error {
 		return err
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM people WHERE lower(email) = $1`, p.Email).Scan(&id)
+		var (
+			id   int64
+			prev roster.PersonStatus // "" for a new person
+		)
+		err := tx.QueryRowContext(ctx, `SELECT id, status FROM people WHERE lower(email) = $1`+db.forUpdate(), p.Email).
+			Scan(&id, &prev)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -105,6 +109,9 @@ func (db *DB) UpsertPerson(ctx context.Context, p *roster.Person) error {
 			return db.conflict(err)
 		}
 		p.ID, p.UpdatedAt = id, now
+		if err := personEvent(ctx, tx, id, p.Email, prev, p.Status, now); err != nil {
+			return err
+		}
 		return db.writeAliases(ctx, tx, id, p.Aliases)
 	})
 	if err != nil {
@@ -122,8 +129,16 @@ func (db *DB) UpdatePerson(ctx context.Context, p *roster.Person) error {
 		if err := claim(ctx, tx, p.ID, append([]string{p.Email}, p.Aliases...)); err != nil {
 			return err
 		}
+		var prev roster.PersonStatus
+		err := tx.QueryRowContext(ctx, `SELECT status FROM people WHERE id = $1`+db.forUpdate(), p.ID).Scan(&prev)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("person %d: %w", p.ID, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
 		now := db.now()
-		err := tx.QueryRowContext(ctx, `UPDATE people SET email = $2, name = $3, manager_email = $4, department = $5,
+		err = tx.QueryRowContext(ctx, `UPDATE people SET email = $2, name = $3, manager_email = $4, department = $5,
 			status = $6, external_id = $7, search = $8, updated_at = $9 WHERE id = $1 RETURNING created_at`,
 			p.ID, p.Email, p.Name, p.ManagerEmail, p.Department, p.Status, p.ExternalID, personSearch(*p), tv(now)).Scan(ts(&p.CreatedAt))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -133,6 +148,9 @@ func (db *DB) UpdatePerson(ctx context.Context, p *roster.Person) error {
 			return db.conflict(err)
 		}
 		p.UpdatedAt = now
+		if err := personEvent(ctx, tx, p.ID, p.Email, prev, p.Status, now); err != nil {
+			return err
+		}
 		return db.writeAliases(ctx, tx, p.ID, p.Aliases)
 	})
 	if err != nil {
@@ -282,14 +300,18 @@ func (db *DB) DeletePerson(ctx context.Context, id int64) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM person_aliases WHERE person_id = $1`, id); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM people WHERE id = $1`, id)
+		var (
+			email  string
+			status roster.PersonStatus
+		)
+		err := tx.QueryRowContext(ctx, `DELETE FROM people WHERE id = $1 RETURNING email, status`, id).Scan(&email, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("person %d: %w", id, store.ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return fmt.Errorf("person %d: %w", id, store.ErrNotFound)
-		}
-		return nil
+		return personEvent(ctx, tx, id, email, status, "", db.now())
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete person: %w", err)

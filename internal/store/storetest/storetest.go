@@ -55,6 +55,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	tests = append(tests, operateTests...)
 	tests = append(tests, directoryTests...)
+	tests = append(tests, workflowTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,790 @@
+package roster
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Workflow is an automation: when its Trigger fires for a subject (a
+// directory person or a Miro account) and every Condition holds, its Steps
+// run in order through its connection, as a durable run with a timeline.
+// An approval step branches; every other step goes on to Next.
+type Workflow struct {
+	ID           int64       `json:"id" yaml:"-"`
+	Name         string      `json:"name" yaml:"name"`
+	Description  string      `json:"description,omitempty" yaml:"description,omitempty"`
+	Enabled      bool        `json:"enabled" yaml:"enabled"`
+	ConnectionID int64       `json:"connection" yaml:"connection"`
+	Trigger      Trigger     `json:"trigger" yaml:"trigger"`
+	Conditions   []Condition `json:"conditions,omitempty" yaml:"conditions,omitempty"`
+	Steps        []Step      `json:"steps" yaml:"steps"`
+	CreatedAt    time.Time   `json:"created_at" yaml:"-"`
+	UpdatedAt    time.Time   `json:"updated_at" yaml:"-"`
+}
+
+// TriggerKind is what starts a workflow's runs.
+type TriggerKind string
+
+// Triggers.
+const (
+	// A directory person joined (was created active, or came back).
+	TriggerPersonJoined TriggerKind = "person_joined"
+	// A directory person left (status left, or deleted by the IdP).
+	TriggerPersonLeft TriggerKind = "person_left"
+	// A Miro account holding a paid license was inactive Days days.
+	TriggerInactive TriggerKind = "inactive"
+	// A sync found a new Miro account that matches no directory person.
+	TriggerNewAccount TriggerKind = "new_account"
+	// A sync saw an account's license change (to License, when set).
+	TriggerLicenseChanged TriggerKind = "license_changed"
+	// A cron schedule: every account the conditions select.
+	TriggerSchedule TriggerKind = "schedule"
+	// Someone runs it on chosen people (UI, CLI, API).
+	TriggerManual TriggerKind = "manual"
+)
+
+// TriggerKinds lists the triggers, in the order forms show them.
+var TriggerKinds = []TriggerKind{TriggerPersonJoined, TriggerPersonLeft, TriggerInactive,
+	TriggerNewAccount, TriggerLicenseChanged, TriggerSchedule, TriggerManual}
+
+// Trigger says when a workflow runs.
+type Trigger struct {
+	Kind    TriggerKind `json:"kind" yaml:"kind"`
+	Days    int         `json:"days,omitempty" yaml:"days,omitempty"`       // inactive
+	Cron    string      `json:"cron,omitempty" yaml:"cron,omitempty"`       // schedule, 5 fields or @daily
+	License string      `json:"license,omitempty" yaml:"license,omitempty"` // license_changed: only to this license
+}
+
+// Condition is one test of a run's subject; a workflow's conditions must
+// all hold. Field is one of ConditionFields; Op one of the ops its field
+// takes. "is" and "is_not" compare Value, "in" and "not_in" Values,
+// "at_least" and "at_most" the number in Value.
+type Condition struct {
+	Field  string   `json:"field" yaml:"field"`
+	Op     string   `json:"op" yaml:"op"`
+	Value  string   `json:"value,omitempty" yaml:"value,omitempty"`
+	Values []string `json:"values,omitempty" yaml:"values,omitempty"`
+}
+
+// Condition fields.
+const (
+	CondLicense      = "license"       // the account's license
+	CondOrgRole      = "org_role"      // the account's organization role
+	CondTeam         = "team"          // a Miro team id the account is in
+	CondEmailDomain  = "email_domain"  // the part after @
+	CondInactiveDays = "inactive_days" // days since the last activity (never: very many)
+	CondGuest        = "guest"         // "true" for guests and external users
+	CondDepartment   = "department"    // the directory person's department
+)
+
+// ConditionOps is the ops each condition field takes.
+var ConditionOps = map[string][]string{
+	CondLicense:      {"is", "is_not", "in", "not_in"},
+	CondOrgRole:      {"is", "is_not", "in", "not_in"},
+	CondTeam:         {"is", "is_not", "in", "not_in"},
+	CondEmailDomain:  {"is", "is_not", "in", "not_in"},
+	CondInactiveDays: {"at_least", "at_most"},
+	CondGuest:        {"is"},
+	CondDepartment:   {"is", "is_not", "in", "not_in"},
+}
+
+// StepKind is what a step does.
+type StepKind string
+
+// Steps.
+const (
+	StepInvite         StepKind = "invite"           // to Team as Role
+	StepRemove         StepKind = "remove"           // from Team
+	StepChangeRole     StepKind = "change_role"      // in Team to Role
+	StepRemoveAllTeams StepKind = "remove_all_teams" // every team of the connection
+	StepDeactivate     StepKind = "deactivate"       // SCIM; frees the license
+	StepReactivate     StepKind = "reactivate"
+	StepSignOut        StepKind = "sign_out"
+	StepNotify         StepKind = "notify"   // Channel, To, Subject, Text
+	StepApproval       StepKind = "approval" // Approver, Via, Timeout; branches
+	StepWait           StepKind = "wait"     // Duration
+)
+
+// StepKinds lists the steps, in the order forms show them.
+var StepKinds = []StepKind{StepInvite, StepRemove, StepChangeRole, StepRemoveAllTeams, StepDeactivate,
+	StepReactivate, StepSignOut, StepNotify, StepApproval, StepWait}
+
+// IsAction reports whether the step acts on Miro.
+func (k StepKind) IsAction() bool {
+	switch k {
+	case StepInvite, StepRemove, StepChangeRole, StepRemoveAllTeams, StepDeactivate, StepReactivate, StepSignOut:
+		return true
+	}
+	return false
+}
+
+// StepEnd, as a step's Next or branch, ends the run.
+const StepEnd = "end"
+
+// Notification channels and the approver that means the subject's manager.
+const (
+	ChannelEmail    = "email"
+	ChannelSlack    = "slack"
+	ChannelWebhook  = "webhook"
+	ChannelUI       = "ui" // approvals only: answered in the dashboard
+	ApproverManager = "manager"
+)
+
+// Step is one step of a workflow. Which fields apply depends on Kind.
+type Step struct {
+	ID   string   `json:"id" yaml:"id"`
+	Kind StepKind `json:"kind" yaml:"kind"`
+	// Next is the step after this one, or "end"; empty means the
+	// following step of the list. Approval steps use the branches instead.
+	Next string `json:"next,omitempty" yaml:"next,omitempty"`
+
+	Team           string `json:"team,omitempty" yaml:"team,omitempty"` // Miro team id
+	Role           string `json:"role,omitempty" yaml:"role,omitempty"` // member or admin
+	ServiceAccount string `json:"service_account,omitempty" yaml:"service_account,omitempty"`
+
+	// Notify: Channel is email, slack or webhook; To are email addresses
+	// ("manager" is the subject's manager); Subject and Text are
+	// text/template templates over NotifyData.
+	Channel string   `json:"channel,omitempty" yaml:"channel,omitempty"`
+	To      []string `json:"to,omitempty" yaml:"to,omitempty"`
+	Subject string   `json:"subject,omitempty" yaml:"subject,omitempty"`
+	Text    string   `json:"text,omitempty" yaml:"text,omitempty"`
+
+	// Approval: Approver is an email or "manager"; Via is ui, email or
+	// slack (the UI can always answer); Timeout bounds the wait.
+	Approver  string   `json:"approver,omitempty" yaml:"approver,omitempty"`
+	Via       string   `json:"via,omitempty" yaml:"via,omitempty"`
+	Timeout   Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+	OnApprove string   `json:"on_approve,omitempty" yaml:"on_approve,omitempty"` // default: the following step
+	OnDeny    string   `json:"on_deny,omitempty" yaml:"on_deny,omitempty"`       // default: end
+	OnTimeout string   `json:"on_timeout,omitempty" yaml:"on_timeout,omitempty"` // default: end
+
+	// Wait.
+	Duration Duration `json:"duration,omitempty" yaml:"duration,omitempty"`
+}
+
+// NotifyData is what notification and approval templates see.
+type NotifyData struct {
+	Workflow   string
+	RunID      int64
+	RunURL     string
+	Email      string // the subject
+	Name       string
+	Manager    string
+	Department string
+	License    string
+	Trigger    string // plain words
+	// Steps are the run's finished steps so far, one line each.
+	Steps []string
+}
+
+// Duration is a time.Duration written "90m", "72h" or "30d" in YAML and
+// JSON.
+type Duration time.Duration
+
+// ParseDuration parses Go durations plus a whole-days form ("30d").
+func ParseDuration(s string) (Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		d, err := strconv.Atoi(n)
+		if err != nil || d < 0 {
+			return 0, fmt.Errorf("%q is not a duration such as 30m, 72h or 7d", s)
+		}
+		return Duration(time.Duration(d) * 24 * time.Hour), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration such as 30m, 72h or 7d", s)
+	}
+	return Duration(d), nil
+}
+
+func (d Duration) String() string {
+	t := time.Duration(d)
+	if t != 0 && t%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", t/(24*time.Hour))
+	}
+	// time.Duration writes "1h30m0s" and "2h0m0s"; drop the zero units.
+	s := t.String()
+	if strings.HasSuffix(s, "m0s") || strings.HasSuffix(s, "h0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// MarshalText writes d as String does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads what ParseDuration reads.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// WorkflowFieldError is one bad field of a workflow definition. Path
+// names it as the YAML does: "trigger.cron", "steps[2].team".
+type WorkflowFieldError struct {
+	Path    string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e WorkflowFieldError) Error() string { return e.Path + ": " + e.Message }
+
+// WorkflowErrors is every bad field of a definition, so the editor and
+// `roster workflow apply` show them all at once.
+type WorkflowErrors []WorkflowFieldError
+
+func (e WorkflowErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, fe := range e {
+		parts[i] = fe.Error()
+	}
+	return "invalid workflow: " + strings.Join(parts, "; ")
+}
+
+var workflowName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+var stepID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// cronParser reads standard five-field cron lines and @descriptors.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseCron parses a schedule trigger's cron line.
+func ParseCron(s string) (cron.Schedule, error) { return cronParser.Parse(s) }
+
+// Normalize trims text, lower-cases emails, kinds and ids, and gives steps
+// without an id "step1", "step2"... Validate expects a normalized workflow.
+func (w *Workflow) Normalize() {
+	w.Name = strings.ToLower(strings.TrimSpace(w.Name))
+	w.Description = strings.TrimSpace(w.Description)
+	w.Trigger.Kind = TriggerKind(strings.ToLower(strings.TrimSpace(string(w.Trigger.Kind))))
+	w.Trigger.Cron = strings.TrimSpace(w.Trigger.Cron)
+	w.Trigger.License = strings.TrimSpace(w.Trigger.License)
+	for i := range w.Conditions {
+		c := &w.Conditions[i]
+		c.Field = strings.ToLower(strings.TrimSpace(c.Field))
+		c.Op = strings.ToLower(strings.TrimSpace(c.Op))
+		c.Value = strings.TrimSpace(c.Value)
+		for j := range c.Values {
+			c.Values[j] = strings.TrimSpace(c.Values[j])
+		}
+		if c.Field == CondEmailDomain {
+			c.Value = strings.ToLower(c.Value)
+			for j := range c.Values {
+				c.Values[j] = strings.ToLower(c.Values[j])
+			}
+		}
+	}
+	for i := range w.Steps {
+		s := &w.Steps[i]
+		s.ID = strings.ToLower(strings.TrimSpace(s.ID))
+		if s.ID == "" {
+			s.ID = fmt.Sprintf("step%d", i+1)
+		}
+		s.Kind = StepKind(strings.ToLower(strings.TrimSpace(string(s.Kind))))
+		s.Next = strings.ToLower(strings.TrimSpace(s.Next))
+		s.Team = strings.TrimSpace(s.Team)
+		s.Role = strings.ToLower(strings.TrimSpace(s.Role))
+		s.ServiceAccount = NormalizeEmail(s.ServiceAccount)
+		s.Channel = strings.ToLower(strings.TrimSpace(s.Channel))
+		for j := range s.To {
+			s.To[j] = NormalizeEmail(s.To[j])
+		}
+		s.Approver = NormalizeEmail(s.Approver)
+		s.Via = strings.ToLower(strings.TrimSpace(s.Via))
+		s.OnApprove = strings.ToLower(strings.TrimSpace(s.OnApprove))
+		s.OnDeny = strings.ToLower(strings.TrimSpace(s.OnDeny))
+		s.OnTimeout = strings.ToLower(strings.TrimSpace(s.OnTimeout))
+		if s.Kind == StepInvite && s.Role == "" {
+			s.Role = "member"
+		}
+		if s.Kind == StepApproval && s.Via == "" {
+			s.Via = ChannelUI
+		}
+	}
+}
+
+// Validate checks a normalized workflow on its own (the engine also checks
+// the connection and its teams) and returns WorkflowErrors naming every
+// bad field, or nil.
+func (w Workflow) Validate() error {
+	var errs WorkflowErrors
+	add := func(path, format string, args ...any) {
+		errs = append(errs, WorkflowFieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case w.Name == "":
+		add("name", "is required")
+	case !workflowName.MatchString(w.Name):
+		add("name", "%q must be lower-case letters, digits, - and _ (at most 63)", w.Name)
+	}
+	if len(w.Description) > 1000 {
+		add("description", "is longer than 1000 characters")
+	}
+	if w.ConnectionID <= 0 {
+		add("connection", "is required: the id of the connection the steps act through")
+	}
+	w.validateTrigger(add)
+	for i, c := range w.Conditions {
+		validateCondition(fmt.Sprintf("conditions[%d]", i), c, add)
+	}
+	w.validateSteps(add)
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+func (w Workflow) validateTrigger(add func(string, string, ...any)) {
+	t := w.Trigger
+	switch t.Kind {
+	case "":
+		add("trigger.kind", "is required: one of %s", kindList(TriggerKinds))
+		return
+	case TriggerInactive:
+		if t.Days < 1 || t.Days > 3650 {
+			add("trigger.days", "must be between 1 and 3650 days, not %d", t.Days)
+		}
+	case TriggerSchedule:
+		if t.Cron == "" {
+			add("trigger.cron", "is required for a schedule, e.g. \"0 9 * * 1\" or \"@daily\"")
+		} else if _, err := ParseCron(t.Cron); err != nil {
+			add("trigger.cron", "%q is not a cron schedule: %v", t.Cron, err)
+		}
+	case TriggerPersonJoined, TriggerPersonLeft, TriggerNewAccount, TriggerLicenseChanged, TriggerManual:
+	default:
+		add("trigger.kind", "%q is not a trigger: one of %s", t.Kind, kindList(TriggerKinds))
+		return
+	}
+	if t.Kind != TriggerInactive && t.Days != 0 {
+		add("trigger.days", "applies only to the inactive trigger")
+	}
+	if t.Kind != TriggerSchedule && t.Cron != "" {
+		add("trigger.cron", "applies only to the schedule trigger")
+	}
+	if t.Kind != TriggerLicenseChanged && t.License != "" {
+		add("trigger.license", "applies only to the license_changed trigger")
+	}
+}
+
+func validateCondition(path string, c Condition, add func(string, string, ...any)) {
+	ops, ok := ConditionOps[c.Field]
+	if !ok {
+		add(path+".field", "%q is not a condition: one of license, org_role, team, email_domain, inactive_days, guest, department", c.Field)
+		return
+	}
+	if !slices.Contains(ops, c.Op) {
+		add(path+".op", "%q does not apply to %s: one of %s", c.Op, c.Field, strings.Join(ops, ", "))
+		return
+	}
+	switch c.Op {
+	case "is", "is_not":
+		if c.Value == "" {
+			add(path+".value", "is required for %s", c.Op)
+		}
+		if len(c.Values) > 0 {
+			add(path+".values", "%s takes value, not values", c.Op)
+		}
+	case "in", "not_in":
+		if len(c.Values) == 0 || slices.Contains(c.Values, "") {
+			add(path+".values", "needs one or more non-empty values for %s", c.Op)
+		}
+		if c.Value != "" {
+			add(path+".value", "%s takes values, not value", c.Op)
+		}
+	case "at_least", "at_most":
+		if n, err := strconv.Atoi(c.Value); err != nil || n < 0 {
+			add(path+".value", "%q is not a number of days", c.Value)
+		}
+	}
+	if c.Field == CondGuest && c.Value != "true" && c.Value != "false" {
+		add(path+".value", "%q is neither true nor false", c.Value)
+	}
+}
+
+func (w Workflow) validateSteps(add func(string, string, ...any)) {
+	if len(w.Steps) == 0 {
+		add("steps", "a workflow needs at least one step")
+		return
+	}
+	if len(w.Steps) > 50 {
+		add("steps", "a workflow has at most 50 steps, not %d", len(w.Steps))
+	}
+	index := map[string]int{}
+	for i, s := range w.Steps {
+		p := fmt.Sprintf("steps[%d]", i)
+		switch {
+		case s.ID == StepEnd:
+			add(p+".id", "%q is reserved: it ends the run", s.ID)
+		case !stepID.MatchString(s.ID):
+			add(p+".id", "%q must be lower-case letters, digits, - and _", s.ID)
+		case index[s.ID] > 0:
+			add(p+".id", "%q is also the id of steps[%d]", s.ID, index[s.ID]-1)
+		default:
+			index[s.ID] = i + 1
+		}
+	}
+	target := func(path, to string) {
+		if to != "" && to != StepEnd && index[to] == 0 {
+			add(path, "%q is no step of this workflow (or %q)", to, StepEnd)
+		}
+	}
+	for i, s := range w.Steps {
+		p := fmt.Sprintf("steps[%d]", i)
+		validateStep(p, s, add)
+		if s.Kind == StepApproval {
+			if s.Next != "" {
+				add(p+".next", "an approval goes on by on_approve, on_deny and on_timeout")
+			}
+			target(p+".on_approve", s.OnApprove)
+			target(p+".on_deny", s.OnDeny)
+			target(p+".on_timeout", s.OnTimeout)
+		} else {
+			target(p+".next", s.Next)
+		}
+	}
+	if cycle := w.cycle(); cycle != nil {
+		add("steps", "the steps loop: %s; a run must always end", strings.Join(cycle, " → "))
+	}
+}
+
+func validateStep(p string, s Step, add func(string, string, ...any)) {
+	needsTeam := s.Kind == StepInvite || s.Kind == StepRemove || s.Kind == StepChangeRole
+	switch s.Kind {
+	case "":
+		add(p+".kind", "is required: one of %s", kindList(StepKinds))
+		return
+	case StepInvite, StepChangeRole:
+		if s.Role != "member" && s.Role != "admin" {
+			add(p+".role", "%q is not a team role: member or admin", s.Role)
+		}
+	case StepRemove, StepRemoveAllTeams, StepDeactivate, StepReactivate, StepSignOut:
+	case StepNotify:
+		switch s.Channel {
+		case ChannelEmail:
+			if len(s.To) == 0 {
+				add(p+".to", "is required for email: addresses, or %q", ApproverManager)
+			}
+			for _, to := range s.To {
+				if to != ApproverManager && !validEmail(to) {
+					add(p+".to", "%q is not an email address (or %q)", to, ApproverManager)
+				}
+			}
+		case ChannelSlack, ChannelWebhook:
+			if len(s.To) > 0 {
+				add(p+".to", "applies only to email; %s goes to the configured %s", s.Channel, s.Channel)
+			}
+		case "":
+			add(p+".channel", "is required: email, slack or webhook")
+		default:
+			add(p+".channel", "%q is not a channel: email, slack or webhook", s.Channel)
+		}
+		if strings.TrimSpace(s.Text) == "" {
+			add(p+".text", "is required")
+		}
+		checkTemplate(p+".text", s.Text, add)
+		checkTemplate(p+".subject", s.Subject, add)
+	case StepApproval:
+		if s.Approver == "" {
+			add(p+".approver", "is required: an email address, or %q for the person's manager", ApproverManager)
+		} else if s.Approver != ApproverManager && !validEmail(s.Approver) {
+			add(p+".approver", "%q is not an email address (or %q)", s.Approver, ApproverManager)
+		}
+		if s.Via != ChannelUI && s.Via != ChannelEmail && s.Via != ChannelSlack {
+			add(p+".via", "%q is not ui, email or slack", s.Via)
+		}
+		if s.Timeout <= 0 {
+			add(p+".timeout", "is required: how long to wait for an answer, e.g. 72h or 7d")
+		} else if time.Duration(s.Timeout) > 90*24*time.Hour {
+			add(p+".timeout", "is longer than 90 days")
+		}
+		checkTemplate(p+".text", s.Text, add)
+	case StepWait:
+		if s.Duration <= 0 {
+			add(p+".duration", "is required: e.g. 30m, 24h or 7d")
+		} else if time.Duration(s.Duration) > 365*24*time.Hour {
+			add(p+".duration", "is longer than a year")
+		}
+	default:
+		add(p+".kind", "%q is not a step: one of %s", s.Kind, kindList(StepKinds))
+		return
+	}
+	if needsTeam && s.Team == "" {
+		add(p+".team", "is required: the Miro team id")
+	}
+	if !needsTeam && s.Team != "" {
+		add(p+".team", "applies only to invite, remove and change_role")
+	}
+	if s.Kind != StepInvite && s.Kind != StepChangeRole && s.Role != "" {
+		add(p+".role", "applies only to invite and change_role")
+	}
+	if s.ServiceAccount != "" {
+		if s.Kind != StepRemoveAllTeams {
+			add(p+".service_account", "applies only to remove_all_teams")
+		} else if !validEmail(s.ServiceAccount) {
+			add(p+".service_account", "%q is not an email address", s.ServiceAccount)
+		}
+	}
+	if s.Kind != StepWait && s.Duration != 0 {
+		add(p+".duration", "applies only to wait")
+	}
+	if s.Kind != StepApproval {
+		if s.Timeout != 0 {
+			add(p+".timeout", "applies only to approval")
+		}
+		if s.Approver != "" {
+			add(p+".approver", "applies only to approval")
+		}
+		if s.OnApprove != "" || s.OnDeny != "" || s.OnTimeout != "" {
+			add(p, "on_approve, on_deny and on_timeout apply only to approval")
+		}
+	}
+}
+
+// checkTemplate reports a Subject or Text that does not parse or names a
+// field NotifyData lacks.
+func checkTemplate(path, text string, add func(string, string, ...any)) {
+	if text == "" {
+		return
+	}
+	t, err := template.New(path).Option("missingkey=error").Parse(text)
+	if err != nil {
+		add(path, "is not a valid template: %v", err)
+		return
+	}
+	if err := t.Execute(discard{}, NotifyData{Steps: []string{""}}); err != nil {
+		add(path, "%v", err)
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// NextOf is where a non-approval step goes: its Next, or the following
+// step, or the end.
+func (w Workflow) NextOf(i int) string {
+	s := w.Steps[i]
+	if s.Next != "" {
+		return s.Next
+	}
+	if i+1 < len(w.Steps) {
+		return w.Steps[i+1].ID
+	}
+	return StepEnd
+}
+
+// Branches are an approval step's targets: approve, deny, timeout.
+func (w Workflow) Branches(i int) (approve, deny, timeout string) {
+	s := w.Steps[i]
+	approve, deny, timeout = s.OnApprove, s.OnDeny, s.OnTimeout
+	if approve == "" {
+		approve = StepEnd
+		if i+1 < len(w.Steps) {
+			approve = w.Steps[i+1].ID
+		}
+	}
+	return approve, cmpOr(deny, StepEnd), cmpOr(timeout, StepEnd)
+}
+
+// StepIndex is the index of the step with id, or -1.
+func (w Workflow) StepIndex(id string) int {
+	return slices.IndexFunc(w.Steps, func(s Step) bool { return s.ID == id })
+}
+
+// cycle returns the step ids of a loop, or nil.
+func (w Workflow) cycle() []string {
+	const (
+		unseen = iota
+		open
+		done
+	)
+	state := make([]int, len(w.Steps))
+	var path []string
+	var visit func(i int) []string
+	visit = func(i int) []string {
+		state[i] = open
+		path = append(path, w.Steps[i].ID)
+		var next []string
+		if w.Steps[i].Kind == StepApproval {
+			a, d, t := w.Branches(i)
+			next = []string{a, d, t}
+		} else {
+			next = []string{w.NextOf(i)}
+		}
+		for _, id := range next {
+			j := w.StepIndex(id)
+			if j < 0 {
+				continue
+			}
+			switch state[j] {
+			case open:
+				return append(slices.Clone(path[slices.Index(path, id):]), id)
+			case unseen:
+				if c := visit(j); c != nil {
+					return c
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		state[i] = done
+		return nil
+	}
+	for i := range w.Steps {
+		if state[i] == unseen {
+			if c := visit(i); c != nil {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+func kindList[K ~string](ks []K) string {
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// RunStatus is where a workflow run is.
+type RunStatus string
+
+// Run statuses. Running and waiting runs are live; the others ended.
+const (
+	RunRunning   RunStatus = "running"
+	RunWaiting   RunStatus = "waiting" // on an approval or a wait step
+	RunSucceeded RunStatus = "succeeded"
+	RunFailed    RunStatus = "failed"
+	RunCancelled RunStatus = "cancelled"
+)
+
+// Live reports whether a run with status s has not ended.
+func (s RunStatus) Live() bool { return s == RunRunning || s == RunWaiting }
+
+// WorkflowRun is one run of a workflow for one subject.
+type WorkflowRun struct {
+	ID           int64
+	WorkflowID   int64
+	WorkflowName string
+	// Definition is the workflow as it was when the run started: editing
+	// the workflow does not change runs already going.
+	Definition Workflow
+	// TriggerKey makes a run start once per event: unique per workflow
+	// (e.g. "person_left:42:7", "manual:<request>:<email>").
+	TriggerKey string
+	Trigger    string // plain words: "directory: person left", "manual by operator:ann@x"
+	Email      string // the subject
+	AccountID  int64  // 0 when no Miro account matches
+	PersonID   int64  // 0 when no directory person matches
+	Status     RunStatus
+	// Position is the index of the step to run next; Generation counts
+	// dispatches of the run's jobs, so a job of an older generation (a
+	// timeout overtaken by an answer, a job of a crashed process) does
+	// nothing. LeaseUntil is when the job working the step, if any, is
+	// taken to have died.
+	Position   int
+	Generation int
+	LeaseUntil time.Time
+	Error      string // why it failed or was cancelled
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	EndedAt    time.Time
+}
+
+// StepStatus is where one step of a run is.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepRunning   StepStatus = "running"
+	StepWaiting   StepStatus = "waiting"
+	StepSucceeded StepStatus = "succeeded"
+	StepRefused   StepStatus = "refused"
+	StepFailed    StepStatus = "failed"
+	StepSkipped   StepStatus = "skipped"
+	StepCancelled StepStatus = "cancelled"
+)
+
+// RunStep is one line of a run's timeline: one step, through its attempts.
+type RunStep struct {
+	RunID    int64
+	StepID   string
+	Kind     StepKind
+	Status   StepStatus
+	Attempts int
+	Detail   string // plain words: what was done, or why not
+	// Branch is where the run went next ("end" or a step id), with the
+	// approval's answer for an approval: "approved → deactivate".
+	Branch    string
+	DueAt     time.Time // a wait's end or an approval's deadline
+	StartedAt time.Time
+	EndedAt   time.Time
+}
+
+// ApprovalStatus is an approval's answer.
+type ApprovalStatus string
+
+// Approval statuses.
+const (
+	ApprovalPending  ApprovalStatus = "pending"
+	ApprovalApproved ApprovalStatus = "approved"
+	ApprovalDenied   ApprovalStatus = "denied"
+	ApprovalTimedOut ApprovalStatus = "timed_out"
+)
+
+// Approval is a question a run's approval step asked.
+type Approval struct {
+	ID        int64
+	RunID     int64
+	StepID    string
+	Approver  string // email
+	Status    ApprovalStatus
+	DecidedBy string // "link:<email>" or "operator:<email>"; empty while pending
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	DecidedAt time.Time
+}
+
+// PersonEventKind is what happened to a directory person.
+type PersonEventKind string
+
+// Person events, written by the directory as statuses change.
+const (
+	PersonEventJoined PersonEventKind = "joined"
+	PersonEventLeft   PersonEventKind = "left"
+)
+
+// PersonEvent is one joined or left event of the directory; the person
+// and left triggers read them in id order.
+type PersonEvent struct {
+	ID       int64
+	PersonID int64
+	Email    string
+	Kind     PersonEventKind
+	At       time.Time
+}
