@@ -64,6 +64,16 @@ type Config struct {
 	SyncTimeout time.Duration
 	// Now is the scheduler's clock; time.Now when nil.
 	Now func() time.Time
+
+	// Workflows, when set, has its step jobs worked here and its triggers
+	// evaluated (with orphaned runs re-dispatched) every TriggerEvery by
+	// the leader. WorkflowWorkers bounds steps worked at once;
+	// StepAttempts and StepRetryBase bound and space a step's retries.
+	Workflows       Workflows
+	WorkflowWorkers int
+	StepAttempts    int
+	StepRetryBase   time.Duration
+	TriggerEvery    time.Duration
 }
 
 // client is what the Runner needs of a *river.Client, whatever its
@@ -87,6 +97,10 @@ type Runner struct {
 	syncTimeout time.Duration
 	client      client
 	pool        *pgxpool.Pool // PostgreSQL only
+
+	workflows     Workflows
+	stepAttempts  int
+	stepRetryBase time.Duration
 }
 
 // New applies River's migrations and builds a Runner; Start starts it. A
@@ -102,6 +116,10 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		now:         cfg.Now,
 		defInterval: cmp.Or(cfg.DefaultSyncInterval, DefaultSyncInterval),
 		syncTimeout: cmp.Or(cfg.SyncTimeout, DefaultSyncTimeout),
+
+		workflows:     cfg.Workflows,
+		stepAttempts:  cmp.Or(cfg.StepAttempts, DefaultStepAttempts),
+		stepRetryBase: cmp.Or(cfg.StepRetryBase, DefaultStepRetryBase),
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -130,6 +148,18 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		// Rescue (retry) a job only well after its timeout has cancelled
 		// it: rescuing a sync that still runs would run two at once.
 		RescueStuckJobsAfter: r.syncTimeout + 15*time.Minute,
+	}
+	if r.workflows != nil {
+		// A killed process's step is taken over through its run's lease
+		// (workflow.Engine.Reconcile), long before River would rescue it.
+		river.AddWorker(workers, &stepWorker{r: r})
+		river.AddWorker(workers, &triggersWorker{r: r})
+		rc.Queues[queueWorkflow] = river.QueueConfig{MaxWorkers: cmp.Or(cfg.WorkflowWorkers, DefaultWorkflowWorkers)}
+		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(
+			river.PeriodicInterval(cmp.Or(cfg.TriggerEvery, DefaultTriggerEvery)),
+			func() (river.JobArgs, *river.InsertOpts) { return TriggersArgs{}, nil },
+			&river.PeriodicJobOpts{ID: TriggersArgs{}.Kind(), RunOnStart: true},
+		))
 	}
 
 	var err error

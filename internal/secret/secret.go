@@ -7,7 +7,9 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -275,4 +277,13 @@ func (s *Sealer) VerifyKeyCheck(v string) error {
 		return fmt.Errorf("%w (%s)", ErrWrongKey, s.where())
 	}
 	return nil
+}
+
+// MACKey derives a key for one purpose (e.g. "approval links") from the
+// secret key, so signatures never reuse the sealing key itself and keys of
+// different purposes are independent.
+func (s *Sealer) MACKey(purpose string) []byte {
+	m := hmac.New(sha256.New, s.key.b[:])
+	m.Write([]byte("roster mac key v1: " + purpose))
+	return m.Sum(nil)
 }

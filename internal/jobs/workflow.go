@@ -1,0 +1,119 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"roster/internal/workflow"
+)
+
+// Workflows is what the workflow jobs call; *workflow.Engine implements it.
+type Workflows interface {
+	Work(ctx context.Context, job workflow.StepJob, attempt, maxAttempts int) error
+	Evaluate(ctx context.Context) (int, error)
+	Reconcile(ctx context.Context) (int, error)
+}
+
+// Workflow queues and defaults.
+const (
+	queueWorkflow = "workflow"
+	// DefaultWorkflowWorkers bounds the steps worked at once: steps mostly
+	// wait on Miro, whose budget the shared pacers spend.
+	DefaultWorkflowWorkers = 8
+	DefaultStepAttempts    = 10
+	DefaultStepRetryBase   = 5 * time.Second
+	DefaultTriggerEvery    = 30 * time.Second
+	// stepTimeout bounds one step's job; a long step (removal from many
+	// teams) keeps its run's lease renewed meanwhile.
+	stepTimeout = 15 * time.Minute
+)
+
+// StepArgs is a job that works one step of one workflow run. It is unique
+// by its arguments in every state but cancelled and discarded, so that
+// enqueueing a step that is queued, running or done adds nothing.
+type StepArgs struct {
+	RunID      int64 `json:"run_id"`
+	Position   int   `json:"position"`
+	Generation int   `json:"generation"`
+}
+
+// Kind is stored with every job; it never changes.
+func (StepArgs) Kind() string { return "workflow_step" }
+
+type stepWorker struct {
+	river.WorkerDefaults[StepArgs]
+	r *Runner
+}
+
+func (w *stepWorker) Timeout(*river.Job[StepArgs]) time.Duration { return stepTimeout }
+
+// NextRetry backs off exponentially from the configured base, capped at
+// ten minutes, instead of River's attempt⁴ seconds.
+func (w *stepWorker) NextRetry(job *river.Job[StepArgs]) time.Time {
+	d := w.r.stepRetryBase << min(job.Attempt-1, 16)
+	return time.Now().Add(min(d, 10*time.Minute))
+}
+
+func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
+	a := job.Args
+	return w.r.workflows.Work(ctx, workflow.StepJob{RunID: a.RunID, Position: a.Position, Generation: a.Generation},
+		job.Attempt, job.MaxAttempts)
+}
+
+// EnqueueSteps inserts step jobs, each at its time (now when zero).
+func (r *Runner) EnqueueSteps(ctx context.Context, steps []workflow.StepJob) error {
+	params := make([]river.InsertManyParams, len(steps))
+	for i, s := range steps {
+		opts := &river.InsertOpts{Queue: queueWorkflow, MaxAttempts: r.stepAttempts,
+			UniqueOpts: river.UniqueOpts{ByArgs: true}}
+		if !s.At.IsZero() {
+			opts.ScheduledAt = s.At
+		}
+		params[i] = river.InsertManyParams{Args: StepArgs{RunID: s.RunID, Position: s.Position, Generation: s.Generation}, InsertOpts: opts}
+	}
+	for len(params) > 0 {
+		n := min(len(params), 500)
+		if _, err := r.client.InsertMany(ctx, params[:n]); err != nil {
+			return fmt.Errorf("jobs: enqueue workflow steps: %w", err)
+		}
+		params = params[n:]
+	}
+	return nil
+}
+
+// TriggersArgs is the periodic job that evaluates workflow triggers and
+// re-dispatches orphaned runs. River inserts it on the leader only.
+type TriggersArgs struct{}
+
+// Kind is stored with every job; it never changes.
+func (TriggersArgs) Kind() string { return "workflow_triggers" }
+
+// InsertOpts keeps at most one live and does not retry: the next tick is
+// the retry.
+func (TriggersArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queueSchedule, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: liveStates}}
+}
+
+type triggersWorker struct {
+	river.WorkerDefaults[TriggersArgs]
+	r *Runner
+}
+
+func (w *triggersWorker) Timeout(*river.Job[TriggersArgs]) time.Duration { return 10 * time.Minute }
+
+func (w *triggersWorker) Work(ctx context.Context, _ *river.Job[TriggersArgs]) error {
+	rec, err := w.r.workflows.Reconcile(ctx)
+	if err != nil {
+		w.r.logger.ErrorContext(ctx, "workflow reconcile", "error", err)
+	} else if rec > 0 {
+		w.r.logger.InfoContext(ctx, "workflow runs dispatched again", "runs", rec)
+	}
+	n, err := w.r.workflows.Evaluate(ctx)
+	if n > 0 {
+		w.r.logger.InfoContext(ctx, "workflow runs started by triggers", "runs", n)
+	}
+	return err
+}

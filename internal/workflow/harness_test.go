@@ -1,0 +1,225 @@
+package workflow_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"roster"
+	"roster/internal/action"
+	"roster/internal/jobs"
+	"roster/internal/miro"
+	"roster/internal/mirosim"
+	"roster/internal/notify"
+	"roster/internal/notify/notifytest"
+	"roster/internal/secret"
+	"roster/internal/store"
+	"roster/internal/store/sqlstore"
+	"roster/internal/store/storetest"
+	"roster/internal/sync"
+	"roster/internal/workflow"
+)
+
+const hookSecret = "test-webhook-secret"
+
+// harness is one simulated Miro organization with a SCIM-capable
+// organization connection, a store, the engine with real River jobs, and
+// local SMTP and webhook receivers.
+type harness struct {
+	sim    *mirosim.Sim
+	info   mirosim.Info
+	db     *sqlstore.DB
+	conn   roster.Connection
+	engine *workflow.Engine
+	runner *jobs.Runner
+	admin  *miro.Client
+	smtp   *notifytest.SMTPServer
+	hook   *notifytest.WebhookServer
+}
+
+func newHarness(t *testing.T, dsn string, cfg mirosim.Config) *harness {
+	t.Helper()
+	ctx := context.Background()
+	sim, err := mirosim.New(cfg)
+	require.NoError(t, err)
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	h := &harness{sim: sim, info: sim.Info(srv.URL), db: storetest.Open(t, dsn)}
+	k, _, err := secret.NewKey()
+	require.NoError(t, err)
+	sealer := secret.NewSealer(k)
+	oauth := sync.OAuthApp{ClientID: h.info.ClientID, ClientSecret: h.info.ClientSecret}
+	h.admin, err = miro.New(miro.Config{BaseURL: srv.URL, HTTPClient: srv.Client(),
+		Token: miro.StaticToken(h.info.Installs[mirosim.InstallOrgAdmin].AccessToken), RetryBackoff: time.Millisecond})
+	require.NoError(t, err)
+
+	in := h.info.Installs[mirosim.InstallOrgAdmin]
+	sealed, err := sync.SealToken(sealer, miro.Token{AccessToken: in.AccessToken, RefreshToken: in.RefreshToken,
+		TeamID: in.TeamID, UserID: in.UserID, Scopes: in.Scopes, Expiry: time.Now().Add(time.Duration(in.ExpiresIn) * time.Second)})
+	require.NoError(t, err)
+	h.conn = roster.Connection{Level: roster.LevelOrganization, OrgID: in.OrgID, TeamID: in.TeamID, TeamName: "team " + in.TeamID,
+		InstallerID: in.UserID, Scopes: in.Scopes, Enterprise: true, CompanyAdmin: true,
+		APIBaseURL: h.info.APIBaseURL, SCIMBaseURL: h.info.SCIMBaseURL, SealedToken: sealed, Status: roster.StatusActive}
+	h.conn.SealedSCIMToken, err = sealer.Seal([]byte(h.info.SCIMToken))
+	require.NoError(t, err)
+	require.NoError(t, h.db.CreateConnection(ctx, &h.conn))
+	syncer := &sync.Syncer{Store: h.db, Sealer: sealer, HTTPClient: srv.Client(), OAuth: oauth}
+	run, err := syncer.Sync(ctx, h.conn.ID)
+	require.NoError(t, err)
+	require.Equal(t, roster.SyncSucceeded, run.Status)
+	h.conn, err = h.db.Connection(ctx, h.conn.ID)
+	require.NoError(t, err)
+
+	h.smtp = notifytest.NewSMTP(t)
+	h.hook = notifytest.NewWebhook(t, hookSecret)
+	n, err := notify.New(notify.Config{SMTPAddr: h.smtp.Addr(), SMTPFrom: "roster@example.com", SMTPTLS: "none",
+		WebhookURL: h.hook.URL(), WebhookSecret: hookSecret})
+	require.NoError(t, err)
+	h.engine = &workflow.Engine{Store: h.db, Notifier: n, LinkKey: sealer.MACKey("approval links"),
+		PublicURL: "http://roster.test", Lease: 5 * time.Second,
+		Actions: &action.Runner{Store: h.db, Sealer: sealer, OAuth: oauth, HTTPClient: srv.Client(), RetryBackoff: time.Millisecond}}
+	h.runner, err = jobs.New(ctx, jobs.Config{DB: h.db, DSN: dsn, Syncer: syncer, PollInterval: 50 * time.Millisecond,
+		Workflows: h.engine, StepRetryBase: 50 * time.Millisecond, StepAttempts: 4, TriggerEvery: time.Hour})
+	require.NoError(t, err)
+	h.engine.Jobs = h.runner
+	require.NoError(t, h.runner.Start(context.WithoutCancel(ctx)))
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = h.runner.Stop(stop)
+		h.runner.Close()
+	})
+	h.sim.ResetStats()
+	return h
+}
+
+// eachBackend runs fn with a fresh harness on SQLite and PostgreSQL.
+func eachBackend(t *testing.T, cfg mirosim.Config, fn func(t *testing.T, h *harness)) {
+	storetest.ForEachBackend(t, func(t *testing.T, dsn string) {
+		t.Parallel()
+		fn(t, newHarness(t, dsn, cfg))
+	})
+}
+
+func smallOrg() mirosim.Config {
+	return mirosim.Config{Seed: 7, Members: 60, Teams: 5, TeamsPerMember: 2}
+}
+
+// member is a simulator member matching pred, with its Miro state.
+func (h *harness) member(t *testing.T, pred func(m miro.OrganizationMember) bool) miro.OrganizationMember {
+	t.Helper()
+	for m, err := range h.admin.OrgMembers(context.Background(), h.info.OrgID, miro.MemberFilter{}) {
+		require.NoError(t, err)
+		if pred(m) {
+			return m
+		}
+	}
+	t.Fatal("no simulator member matches")
+	return miro.OrganizationMember{}
+}
+
+func (h *harness) orgMember(t *testing.T, id string) miro.OrganizationMember {
+	t.Helper()
+	m, err := h.admin.OrgMember(context.Background(), h.info.OrgID, id)
+	require.NoError(t, err)
+	return m
+}
+
+// teamsOf are the simulator teams userID is in.
+func (h *harness) teamsOf(t *testing.T, userID string) []string {
+	t.Helper()
+	var out []string
+	for tm, err := range h.admin.Teams(context.Background(), h.info.OrgID, "") {
+		require.NoError(t, err)
+		for m, err := range h.admin.TeamMembers(context.Background(), h.info.OrgID, tm.ID, "") {
+			require.NoError(t, err)
+			if m.ID == userID {
+				out = append(out, tm.ID)
+			}
+		}
+	}
+	return out
+}
+
+// save stores a workflow, enabled, on the harness's connection.
+func (h *harness) save(t *testing.T, w roster.Workflow) roster.Workflow {
+	t.Helper()
+	w.ConnectionID, w.Enabled = h.conn.ID, true
+	w, err := h.engine.Save(context.Background(), w)
+	require.NoError(t, err)
+	return w
+}
+
+// person writes a directory person.
+func (h *harness) person(t *testing.T, p roster.Person) roster.Person {
+	t.Helper()
+	require.NoError(t, h.db.UpsertPerson(context.Background(), &p))
+	return p
+}
+
+// waitRuns waits until every run of the workflow has ended and returns them.
+func (h *harness) waitRuns(t *testing.T, workflowID int64, want int) []roster.WorkflowRun {
+	t.Helper()
+	var page store.RunPage
+	require.Eventually(t, func() bool {
+		var err error
+		page, err = h.db.Runs(context.Background(), store.RunFilter{WorkflowID: workflowID, Limit: 500})
+		require.NoError(t, err)
+		if len(page.Runs) < want {
+			return false
+		}
+		for _, r := range page.Runs {
+			if r.Status.Live() {
+				return false
+			}
+		}
+		return true
+	}, 60*time.Second, 50*time.Millisecond, "runs did not end: %+v", page.Counts)
+	require.Len(t, page.Runs, want)
+	return page.Runs
+}
+
+// waitStatus waits until a run reaches status.
+func (h *harness) waitStatus(t *testing.T, runID int64, status roster.RunStatus) roster.WorkflowRun {
+	t.Helper()
+	var run roster.WorkflowRun
+	require.Eventually(t, func() bool {
+		var err error
+		run, err = h.db.Run(context.Background(), runID)
+		require.NoError(t, err)
+		return run.Status == status
+	}, 60*time.Second, 50*time.Millisecond, "run %d did not become %s", runID, status)
+	return run
+}
+
+func (h *harness) timeline(t *testing.T, runID int64) map[string]roster.RunStep {
+	t.Helper()
+	steps, err := h.db.RunSteps(context.Background(), runID)
+	require.NoError(t, err)
+	out := map[string]roster.RunStep{}
+	for _, s := range steps {
+		out[s.StepID] = s
+	}
+	return out
+}
+
+func (h *harness) calls(op string) int { return h.sim.Stats().ByOperation[op].Calls }
+
+// linkFrom finds an approval link in a message body.
+func linkFrom(t *testing.T, body, word string) string {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), word+": "); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	t.Fatalf("no %s link in %q", word, body)
+	return ""
+}
+
+// tokenOf is the token of an approval link.
+func tokenOf(link string) string { return link[strings.LastIndex(link, "/")+1:] }

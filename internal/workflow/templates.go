@@ -1,0 +1,90 @@
+package workflow
+
+import (
+	"fmt"
+	"time"
+
+	"roster"
+)
+
+// TemplateOptions fill a template's blanks.
+type TemplateOptions struct {
+	ConnectionID int64
+	Team         string // onboarding: the Miro team id to invite to
+	// NotifyChannel and NotifyTo are where offboarding reports and
+	// reclaim denials go: "email" (NotifyTo the addresses), "slack" or
+	// "webhook". Default: email to NotifyTo when given, else webhook.
+	NotifyChannel string
+	NotifyTo      []string
+	// Approval is how reclaim asks the manager: email, slack or ui.
+	Approval string
+}
+
+// Templates are the ready workflows, by name.
+var Templates = []string{"onboarding", "offboarding", "license-reclaim"}
+
+// Template builds a ready workflow, disabled, for the admin to review and
+// enable. It is not saved.
+func Template(name string, o TemplateOptions) (roster.Workflow, error) {
+	channel := o.NotifyChannel
+	if channel == "" {
+		channel = roster.ChannelWebhook
+		if len(o.NotifyTo) > 0 {
+			channel = roster.ChannelEmail
+		}
+	}
+	var to []string
+	if channel == roster.ChannelEmail {
+		to = o.NotifyTo
+	}
+	var w roster.Workflow
+	switch name {
+	case "onboarding":
+		w = roster.Workflow{
+			Name:        "onboarding",
+			Description: "When someone joins the company, invite them to their team in Miro.",
+			Trigger:     roster.Trigger{Kind: roster.TriggerPersonJoined},
+			Steps: []roster.Step{
+				{ID: "invite", Kind: roster.StepInvite, Team: o.Team, Role: "member"},
+			},
+		}
+	case "offboarding":
+		w = roster.Workflow{
+			Name:        "offboarding",
+			Description: "When someone leaves the company, take them out of Miro everywhere, free their license and tell IT.",
+			Trigger:     roster.Trigger{Kind: roster.TriggerPersonLeft},
+			Steps: []roster.Step{
+				{ID: "remove-from-teams", Kind: roster.StepRemoveAllTeams},
+				{ID: "deactivate", Kind: roster.StepDeactivate},
+				{ID: "sign-out", Kind: roster.StepSignOut},
+				{ID: "tell-it", Kind: roster.StepNotify, Channel: channel, To: to,
+					Subject: "Offboarded from Miro: {{.Email}}",
+					Text:    "{{.Email}} left the company and was offboarded from Miro by workflow {{.Workflow}} (run {{.RunID}}).\n{{range .Steps}}- {{.}}\n{{end}}{{.RunURL}}"},
+			},
+		}
+	case "license-reclaim":
+		via := o.Approval
+		if via == "" {
+			via = roster.ChannelEmail
+		}
+		w = roster.Workflow{
+			Name:        "license-reclaim",
+			Description: "Ask the manager before freeing a full license unused for 90 days.",
+			Trigger:     roster.Trigger{Kind: roster.TriggerInactive, Days: 90},
+			Conditions:  []roster.Condition{{Field: roster.CondLicense, Op: "is", Value: "full"}},
+			Steps: []roster.Step{
+				{ID: "ask-manager", Kind: roster.StepApproval, Approver: roster.ApproverManager, Via: via,
+					Timeout: roster.Duration(7 * 24 * time.Hour), OnApprove: "deactivate", OnDeny: "tell-denied", OnTimeout: roster.StepEnd,
+					Text: "{{.Email}} has not used their full Miro license for 90 days or more. Free it by deactivating them?"},
+				{ID: "deactivate", Kind: roster.StepDeactivate, Next: roster.StepEnd},
+				{ID: "tell-denied", Kind: roster.StepNotify, Channel: channel, To: to,
+					Subject: "License kept: {{.Email}}",
+					Text:    "The manager of {{.Email}} chose to keep their full Miro license (workflow {{.Workflow}}, run {{.RunID}})."},
+			},
+		}
+	default:
+		return w, fmt.Errorf("no template %q: one of onboarding, offboarding, license-reclaim", name)
+	}
+	w.ConnectionID = o.ConnectionID
+	return w, nil
+}

@@ -1,0 +1,126 @@
+package workflow
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"roster"
+)
+
+// ParseYAML reads one or more workflow definitions (YAML documents
+// separated by ---). Unknown keys are errors, so a typo never silently
+// drops a setting. Errors name the document and the field.
+func ParseYAML(r io.Reader) ([]roster.Workflow, error) {
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	var out []roster.Workflow
+	for i := 0; ; i++ {
+		var w roster.Workflow
+		err := dec.Decode(&w)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fieldErrs(roster.WorkflowErrors{{Path: fmt.Sprintf("document %d", i+1), Message: yamlMessage(err)}})
+		}
+		out = append(out, w)
+	}
+	if len(out) == 0 {
+		return nil, fieldErrs(roster.WorkflowErrors{{Path: "document 1", Message: "holds no workflow"}})
+	}
+	return out, nil
+}
+
+// yamlMessage is a YAML error without the library's prefix.
+func yamlMessage(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return strings.Join(te.Errors, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// Apply checks every workflow in the YAML and then saves them all (each
+// created, or updated by name), so one bad definition saves none. Field
+// errors are prefixed with the workflow's name.
+func (e *Engine) Apply(ctx context.Context, r io.Reader) ([]roster.Workflow, error) {
+	ws, err := ParseYAML(r)
+	if err != nil {
+		return nil, err
+	}
+	var errs roster.WorkflowErrors
+	names := map[string]int{}
+	for i := range ws {
+		err := e.Check(ctx, &ws[i])
+		label := ws[i].Name
+		if label == "" {
+			label = fmt.Sprintf("document %d", i+1)
+		}
+		var fe roster.WorkflowErrors
+		switch {
+		case errors.As(err, &fe):
+			for _, f := range fe {
+				errs = append(errs, roster.WorkflowFieldError{Path: label + ": " + f.Path, Message: f.Message})
+			}
+		case err != nil:
+			return nil, err
+		}
+		if j, dup := names[ws[i].Name]; dup && ws[i].Name != "" {
+			errs = append(errs, roster.WorkflowFieldError{Path: label + ": name", Message: fmt.Sprintf("document %d has the same name", j+1)})
+		}
+		names[ws[i].Name] = i
+	}
+	if len(errs) > 0 {
+		return nil, fieldErrs(errs)
+	}
+	saved := make([]roster.Workflow, 0, len(ws))
+	for _, w := range ws {
+		s, err := e.Save(ctx, w)
+		if err != nil {
+			return saved, err
+		}
+		saved = append(saved, s)
+	}
+	return saved, nil
+}
+
+// MarshalYAML writes workflows as YAML documents, the form Apply reads.
+func MarshalYAML(ws []roster.Workflow) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	for _, w := range ws {
+		if err := enc.Encode(w); err != nil {
+			return nil, fmt.Errorf("encode workflow %s: %w", w.Name, err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode workflows: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Export is every stored workflow, or the one named, as YAML.
+func (e *Engine) Export(ctx context.Context, name string) ([]byte, error) {
+	var ws []roster.Workflow
+	if name != "" {
+		w, err := e.Store.WorkflowByName(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("workflow %s: %w", name, err)
+		}
+		ws = []roster.Workflow{w}
+	} else {
+		all, err := e.Store.Workflows(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read workflows: %w", err)
+		}
+		ws = all
+	}
+	return MarshalYAML(ws)
+}
