@@ -47,9 +47,27 @@ type Runner struct {
 	// running somewhere (a double submit, another process) rather than
 	// crashed; a retry inside it is turned away. 5 minutes when zero.
 	PendingGrace time.Duration
+	// SCIMLimits overrides Miro's SCIM limits (a compressed simulator).
+	SCIMLimits *miro.SCIMLimits
 
-	mu   gosync.Mutex
-	keys map[string]*keyLock // serialises runs of one key in this process
+	mu      gosync.Mutex
+	keys    map[string]*keyLock // serialises runs of one key in this process
+	clients map[int64]cachedClient
+	scims   map[scimKey]*miro.SCIMClient
+}
+
+// cachedClient is a connection's Miro client for one sealed token.
+type cachedClient struct {
+	sealed string
+	c      *miro.Client
+}
+
+// scimKey names a cached SCIM client: per connection, token and retry
+// policy (lookups are retried, a PATCH is sent once).
+type scimKey struct {
+	conn    int64
+	sealed  string
+	retries int
 }
 
 // Request asks for one action.
@@ -140,14 +158,67 @@ func (r *Runner) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// client builds a Miro client on the connection's current token. It is
-// built per action, from the stored connection, so a token another
-// process rotated is never used stale.
+// client is the Miro client of the connection's current token. Actions
+// through one connection share it, and so share one credit pacer: Miro's
+// budget is per token, and a bulk run of parallel actions must spend it
+// together rather than each learning it from a 429. The connection is
+// read from the store per action, so a token another process rotated
+// makes a new client instead of being used stale.
 func (r *Runner) client(conn roster.Connection) (*miro.Client, error) {
-	return sync.NewClient(conn, sync.ClientOptions{
+	sealed := string(conn.SealedToken)
+	r.mu.Lock()
+	cached, ok := r.clients[conn.ID]
+	r.mu.Unlock()
+	if ok && cached.sealed == sealed {
+		return cached.c, nil
+	}
+	c, err := sync.NewClient(conn, sync.ClientOptions{
 		Sealer: r.Sealer, Tokens: r.Store, OAuth: r.OAuth, HTTPClient: r.HTTPClient, Logger: r.Logger,
 		MaxRetries: r.MaxRetries, RetryBackoff: r.RetryBackoff,
 	})
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cached, ok := r.clients[conn.ID]; ok && cached.sealed == sealed {
+		return cached.c, nil // another action built it meanwhile
+	}
+	if r.clients == nil {
+		r.clients = map[int64]cachedClient{}
+	}
+	r.clients[conn.ID] = cachedClient{sealed: sealed, c: c}
+	return c, nil
+}
+
+// scimClient is the connection's SCIM client for a retry policy, shared
+// like client so that SCIM's per-30-second limits are paced together.
+func (r *Runner) scimClient(conn roster.Connection, retries int) (*miro.SCIMClient, error) {
+	k := scimKey{conn: conn.ID, sealed: string(conn.SealedSCIMToken), retries: retries}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.scims[k]; ok {
+		return c, nil
+	}
+	tok, err := r.Sealer.Open(conn.SealedSCIMToken)
+	if err != nil {
+		return nil, fmt.Errorf("open the SCIM token: %w", err)
+	}
+	c, err := miro.NewSCIM(miro.SCIMConfig{BaseURL: conn.SCIMBaseURL, Token: string(tok),
+		HTTPClient: r.HTTPClient, Logger: r.Logger, MaxRetries: retries, RetryBackoff: r.RetryBackoff, Limits: r.SCIMLimits})
+	if err != nil {
+		return nil, err
+	}
+	if r.scims == nil {
+		r.scims = map[scimKey]*miro.SCIMClient{}
+	}
+	for old := range r.scims { // a replaced token's clients are dead
+		if old.conn == conn.ID && old.sealed != k.sealed {
+			delete(r.scims, old)
+		}
+	}
+	r.scims[k] = c
+	return c, nil
 }
 
 // job is one validated action, ready to run: the record it makes, the
@@ -159,9 +230,10 @@ type job struct {
 	capability string // a roster.Cap* name the connection must have
 	target     string // the audit entry's Target
 	// check runs before a retry: it asks Miro whether the action already
-	// took effect (a crash or a lost answer) and returns the outcome when
-	// it can decide, decided false when the action must still be done.
-	check func(ctx context.Context) (out outcome, decided bool)
+	// took effect (a crash or a lost answer) since prev, the stored
+	// action, started, and returns the outcome when it can decide,
+	// decided false when the action must still be done.
+	check func(ctx context.Context, prev roster.Action) (out outcome, decided bool)
 	// act calls Miro once. retry says an earlier run of the key may have
 	// acted, which changes how a conflict reads.
 	act func(ctx context.Context, retry bool) outcome
@@ -219,7 +291,7 @@ func (r *Runner) execute(ctx context.Context, j job) (roster.Action, error) {
 	var out outcome
 	decided := false
 	if existed {
-		out, decided = j.check(ctx)
+		out, decided = j.check(ctx, a)
 	}
 	if !decided {
 		out = j.act(ctx, existed)

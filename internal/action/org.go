@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"time"
 
 	"roster"
 	"roster/internal/miro"
@@ -131,15 +132,43 @@ func (r *Runner) orgJob(t orgTarget) job {
 	switch t.kind {
 	case roster.ActionDeactivate, roster.ActionReactivate:
 		s := scimSteps{r: r, t: t, active: t.kind == roster.ActionReactivate}
-		j.capability, j.check, j.act = roster.CapDeactivate, s.check, s.act
+		j.capability, j.act = roster.CapDeactivate, s.act
+		j.check = func(ctx context.Context, _ roster.Action) (outcome, bool) { return s.check(ctx) }
 	case roster.ActionSignOut:
 		j.capability = roster.CapSignOut
-		// The outcome of an earlier run is unknown (it failed or crashed):
-		// resetting again is harmless.
-		j.check = func(context.Context) (outcome, bool) { return outcome{}, false }
+		j.check = func(ctx context.Context, prev roster.Action) (outcome, bool) { return r.checkSignOut(ctx, t, prev) }
 		j.act = func(ctx context.Context, _ bool) outcome { return r.signOut(ctx, t) }
 	}
 	return j
+}
+
+// checkSignOut looks in the organization's audit log for the reset an
+// earlier run of the action may have made (it crashed, or the answer was
+// lost). Sessions hold no state to read back, so without the audit
+// scope, or when the log does not show it yet, the reset is sent again:
+// a second reset is harmless.
+func (r *Runner) checkSignOut(ctx context.Context, t orgTarget, prev roster.Action) (outcome, bool) {
+	if !t.conn.HasScope(roster.ScopeAuditLogsRead) || prev.CreatedAt.IsZero() {
+		return outcome{}, false
+	}
+	c, err := r.client(t.conn)
+	if err != nil {
+		return outcome{}, false
+	}
+	// A minute's margin either side covers clocks that disagree.
+	q := miro.AuditQuery{CreatedAfter: prev.CreatedAt.Add(-time.Minute), CreatedBefore: r.now().Add(time.Minute)}
+	for ev, err := range c.AuditLogs(ctx, q) {
+		if err != nil {
+			return outcome{}, false
+		}
+		if ev.Event == "user_sessions_reset" && ev.Object != nil &&
+			(ev.Object.ID == t.acc.MiroUserID || strings.EqualFold(ev.Object.Name, t.acc.Email)) {
+			return outcome{status: roster.ActionSucceeded,
+				result: "signed " + t.acc.Email + " out of all sessions (found in the audit log before retrying)",
+				answer: "audit event user_sessions_reset at " + ev.CreatedAt.Time.UTC().Format(time.RFC3339)}, true
+		}
+	}
+	return outcome{}, false
 }
 
 func (r *Runner) signOut(ctx context.Context, t orgTarget) outcome {
@@ -185,12 +214,7 @@ func (s scimSteps) refuseRole() (outcome, bool) {
 // scim builds the SCIM client; retries > 0 lets it resend lookups, a
 // PATCH is sent once (a lost answer is settled by the next run's check).
 func (s scimSteps) scim(retries int) (*miro.SCIMClient, error) {
-	tok, err := s.r.Sealer.Open(s.t.conn.SealedSCIMToken)
-	if err != nil {
-		return nil, fmt.Errorf("open the SCIM token: %w", err)
-	}
-	return miro.NewSCIM(miro.SCIMConfig{BaseURL: s.t.conn.SCIMBaseURL, Token: string(tok),
-		HTTPClient: s.r.HTTPClient, Logger: s.r.Logger, MaxRetries: retries, RetryBackoff: s.r.RetryBackoff})
+	return s.r.scimClient(s.t.conn, retries)
 }
 
 func (s scimSteps) find(ctx context.Context, c *miro.SCIMClient) (miro.SCIMUser, *outcome) {

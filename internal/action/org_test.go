@@ -196,6 +196,41 @@ func TestDeactivateLostAnswer(t *testing.T) {
 	})
 }
 
+func TestSignOutLostAnswer(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
+		require.True(t, conn.HasScope(roster.ScopeAuditLogsRead))
+		p := b.orgMembers(t)[0]
+		b.sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.FaultLost, Rate: 1, Times: 1})
+
+		// Miro reset the sessions, but the answer was lost.
+		r := orgReq(conn, p.email)
+		_, err := b.runner.SignOut(ctx, r)
+		require.ErrorIs(t, err, ErrFailed)
+		require.Equal(t, 1, b.calls("enterprise-post-user-sessions-reset"))
+
+		// The retry finds the reset in the audit log and does not send it again.
+		a, err := b.runner.SignOut(ctx, r)
+		require.NoError(t, err)
+		require.Contains(t, a.Result, "found in the audit log")
+		require.Equal(t, 1, b.calls("enterprise-post-user-sessions-reset"))
+
+		// Without a reset in the log (another person), the retry sends it.
+		other := b.orgMembers(t)[1]
+		b.sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.Fault503, Rate: 1, Times: 20})
+		r2 := orgReq(conn, other.email)
+		_, err = b.runner.SignOut(ctx, r2)
+		require.ErrorIs(t, err, ErrFailed)
+		b.sim.SetFaults()
+		a, err = b.runner.SignOut(ctx, r2)
+		require.NoError(t, err)
+		require.Equal(t, "signed "+other.email+" out of all sessions", a.Result)
+	})
+}
+
 func TestSignOut(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {

@@ -284,14 +284,17 @@ func (r *Runner) teamJob(t teamTarget) job {
 	}
 	s := teamSteps{r: r, t: t, connect: connect}
 	j := job{action: a, conn: t.conn, capability: roster.CapManage, target: who(t.email, t.userID)}
+	var check func(context.Context) (outcome, bool)
 	switch t.kind {
 	case roster.ActionInvite:
-		j.check, j.act = s.checkInvite, s.invite
+		check, j.act = s.checkInvite, s.invite
 	case roster.ActionRemove:
-		j.check, j.act = s.checkRemove, s.remove
+		check, j.act = s.checkRemove, s.remove
 	case roster.ActionChangeRole:
-		j.check, j.act = s.checkRole, s.changeRole
+		check, j.act = s.checkRole, s.changeRole
 	}
+	// A team's member list is the state to check, whenever it changed.
+	j.check = func(ctx context.Context, _ roster.Action) (outcome, bool) { return check(ctx) }
 	return j
 }
 

@@ -34,8 +34,12 @@ type SCIMConfig struct {
 	Now    func() time.Time
 }
 
-// SCIMLimits are calls allowed per 30 seconds per method class.
-type SCIMLimits struct{ Get, Post, PutPatch, Delete int }
+// SCIMLimits are calls allowed per Window (Miro: 30 seconds, the
+// default when Window is zero) per method class.
+type SCIMLimits struct {
+	Get, Post, PutPatch, Delete int
+	Window                      time.Duration
+}
 
 // DefaultSCIMLimits are Miro's documented SCIM User limits per 30 s.
 var defaultSCIMLimits = SCIMLimits{Get: 200, Post: 200, PutPatch: 100, Delete: 20}
@@ -84,12 +88,16 @@ type scimPacing struct {
 }
 
 func newSCIMPacing(l SCIMLimits) scimPacing {
+	window := l.Window
+	if window <= 0 {
+		window = 30 * time.Second
+	}
 	mk := func(n int) *rate.Limiter {
 		if n <= 0 {
 			return rate.NewLimiter(rate.Inf, 1)
 		}
 		burst := max(n/4, 1)
-		return rate.NewLimiter(rate.Limit(float64(n-burst)/30), burst)
+		return rate.NewLimiter(rate.Limit(float64(n-burst)/window.Seconds()), burst)
 	}
 	return scimPacing{get: mk(l.Get), post: mk(l.Post), putPatch: mk(l.PutPatch), del: mk(l.Delete)}
 }
