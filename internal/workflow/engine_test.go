@@ -1,0 +1,261 @@
+package workflow_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"roster"
+	"roster/internal/miro"
+	"roster/internal/mirosim"
+	"roster/internal/store"
+	"roster/internal/store/storetest"
+	"roster/internal/workflow"
+)
+
+// fieldPaths are the paths of a field-error result.
+func fieldPaths(t *testing.T, err error) []string {
+	t.Helper()
+	require.ErrorIs(t, err, workflow.ErrInvalid)
+	var fe roster.WorkflowErrors
+	require.True(t, errors.As(err, &fe), "%v", err)
+	var out []string
+	for _, e := range fe {
+		out = append(out, e.Path)
+	}
+	return out
+}
+
+func TestInvalidDefinitionsAreRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLiteDSN(t), smallOrg())
+	ctx := context.Background()
+	cases := map[string]struct {
+		yaml string
+		want string
+	}{
+		"unknown trigger": {`
+name: a
+connection: 1
+trigger: {kind: moon_phase}
+steps: [{kind: sign_out}]`, "a: trigger.kind"},
+		"missing team": {`
+name: b
+connection: 1
+trigger: {kind: person_joined}
+steps: [{kind: invite}]`, "b: steps[0].team"},
+		"unknown team": {`
+name: c
+connection: 1
+trigger: {kind: person_joined}
+steps: [{kind: invite, team: "no-such-team"}]`, "c: steps[0].team"},
+		"bad cron": {`
+name: d
+connection: 1
+trigger: {kind: schedule, cron: "61 * * * *"}
+steps: [{kind: sign_out}]`, "d: trigger.cron"},
+		"cycle": {`
+name: e
+connection: 1
+trigger: {kind: manual}
+steps:
+  - {id: ask, kind: approval, approver: boss@example.com, timeout: 1h, on_deny: tell}
+  - {id: tell, kind: notify, channel: webhook, text: hi, next: ask}`, "e: steps"},
+		"no such connection": {`
+name: f
+connection: 99
+trigger: {kind: manual}
+steps: [{kind: sign_out}]`, "f: connection"},
+		"unknown key": {`
+name: g
+connection: 1
+trigger: {kind: manual}
+stepz: []`, "document 1"},
+	}
+	for name, c := range cases {
+		_, err := h.engine.Apply(ctx, strings.NewReader(c.yaml))
+		require.Contains(t, fieldPaths(t, err), c.want, name)
+	}
+	// One bad definition among good ones saves none.
+	_, err := h.engine.Apply(ctx, strings.NewReader(`
+name: good
+connection: 1
+trigger: {kind: manual}
+steps: [{kind: sign_out}]
+---
+name: bad
+connection: 1
+trigger: {kind: manual}
+steps: [{kind: wait}]`))
+	require.Contains(t, fieldPaths(t, err), "bad: steps[0].duration")
+	ws, err := h.db.Workflows(ctx)
+	require.NoError(t, err)
+	require.Empty(t, ws)
+}
+
+func TestYAMLRoundTrip(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLiteDSN(t), smallOrg())
+	ctx := context.Background()
+	for _, name := range workflow.Templates {
+		teams, err := h.db.Teams(ctx, h.conn.ID)
+		require.NoError(t, err)
+		w, err := workflow.Template(name, workflow.TemplateOptions{ConnectionID: h.conn.ID, Team: teams[0].MiroTeamID})
+		require.NoError(t, err)
+		out, err := workflow.MarshalYAML([]roster.Workflow{w})
+		require.NoError(t, err)
+		_, err = h.engine.Apply(ctx, strings.NewReader(string(out)))
+		require.NoError(t, err, "%s:\n%s", name, out)
+	}
+	first, err := h.engine.Export(ctx, "")
+	require.NoError(t, err)
+	saved, err := h.engine.Apply(ctx, strings.NewReader(string(first)))
+	require.NoError(t, err)
+	require.Len(t, saved, 3)
+	again, err := h.engine.Export(ctx, "")
+	require.NoError(t, err)
+	require.Equal(t, string(first), string(again), "export, apply, export is stable")
+	require.Contains(t, string(first), "timeout: 7d")
+}
+
+func TestDryRunTouchesNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLiteDSN(t), smallOrg())
+	ctx := context.Background()
+	m, teams := h.plainMember(t)
+	h.person(t, roster.Person{Email: m.Email, Status: roster.PersonLeft})
+	w, err := workflow.Template("offboarding", workflow.TemplateOptions{ConnectionID: h.conn.ID})
+	require.NoError(t, err)
+	calls := h.sim.Stats().Calls
+	d, err := h.engine.Preview(ctx, w, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, d.Total, d.Basis)
+	require.Equal(t, m.Email, d.Runs[0].Email)
+	plans := d.Runs[0].Steps
+	require.Contains(t, plans[0].Plan, "remove from")
+	require.Contains(t, plans[0].Plan, teams[0])
+	require.Contains(t, plans[1].Plan, "deactivate through SCIM")
+	require.Equal(t, calls, h.sim.Stats().Calls, "a dry run calls nothing")
+	page, err := h.db.Runs(ctx, store.RunFilter{})
+	require.NoError(t, err)
+	require.Zero(t, page.Total)
+	// Named people: a guest, whose deactivation Miro's API refuses, and
+	// someone roster does not know.
+	guest := h.member(t, func(m miro.OrganizationMember) bool {
+		return m.Active && m.Role.String() == "organization_team_guest_user"
+	})
+	calls = h.sim.Stats().Calls
+	d, err = h.engine.Preview(ctx, w, []string{guest.Email, "nobody@example.com"})
+	require.NoError(t, err)
+	require.Equal(t, 1, d.Total)
+	require.True(t, d.Runs[0].Steps[1].Blocked, d.Runs[0].Steps[1].Plan)
+	require.Contains(t, d.Runs[0].Steps[1].Plan, "guests")
+	require.Equal(t, []workflow.Exclusion{{Email: "nobody@example.com", Reason: "roster knows no one with this email"}}, d.Excluded)
+	require.Equal(t, calls, h.sim.Stats().Calls)
+}
+
+func TestManualRunAndCancel(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, smallOrg(), func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		m, _ := h.plainMember(t)
+		h.person(t, roster.Person{Email: m.Email, ManagerEmail: "boss@example.com"})
+		w := h.save(t, roster.Workflow{Name: "ask-then-sign-out", Trigger: roster.Trigger{Kind: roster.TriggerManual},
+			Conditions: []roster.Condition{{Field: roster.CondEmailDomain, Op: "is_not", Value: "competitor.example"}},
+			Steps: []roster.Step{
+				{ID: "ask", Kind: roster.StepApproval, Approver: roster.ApproverManager, Via: roster.ChannelUI, Timeout: roster.Duration(time.Hour)},
+				{ID: "sign-out", Kind: roster.StepSignOut},
+			}})
+		res, err := h.engine.RunManual(ctx, w.ID, []string{m.Email, "ghost@example.com", strings.ToUpper(m.Email)}, "operator:admin@example.com")
+		require.NoError(t, err)
+		require.Len(t, res.Started, 1, "the same person twice starts one run")
+		require.Equal(t, "ghost@example.com", res.Excluded[0].Email)
+		run := h.waitStatus(t, res.Started[0].ID, roster.RunWaiting)
+		appr, err := h.db.ApprovalFor(ctx, run.ID, "ask")
+		require.NoError(t, err)
+		require.Equal(t, "boss@example.com", appr.Approver)
+		pending, err := h.db.Approvals(ctx, true, 10)
+		require.NoError(t, err)
+		require.Len(t, pending, 1)
+
+		run, err = h.engine.Cancel(ctx, run.ID, "operator:admin@example.com")
+		require.NoError(t, err)
+		require.Equal(t, roster.RunCancelled, run.Status)
+		_, err = h.engine.Cancel(ctx, run.ID, "operator:admin@example.com")
+		require.ErrorIs(t, err, store.ErrConflict, "a run ends once")
+		pending, err = h.db.Approvals(ctx, true, 10)
+		require.NoError(t, err)
+		require.Empty(t, pending, "the cancelled run's question is closed")
+		_, err = h.engine.Decide(ctx, appr.ID, true, "operator:admin@example.com")
+		require.ErrorIs(t, err, workflow.ErrDecided)
+		time.Sleep(300 * time.Millisecond) // any job still queued would run now
+		require.Zero(t, h.calls("enterprise-post-user-sessions-reset"), "a cancelled run acts no more")
+	})
+}
+
+func TestTransientFailuresAreRetriedThenFail(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, smallOrg(), func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		a, _ := h.plainMember(t)
+		b, _ := h.plainMember(t, a.ID)
+		w := h.save(t, roster.Workflow{Name: "sign-out", Trigger: roster.Trigger{Kind: roster.TriggerManual},
+			Steps: []roster.Step{{ID: "sign-out", Kind: roster.StepSignOut}}})
+
+		// Two 503s, then Miro answers: the step is retried and succeeds.
+		h.sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.Fault503, Rate: 1, Times: 2})
+		res, err := h.engine.RunManual(ctx, w.ID, []string{a.Email}, "operator:admin@example.com")
+		require.NoError(t, err)
+		run := h.waitStatus(t, res.Started[0].ID, roster.RunSucceeded)
+		step := h.timeline(t, run.ID)["sign-out"]
+		require.Equal(t, roster.StepSucceeded, step.Status)
+		require.GreaterOrEqual(t, step.Attempts, 2)
+
+		// Miro keeps failing: after the attempts (4 here) the run fails, saying why.
+		h.sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.Fault503, Rate: 1})
+		res, err = h.engine.RunManual(ctx, w.ID, []string{b.Email}, "operator:admin@example.com")
+		require.NoError(t, err)
+		run = h.waitStatus(t, res.Started[0].ID, roster.RunFailed)
+		require.Contains(t, run.Error, "failed after 4 attempts")
+		step = h.timeline(t, run.ID)["sign-out"]
+		require.Equal(t, roster.StepFailed, step.Status)
+		require.Equal(t, 4, step.Attempts)
+	})
+}
+
+// TestOrphanedRunIsTakenOver plays a process killed mid-step: a job
+// leased the run and died. Once the lease expires, Reconcile dispatches
+// the run again, and the old job, were it to wake, does nothing.
+func TestOrphanedRunIsTakenOver(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, smallOrg(), func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		m, _ := h.plainMember(t)
+		w := h.save(t, roster.Workflow{Name: "sign-out", Trigger: roster.Trigger{Kind: roster.TriggerManual},
+			Steps: []roster.Step{{ID: "sign-out", Kind: roster.StepSignOut}}})
+		// A run recorded but whose first job was never enqueued, then
+		// leased by a job that died.
+		started, err := h.db.StartRuns(ctx, []roster.WorkflowRun{{WorkflowID: w.ID, WorkflowName: w.Name, Definition: w,
+			TriggerKey: "manual:orphan", Trigger: "test", Email: m.Email}}, "test")
+		require.NoError(t, err)
+		run := started[0]
+		now := time.Now()
+		_, ok, err := h.db.ClaimStep(ctx, run.ID, 0, run.Generation, now.Add(time.Second), now)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Eventually(t, func() bool {
+			n, err := h.engine.Reconcile(ctx)
+			require.NoError(t, err)
+			return n == 1
+		}, 10*time.Second, 100*time.Millisecond)
+		done := h.waitStatus(t, run.ID, roster.RunSucceeded)
+		require.Equal(t, run.Generation+1, done.Generation, "dispatched once more")
+		// The dead job's generation does nothing.
+		require.NoError(t, h.engine.Work(ctx, workflow.StepJob{RunID: run.ID, Position: 0, Generation: run.Generation}, 1, 4))
+		require.Equal(t, 1, h.calls("enterprise-post-user-sessions-reset"))
+	})
+}
