@@ -20,6 +20,7 @@ import (
 	"roster/internal/store"
 	"roster/internal/sync"
 	"roster/internal/web"
+	"roster/internal/workflow"
 )
 
 // demoMarker marks a data directory that roster demo created, and so may
@@ -66,6 +67,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintf(stdout, "  password: the one printed when %s was created\n", o.dataDir)
 		}
 		fmt.Fprintf(stdout, "\nThe Miro simulator runs at %s (its admin endpoints under /_sim). Ctrl-C stops both.\n", d.simURL)
+		fmt.Fprintf(stdout, "Workflows: onboarding, offboarding and license-reclaim are saved disabled; dry-run them under Workflows.\n")
 	})
 }
 
@@ -139,10 +141,16 @@ func startDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (_ 
 		return nil, err
 	}
 	svc := &connect.Service{App: d.miro, Store: d.app.store, Sealer: d.app.sealer, HTTPClient: &http.Client{}, Logger: d.app.logger}
-	if d.org, err = demoConnect(ctx, svc, info.Installs[mirosim.InstallOrgAdmin], roster.LevelOrganization); err != nil {
+	// The organization connection gets the simulator's SCIM token, as
+	// `roster connect --scim-token` would, so deactivation works.
+	scim, err := d.app.sealer.Seal([]byte(info.SCIMToken))
+	if err != nil {
+		return nil, fmt.Errorf("demo: seal the SCIM token: %w", err)
+	}
+	if d.org, err = demoConnect(ctx, svc, info.Installs[mirosim.InstallOrgAdmin], roster.LevelOrganization, scim); err != nil {
 		return nil, err
 	}
-	if d.team, err = demoConnect(ctx, svc, info.Installs[mirosim.InstallNonEnterpriseTeam], roster.LevelTeam); err != nil {
+	if d.team, err = demoConnect(ctx, svc, info.Installs[mirosim.InstallNonEnterpriseTeam], roster.LevelTeam, nil); err != nil {
 		return nil, err
 	}
 
@@ -164,7 +172,68 @@ func startDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (_ 
 	if err := demoPrices(ctx, d.app.store); err != nil {
 		return nil, err
 	}
+	if err := demoDirectory(ctx, d.app.store, d.org.ID); err != nil {
+		return nil, err
+	}
+	if err := demoWorkflows(ctx, d.app.store, d.org.ID); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// demoDepartments are the example directory's departments.
+var demoDepartments = []string{"Engineering", "Sales", "Design", "Operations"}
+
+// demoDirectory fills the directory with up to 400 of the organization's
+// internal members, in departments with managers, one in 25 of whom has
+// left the company but still holds a Miro account: what offboarding is for.
+func demoDirectory(ctx context.Context, st store.Store, orgConn int64) error {
+	accs, err := st.Accounts(ctx, store.AccountFilter{ConnectionID: orgConn, OrgRole: "organization_internal_user", Limit: 400})
+	if err != nil {
+		return fmt.Errorf("demo: read accounts: %w", err)
+	}
+	managers := map[string]string{}
+	for i, a := range accs {
+		if a.Email == "" {
+			continue
+		}
+		dept := demoDepartments[i%len(demoDepartments)]
+		p := roster.Person{Email: a.Email, Name: a.Name, Department: dept, Status: roster.PersonActive, ManagerEmail: managers[dept]}
+		if managers[dept] == "" {
+			managers[dept] = a.Email
+		} else if i%25 == 0 {
+			p.Status = roster.PersonLeft
+		}
+		if err := st.UpsertPerson(ctx, &p); err != nil {
+			return fmt.Errorf("demo: directory person %s: %w", a.Email, err)
+		}
+	}
+	return nil
+}
+
+// demoWorkflows saves the ready templates, disabled, on the organization
+// connection, unless an earlier run saved them: the admin dry-runs and
+// enables them in the dashboard.
+func demoWorkflows(ctx context.Context, st store.Store, orgConn int64) error {
+	teams, err := st.Teams(ctx, orgConn)
+	if err != nil || len(teams) == 0 {
+		return fmt.Errorf("demo: read the organization's teams: %w", cmp.Or(err, errors.New("none synced")))
+	}
+	engine := &workflow.Engine{Store: st}
+	for _, name := range workflow.Templates {
+		if _, err := st.WorkflowByName(ctx, name); err == nil {
+			continue
+		}
+		w, err := workflow.Template(name, workflow.TemplateOptions{ConnectionID: orgConn, Team: teams[0].MiroTeamID,
+			NotifyChannel: roster.ChannelWebhook, Approval: roster.ChannelUI})
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		if _, err := engine.Save(ctx, w); err != nil {
+			return fmt.Errorf("demo: save workflow %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // demoPrices sets example monthly seat prices, so the overview shows cost
@@ -222,7 +291,7 @@ func prepareDemoDir(dir string, reuse bool) error {
 // OAuth callback would after Miro's consent page: the token is inspected
 // (connect.Check) and saved (connect.Save). A reused data directory gets
 // its connection re-authorized in place.
-func demoConnect(ctx context.Context, svc *connect.Service, in mirosim.Install, level roster.Level) (roster.Connection, error) {
+func demoConnect(ctx context.Context, svc *connect.Service, in mirosim.Install, level roster.Level, sealedSCIM []byte) (roster.Connection, error) {
 	tok := miro.Token{
 		AccessToken: in.AccessToken, RefreshToken: in.RefreshToken,
 		TeamID: in.TeamID, UserID: in.UserID, Scopes: in.Scopes,
@@ -236,6 +305,9 @@ func demoConnect(ctx context.Context, svc *connect.Service, in mirosim.Install, 
 	}
 	if report.Unusable != "" {
 		return roster.Connection{}, fmt.Errorf("demo: connect at %s level: %s", level, report.Unusable)
+	}
+	if sealedSCIM != nil {
+		conn.SCIMBaseURL, conn.SealedSCIMToken = svc.App.SCIMURL, sealedSCIM
 	}
 	_, err = connect.Save(ctx, svc.Store, &conn)
 	if errors.As(err, new(*connect.AlreadyConnectedError)) {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"roster"
+	"roster/internal/store"
 )
 
 func TestDemoDataDir(t *testing.T) {
@@ -58,6 +59,18 @@ func TestDemo(t *testing.T) {
 	set, err := d.app.store.Settings(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 16.0, set.LicensePrices["full"], "the demo sets example prices so cost shows")
+	org, err := d.app.store.Connection(ctx, d.org.ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, org.SealedSCIMToken, "the organization connection can deactivate")
+	left, err := d.app.store.People(ctx, store.PeopleFilter{Status: roster.PersonLeft})
+	require.NoError(t, err)
+	require.NotZero(t, left.Total, "the directory has leavers for offboarding to preview")
+	ws, err := d.app.store.Workflows(ctx)
+	require.NoError(t, err)
+	require.Len(t, ws, 3)
+	for _, w := range ws {
+		require.False(t, w.Enabled, "%s is saved disabled", w.Name)
+	}
 	first := []int64{d.org.ID, d.team.ID}
 	d.Close()
 
@@ -70,4 +83,7 @@ func TestDemo(t *testing.T) {
 	conns, err := d.app.store.Connections(ctx)
 	require.NoError(t, err)
 	require.Len(t, conns, 2)
+	ws, err = d.app.store.Workflows(ctx)
+	require.NoError(t, err)
+	require.Len(t, ws, 3, "a reused demo keeps its workflows")
 }
