@@ -64,6 +64,9 @@ func TestOffboardingTemplate(t *testing.T) {
 		require.Zero(t, n, "a person joining does not start offboarding")
 		p.Status = roster.PersonLeft
 		require.NoError(t, h.db.UpdatePerson(ctx, &p))
+		// Someone without a Miro account leaves too: nothing to run.
+		h.person(t, roster.Person{Email: "never-used-miro@example.com", Status: roster.PersonActive})
+		h.person(t, roster.Person{Email: "never-used-miro@example.com", Status: roster.PersonLeft})
 		n, err = h.engine.Evaluate(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)

@@ -111,6 +111,9 @@ func (e *Engine) personEvents(ctx context.Context, w roster.Workflow, cursor int
 			if err != nil {
 				return started, err
 			}
+			if want == roster.PersonEventLeft && (s.Account == nil || !s.Account.LeftAt.IsZero()) {
+				continue // no Miro account to take away: nothing to run
+			}
 			cands = append(cands, candidate{s: s, key: fmt.Sprintf("%s:%d", ev.Kind, ev.ID),
 				why: "directory: " + ev.Email + " " + string(ev.Kind)})
 		}
