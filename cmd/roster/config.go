@@ -41,6 +41,9 @@ type globalFlags struct {
 // newFlagSet starts the flag set of `roster <name>`. about is the usage
 // text's first paragraph.
 func newFlagSet(name, args, about string, stderr io.Writer) *flagSet {
+	if args != "" && !strings.HasPrefix(args, " ") {
+		args = " " + args
+	}
 	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), name: name, stderr: stderr, env: map[string]string{}}
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -68,7 +71,8 @@ func (fs *flagSet) envOf(flagName string) string {
 	if e, ok := fs.env[flagName]; ok {
 		return e
 	}
-	up := func(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "-", "_")) }
+	// "directory import" and "--dry-run" both become words of the name.
+	up := func(s string) string { return strings.ToUpper(strings.NewReplacer("-", "_", " ", "_").Replace(s)) }
 	return "ROSTER_" + up(fs.name) + "_" + up(flagName)
 }
 

@@ -91,6 +91,11 @@ type Request struct {
 	// ServiceAccountEmail is, for RemoveFromAllTeams, who is made admin of
 	// a team before its last admin is removed; empty skips such teams.
 	ServiceAccountEmail string
+	// PendingGrace, when positive, replaces Runner.PendingGrace for this
+	// request. A caller that holds the key alone (a workflow run's lease,
+	// taken over only after its holder stopped renewing it) knows sooner
+	// than the default that a pending run of the key died with its process.
+	PendingGrace time.Duration
 }
 
 // Errors callers tell apart with errors.Is.
@@ -229,6 +234,8 @@ type job struct {
 	conn       roster.Connection
 	capability string // a roster.Cap* name the connection must have
 	target     string // the audit entry's Target
+	// grace is Request.PendingGrace: 0 takes Runner.PendingGrace.
+	grace time.Duration
 	// check runs before a retry: it asks Miro whether the action already
 	// took effect (a crash or a lost answer) since prev, the stored
 	// action, started, and returns the outcome when it can decide,
@@ -273,7 +280,10 @@ func (r *Runner) execute(ctx context.Context, j job) (roster.Action, error) {
 		case roster.ActionRefused:
 			return a, &RefusedError{Action: a}
 		case roster.ActionPending:
-			grace := r.PendingGrace
+			grace := j.grace
+			if grace <= 0 {
+				grace = r.PendingGrace
+			}
 			if grace <= 0 {
 				grace = 5 * time.Minute
 			}

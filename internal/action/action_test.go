@@ -299,6 +299,38 @@ func TestPendingAction(t *testing.T) {
 	})
 }
 
+// TestPendingActionRequestGrace: a caller that holds the key alone (a
+// workflow run's lease) sets a shorter grace for its request.
+func TestPendingActionRequestGrace(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
+		team := b.info.TeamIDs[1]
+		p := b.outsider(t, team)
+		r := req(conn, team)
+		r.Email = p.email
+		pending := roster.Action{Key: r.Key, Kind: roster.ActionInvite, ConnectionID: conn.ID, MiroTeamID: team,
+			Email: p.email, Role: RoleMember, Actor: r.Actor, CreatedAt: time.Now().Add(-time.Minute)}
+		_, err := db.StartAction(ctx, &pending)
+		require.NoError(t, err)
+		b.sim.ResetStats()
+
+		r.PendingGrace = 2 * time.Minute
+		_, err = b.runner.Invite(ctx, r)
+		require.ErrorIs(t, err, ErrInProgress, "a minute is within the request's grace")
+		require.Zero(t, b.sim.Stats().Calls)
+
+		r.PendingGrace = 30 * time.Second
+		a, err := b.runner.Invite(ctx, r)
+		require.NoError(t, err, "a minute is past it: the run crashed")
+		require.Equal(t, roster.ActionSucceeded, a.Status)
+		require.Equal(t, 1, b.calls("enterprise-get-team-member"), "checked first")
+		require.Equal(t, 1, b.calls("enterprise-invite-team-member"))
+	})
+}
+
 func TestRefusals(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {

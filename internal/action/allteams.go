@@ -138,7 +138,8 @@ func (r *Runner) removeFromTeam(ctx context.Context, req Request, t orgTarget, m
 			}
 		}
 	}
-	rm := Request{Key: key, ConnectionID: t.conn.ID, MiroTeamID: m.MiroTeamID, MiroUserID: t.acc.MiroUserID, Actor: req.Actor}
+	rm := Request{Key: key, ConnectionID: t.conn.ID, MiroTeamID: m.MiroTeamID, MiroUserID: t.acc.MiroUserID, Actor: req.Actor,
+		PendingGrace: req.PendingGrace}
 	a, err := r.Remove(ctx, rm)
 	if a.Key != "" {
 		out.Actions = append(out.Actions, a)
@@ -177,7 +178,8 @@ func (r *Runner) lastAdmin(ctx context.Context, teamID, userID string) (bool, er
 // makeAdmin makes email admin of the team: a promotion when the store has
 // them in it, an invite as admin otherwise.
 func (r *Runner) makeAdmin(ctx context.Context, req Request, connID int64, teamID, key, email string) (roster.Action, error) {
-	in := Request{Key: key, ConnectionID: connID, MiroTeamID: teamID, Email: email, Role: RoleAdmin, Actor: req.Actor}
+	in := Request{Key: key, ConnectionID: connID, MiroTeamID: teamID, Email: email, Role: RoleAdmin, Actor: req.Actor,
+		PendingGrace: req.PendingGrace}
 	accs, err := r.Store.AccountsByEmails(ctx, []string{email})
 	if err != nil {
 		return roster.Action{}, err

@@ -59,7 +59,9 @@ func (r *Runner) orgAction(ctx context.Context, kind roster.ActionKind, req Requ
 	if err != nil {
 		return roster.Action{}, fmt.Errorf("%s: %w", kind, err)
 	}
-	return r.execute(ctx, r.orgJob(t))
+	j := r.orgJob(t)
+	j.grace = req.PendingGrace
+	return r.execute(ctx, j)
 }
 
 // validateOrg checks an organization-wide request, reading only. The

@@ -108,7 +108,9 @@ func (r *Runner) teamAction(ctx context.Context, kind roster.ActionKind, req Req
 	if err != nil {
 		return roster.Action{}, fmt.Errorf("%s: %w", kind, err)
 	}
-	return r.execute(ctx, r.teamJob(t))
+	j := r.teamJob(t)
+	j.grace = req.PendingGrace
+	return r.execute(ctx, j)
 }
 
 // validate checks req against the store and the connection, reading only:

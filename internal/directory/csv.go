@@ -94,10 +94,13 @@ func Import(ctx context.Context, st store.Store, r io.Reader) (Report, error) {
 		}
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.Line
+			if !errors.As(err, &pe) {
+				// The reader itself failed (not a bad row): reading on
+				// would fail forever.
+				rep.Rows--
+				return rep, fmt.Errorf("directory: import: read row %d: %w", rep.Rows+2, err)
 			}
-			fail(RowError{Row: line, Field: "row", Message: err.Error()})
+			fail(RowError{Row: pe.Line, Field: "row", Message: err.Error()})
 			continue
 		}
 		if len(rec) != len(header) {

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -117,4 +118,24 @@ func TestUserRoundTrip(t *testing.T) {
 	require.NoError(t, u.apply(&back, func(v string) (string, error) { return v, nil }))
 	back.ID, back.CreatedAt, back.UpdatedAt = p.ID, p.CreatedAt, p.UpdatedAt
 	require.Equal(t, p, back)
+}
+
+// failingReader gives a header, then fails for good.
+type failingReader struct{ sent bool }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if !f.sent {
+		f.sent = true
+		return copy(p, "email,name,manager_email,department,status\na@example.com,A,,,active\n"), nil
+	}
+	return 0, errors.New("disk on fire")
+}
+
+func TestImportReaderFailureStops(t *testing.T) {
+	t.Parallel()
+	storetest.Backends(t, func(t *testing.T, db *sqlstore.DB) {
+		rep, err := Import(context.Background(), db, &failingReader{})
+		require.ErrorContains(t, err, "disk on fire")
+		require.Equal(t, 1, rep.Rows, "the rows read before the failure are reported")
+	})
 }

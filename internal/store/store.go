@@ -376,7 +376,9 @@ type Workflows interface {
 	CreateWorkflow(ctx context.Context, w *roster.Workflow) error
 	// UpdateWorkflow writes every field of w but ID and CreatedAt and sets
 	// UpdatedAt; ErrNotFound, ErrConflict (name). Runs already started keep
-	// the definition they started with.
+	// the definition they started with. The trigger restarts at the
+	// current end (as CreateWorkflow's) when its kind changes or a
+	// disabled workflow is enabled: enabling never fires for the past.
 	UpdateWorkflow(ctx context.Context, w *roster.Workflow) error
 	Workflow(ctx context.Context, id int64) (roster.Workflow, error)
 	WorkflowByName(ctx context.Context, name string) (roster.Workflow, error)

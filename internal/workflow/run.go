@@ -130,6 +130,10 @@ func (e *Engine) record(ctx context.Context, run roster.WorkflowRun, step roster
 		}
 	case roster.StepWaiting:
 		next.Status, next.Generation = roster.RunWaiting, run.Generation+1
+		// The run stays leased until just before it is due: its scheduled
+		// job claims it then, and were that job lost, Reconcile finds the
+		// lease expired, as for a job that died.
+		next.LeaseUntil = res.due.Add(-time.Second)
 		enqueue = &StepJob{RunID: run.ID, Position: run.Position, Generation: next.Generation, At: res.due}
 	case roster.StepRefused, roster.StepFailed:
 		rs.EndedAt = now
@@ -232,14 +236,18 @@ func (e *Engine) wait(run roster.WorkflowRun, step roster.Step, prev *roster.Run
 }
 
 // ActionKey is the idempotency key of a run's action step: the same step
-// of the same run never acts twice, however often its job runs.
+// of the same run never acts twice, however often its job runs. Only the
+// job holding the run's lease acts under it, so an action left pending
+// for longer than a lease was started by a job that lost the run (its
+// process died): the action layer may check Miro and retry it then,
+// rather than after its own, longer grace for keys nothing guards.
 func ActionKey(runID int64, stepID string) string { return fmt.Sprintf("wf:%d:%s", runID, stepID) }
 
 // act does an action step through the action layer.
 func (e *Engine) act(ctx context.Context, run roster.WorkflowRun, step roster.Step, next string) result {
 	w := run.Definition
 	req := action.Request{Key: ActionKey(run.ID, step.ID), ConnectionID: w.ConnectionID,
-		Actor: "workflow:" + w.Name, Email: run.Email}
+		Actor: "workflow:" + w.Name, Email: run.Email, PendingGrace: e.lease()}
 	if step.Kind != roster.StepInvite {
 		acc, found, err := e.account(ctx, run)
 		if err != nil {
@@ -488,12 +496,18 @@ func (e *Engine) Cancel(ctx context.Context, runID int64, actor string) (roster.
 	return run, nil
 }
 
+// dueGrace is how late a waiting run's scheduled job may be before
+// Reconcile takes it for lost.
+const dueGrace = 15 * time.Second
+
 // Reconcile dispatches again the runs whose job died (their lease
-// expired: the process was killed mid-step) or was never enqueued (the
-// process died between recording a step and enqueueing the next). It is
-// safe to run at any time and on several processes: a re-dispatch bumps
-// the generation, so the dead job can never act if it wakes, and an
-// enqueue of a job that exists is skipped.
+// expired: the process was killed mid-step, or a waiting run's scheduled
+// job is long overdue) and enqueues again the job of runs idle between
+// steps (the process died between recording a step and enqueueing the
+// next; a job that exists is not inserted twice). It is safe to run at
+// any time and on several processes: a re-dispatch bumps the generation,
+// so the dead job can never act if it wakes. It returns how many runs it
+// dispatched again.
 func (e *Engine) Reconcile(ctx context.Context) (int, error) {
 	now := e.now()
 	runs, err := e.Store.StaleRuns(ctx, now, now.Add(-time.Minute), batch)
@@ -501,10 +515,14 @@ func (e *Engine) Reconcile(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("read stale runs: %w", err)
 	}
 	var jobs []StepJob
+	redispatched := 0
 	for _, run := range runs {
 		if run.LeaseUntil.IsZero() {
 			jobs = append(jobs, StepJob{RunID: run.ID, Position: run.Position, Generation: run.Generation})
 			continue
+		}
+		if run.Status == roster.RunWaiting && now.Sub(run.LeaseUntil) < dueGrace {
+			continue // its scheduled job is about to claim it
 		}
 		next := run
 		next.Generation, next.LeaseUntil, next.UpdatedAt = run.Generation+1, time.Time{}, now
@@ -515,6 +533,7 @@ func (e *Engine) Reconcile(ctx context.Context) (int, error) {
 		if ok {
 			e.logger().WarnContext(ctx, "workflow run orphaned by a dead job; dispatching it again", "run", run.ID, "position", run.Position)
 			jobs = append(jobs, StepJob{RunID: run.ID, Position: run.Position, Generation: next.Generation})
+			redispatched++
 		}
 	}
 	if len(jobs) == 0 {
@@ -523,5 +542,5 @@ func (e *Engine) Reconcile(ctx context.Context) (int, error) {
 	if err := e.Jobs.EnqueueSteps(ctx, jobs); err != nil {
 		return 0, fmt.Errorf("enqueue stale runs: %w", err)
 	}
-	return len(jobs), nil
+	return redispatched, nil
 }

@@ -109,11 +109,14 @@ func (db *DB) UpdateWorkflow(ctx context.Context, w *roster.Workflow) error {
 		return fmt.Errorf("sqlstore: update workflow %d: %w", w.ID, err)
 	}
 	now := db.now()
-	// The right-hand sides read the row as it was, trigger_kind included.
+	// The right-hand sides read the row as it was, trigger_kind and
+	// enabled included: the trigger restarts from now when its kind
+	// changes or a disabled workflow is enabled, so enabling never fires
+	// for what happened while it was off.
 	err = db.db.QueryRowContext(ctx, `UPDATE workflows SET name = $2, description = $3, enabled = $4,
 		connection_id = $5, definition = $6, updated_at = $7,
-		trigger_cursor = CASE WHEN trigger_kind = $8 THEN trigger_cursor ELSE `+cursorStart(w.Trigger.Kind)+` END,
-		next_fire_at = CASE WHEN trigger_kind = $8 THEN next_fire_at ELSE NULL END,
+		trigger_cursor = CASE WHEN trigger_kind = $8 AND (enabled OR NOT $4) THEN trigger_cursor ELSE `+cursorStart(w.Trigger.Kind)+` END,
+		next_fire_at = CASE WHEN trigger_kind = $8 AND (enabled OR NOT $4) THEN next_fire_at ELSE NULL END,
 		trigger_kind = $8
 		WHERE id = $1 RETURNING created_at`,
 		w.ID, w.Name, w.Description, w.Enabled, w.ConnectionID, def, tv(now), string(w.Trigger.Kind)).Scan(ts(&w.CreatedAt))

@@ -276,6 +276,22 @@ func testWorkflowTriggerCursor(t *testing.T, s store.Store) {
 	c, next = state(sched.ID)
 	require.Equal(t, int64(7), c)
 	require.True(t, next.IsZero())
+
+	// Disabling keeps the cursor; enabling again restarts it at the end,
+	// so what happened while it was off never fires.
+	left, err := s.WorkflowByName(ctx(), "wf-person_left")
+	require.NoError(t, err)
+	require.NoError(t, s.SetTriggerState(ctx(), left.ID, 1, time.Time{}))
+	left.Enabled = false
+	require.NoError(t, s.UpdateWorkflow(ctx(), &left))
+	c, _ = state(left.ID)
+	require.Equal(t, int64(1), c)
+	p := roster.Person{Email: "d@example.com"}
+	require.NoError(t, s.UpsertPerson(ctx(), &p))
+	left.Enabled = true
+	require.NoError(t, s.UpdateWorkflow(ctx(), &left))
+	c, _ = state(left.ID)
+	require.Equal(t, lastEvent+1, c)
 }
 
 func testStartRuns(t *testing.T, s store.Store) {
