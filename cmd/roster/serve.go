@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,7 +39,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		secure    = fs.Bool("secure-cookies", false, "mark cookies Secure: set it when roster is reached over HTTPS (e.g. behind a TLS proxy)")
 		oauth     = oauthAppFlags(fs)
 		miroURL   = fs.String("miro-url", miro.DefaultBaseURL, "Miro REST API base URL, for adding connections in the dashboard (a simulator's URL to use one)")
-		publicURL = fs.String("public-url", "", "roster's URL as browsers reach it; Miro redirects to <public-url>/connections/callback, which the Miro app must list (default: the scheme and host the browser used)")
+		publicURL = fs.String("public-url", "", "roster's URL as browsers reach it; Miro redirects to <public-url>/connections/callback, which the Miro app must list, and approval links point to it (default: the scheme and host the browser used; links then use the listen address)")
+		auto      = addAutomationFlags(fs)
 	)
 	fs.envName("listen", "ROSTER_LISTEN")
 	fs.envName("miro-url", "ROSTER_MIRO_URL")
@@ -48,6 +50,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *workers < 1 {
 		return usageError{fmt.Sprintf("serve: --workers must be at least 1, got %d", *workers)}
+	}
+	if err := auto.check("serve"); err != nil {
+		return err
 	}
 	miroApp, err := connect.App{ClientID: oauth.ClientID, ClientSecret: oauth.ClientSecret, APIBaseURL: *miroURL}.Resolve()
 	if err != nil {
@@ -65,7 +70,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.Close()
 	return serveApp(ctx, a, serveOptions{
-		listen: *listen, workers: *workers, secure: *secure, miro: miroApp, publicURL: *publicURL,
+		listen: *listen, workers: *workers, secure: *secure, miro: miroApp, publicURL: *publicURL, automation: auto,
 	}, func(url string) { fmt.Fprintf(stdout, "roster serving on %s\n", url) })
 }
 
@@ -76,6 +81,9 @@ type serveOptions struct {
 	secure    bool
 	miro      connect.App // resolved; its client id and secret also refresh tokens
 	publicURL string      // "": the scheme and host of each request
+	// automation configures notifications and workflow runs; nil takes
+	// the defaults (no notification channel).
+	automation *automationFlags
 }
 
 // serveApp serves the dashboard and runs the sync scheduler and workers
@@ -88,28 +96,40 @@ func serveApp(ctx context.Context, a *app, o serveOptions, ready func(url string
 	m := metrics.New()
 	syncer := newSyncer(a, *oauth)
 	syncer.HTTPClient = &http.Client{Transport: m.Transport(nil)}
-	runner, err := jobs.New(ctx, jobs.Config{DB: a.db, DSN: a.dsn, Syncer: metrics.Syncer{Next: syncer, Metrics: m}, Logger: a.logger, Workers: o.workers})
+	actions := &action.Runner{Store: a.store, Sealer: a.sealer, OAuth: *oauth,
+		HTTPClient: &http.Client{Transport: m.Transport(nil)}, Logger: a.logger}
+	auto := o.automation
+	if auto == nil {
+		auto = defaultAutomation()
+	}
+	engine, err := newEngine(a, actions, auto)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	runner, err := jobs.New(ctx, auto.jobsConfig(jobs.Config{DB: a.db, DSN: a.dsn, Syncer: metrics.Syncer{Next: syncer, Metrics: m}, Logger: a.logger, Workers: o.workers}, engine))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer runner.Close()
+	engine.Jobs = runner
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s (--listen): %w", o.listen, err)
 	}
+	url := "http://" + ln.Addr().String()
+	engine.PublicURL = cmp.Or(o.publicURL, url)
 	// The runner outlives ctx: the shutdown below stops it gracefully.
 	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
-	url := "http://" + ln.Addr().String()
 
 	dash, err := web.New(web.Config{
 		Store: a.store, Jobs: runner, Logger: a.logger, SecureCookies: o.secure,
 		Connect:   &connect.Service{App: o.miro, Store: a.store, Sealer: a.sealer, HTTPClient: &http.Client{}, Logger: a.logger},
 		PublicURL: o.publicURL,
-		Actions: observedActions{actionRunner{&action.Runner{Store: a.store, Sealer: a.sealer, OAuth: *oauth,
-			HTTPClient: &http.Client{Transport: m.Transport(nil)}, Logger: a.logger}}, m},
+		Actions:   observedActions{actionRunner{actions}, m},
+		Workflows: engine,
 	})
 	if err != nil {
 		ln.Close()
@@ -196,6 +216,49 @@ func (o observedActions) ChangeRole(ctx context.Context, req web.ActionRequest) 
 	return a, err
 }
 
+func (o observedActions) Deactivate(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
+	a, err := o.ActionRunner.Deactivate(ctx, req)
+	o.m.Action(roster.ActionDeactivate, a, err)
+	return a, err
+}
+
+func (o observedActions) Reactivate(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
+	a, err := o.ActionRunner.Reactivate(ctx, req)
+	o.m.Action(roster.ActionReactivate, a, err)
+	return a, err
+}
+
+func (o observedActions) SignOut(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
+	a, err := o.ActionRunner.SignOut(ctx, req)
+	o.m.Action(roster.ActionSignOut, a, err)
+	return a, err
+}
+
+// RemoveFromAllTeams records every action run for every team (the
+// service account's invite or promotion, the removal). A team skipped
+// (last admin, no service account) counts as a refused removal, a team
+// that failed before any action was recorded as not run, and so does a
+// request turned away as a whole.
+func (o observedActions) RemoveFromAllTeams(ctx context.Context, req web.ActionRequest) (web.AllTeamsResult, error) {
+	res, err := o.ActionRunner.RemoveFromAllTeams(ctx, req)
+	if err != nil {
+		o.m.Action(roster.ActionRemove, roster.Action{}, err)
+		return res, err
+	}
+	for _, t := range res.Teams {
+		for _, a := range t.Actions {
+			o.m.Action(a.Kind, a, nil)
+		}
+		switch {
+		case t.Outcome == web.TeamSkipped:
+			o.m.Action(roster.ActionRemove, roster.Action{Key: "skipped", Status: roster.ActionRefused}, nil)
+		case len(t.Actions) == 0:
+			o.m.Action(roster.ActionRemove, roster.Action{}, errors.New(t.Reason))
+		}
+	}
+	return res, err
+}
+
 // actionRunner adapts internal/action to the dashboard's ActionRunner:
 // the same request, and field errors in the dashboard's terms so that
 // they show beside the form's fields.
@@ -213,6 +276,32 @@ func (a actionRunner) ChangeRole(ctx context.Context, req web.ActionRequest) (ro
 	return fieldErr(a.r.ChangeRole(ctx, toAction(req)))
 }
 
+func (a actionRunner) Deactivate(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
+	return fieldErr(a.r.Deactivate(ctx, toAction(req)))
+}
+
+func (a actionRunner) Reactivate(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
+	return fieldErr(a.r.Reactivate(ctx, toAction(req)))
+}
+
+func (a actionRunner) SignOut(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
+	return fieldErr(a.r.SignOut(ctx, toAction(req)))
+}
+
+// RemoveFromAllTeams converts internal/action's summary team by team.
+func (a actionRunner) RemoveFromAllTeams(ctx context.Context, req web.ActionRequest) (web.AllTeamsResult, error) {
+	sum, err := a.r.RemoveFromAllTeams(ctx, toAction(req))
+	if _, err := fieldErr(roster.Action{}, err); err != nil {
+		return web.AllTeamsResult{}, err
+	}
+	var res web.AllTeamsResult
+	for _, t := range sum.Teams {
+		res.Teams = append(res.Teams, web.TeamResult{TeamID: t.MiroTeamID, TeamName: t.TeamName,
+			Outcome: t.Outcome, Reason: t.Reason, Actions: t.Actions})
+	}
+	return res, nil
+}
+
 func (actionRunner) Consequence(conn roster.Connection, kind roster.ActionKind) string {
 	return action.Consequence(conn, kind)
 }
@@ -227,5 +316,5 @@ func fieldErr(a roster.Action, err error) (roster.Action, error) {
 
 func toAction(r web.ActionRequest) action.Request {
 	return action.Request{Key: r.Key, ConnectionID: r.ConnectionID, MiroTeamID: r.MiroTeamID,
-		Email: r.Email, MiroUserID: r.MiroUserID, Role: r.Role, Actor: r.Actor}
+		Email: r.Email, MiroUserID: r.MiroUserID, Role: r.Role, Actor: r.Actor, ServiceAccountEmail: r.ServiceAccountEmail}
 }

@@ -65,6 +65,22 @@ func (s *Server) apiRouteList() []apiRoute {
 		{"GET", apiPrefix + "/audit", s.apiAudit},
 		{"GET", apiPrefix + "/people", s.apiPeople},
 		{"POST", apiPrefix + "/actions", s.apiAction},
+		// Workflows (api_workflows.go).
+		{"GET", apiPrefix + "/workflows", s.apiWorkflows},
+		{"GET", apiWorkflowPath, s.apiWorkflow},
+		{"PUT", apiWorkflowPath, s.apiWorkflowPut},
+		{"POST", apiPrefix + "/workflows/{id}/dry-run", s.apiWorkflowDryRun},
+		{"POST", apiPrefix + "/workflows/{id}/runs", s.apiWorkflowStart},
+		{"GET", apiPrefix + "/workflow-runs", s.apiWorkflowRunsList},
+		{"GET", apiPrefix + "/workflow-runs/{id}", s.apiWorkflowRun},
+		{"POST", apiPrefix + "/workflow-runs/{id}/cancel", s.apiWorkflowRunCancel},
+		{"POST", apiPrefix + "/approvals/{id}/approve", s.apiApprovalDecide},
+		{"POST", apiPrefix + "/approvals/{id}/deny", s.apiApprovalDecide},
+		{"POST", apiPrefix + "/actions/deactivate", s.apiDeactivate},
+		{"POST", apiPrefix + "/actions/reactivate", s.apiReactivate},
+		{"POST", apiPrefix + "/actions/sign-out", s.apiSignOut},
+		{"POST", apiPrefix + "/actions/remove-from-all-teams", s.apiRemoveFromAllTeams},
+		{"POST", apiPrefix + "/people/import", s.apiPeopleImport},
 	}
 }
 

@@ -35,18 +35,9 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	key := strings.TrimSpace(body.IdempotencyKey)
-	if h := strings.TrimSpace(r.Header.Get("Idempotency-Key")); h != "" {
-		if key != "" && key != h {
-			return invalidField("idempotency_key", "idempotency_key and the Idempotency-Key header differ; send one of them")
-		}
-		key = h
-	}
-	switch {
-	case key == "":
-		return invalidField("idempotency_key", "idempotency_key (or the Idempotency-Key header) is required: the same key never acts twice, so a retry is safe")
-	case len(key) > 200:
-		return invalidField("idempotency_key", "idempotency_key must be at most 200 characters")
+	key, err := apiIdempotencyKey(r, body.IdempotencyKey)
+	if err != nil {
+		return err
 	}
 	kind := roster.ActionKind(body.Kind)
 	switch kind {
@@ -70,7 +61,6 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) error {
 	req := ActionRequest{Key: key, ConnectionID: body.ConnectionID, MiroTeamID: strings.TrimSpace(body.TeamID),
 		Email: email, MiroUserID: strings.TrimSpace(body.UserID), Role: strings.TrimSpace(body.Role), Actor: callerOf(r).Actor}
 	var a roster.Action
-	var err error
 	switch kind {
 	case roster.ActionInvite:
 		a, err = s.actions.Invite(r.Context(), req)
@@ -79,6 +69,32 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) error {
 	case roster.ActionChangeRole:
 		a, err = s.actions.ChangeRole(r.Context(), req)
 	}
+	return writeActionOutcome(w, kind, a, err)
+}
+
+// apiIdempotencyKey is a request's idempotency key: the body's, or the
+// Idempotency-Key header's (the two must agree when both are sent).
+func apiIdempotencyKey(r *http.Request, body string) (string, error) {
+	key := strings.TrimSpace(body)
+	if h := strings.TrimSpace(r.Header.Get("Idempotency-Key")); h != "" {
+		if key != "" && key != h {
+			return "", invalidField("idempotency_key", "idempotency_key and the Idempotency-Key header differ; send one of them")
+		}
+		key = h
+	}
+	switch {
+	case key == "":
+		return "", invalidField("idempotency_key", "idempotency_key (or the Idempotency-Key header) is required: the same key never acts twice, so a retry is safe")
+	case len(key) > 200:
+		return "", invalidField("idempotency_key", "idempotency_key must be at most 200 characters")
+	}
+	return key, nil
+}
+
+// writeActionOutcome answers with the recorded action a: 200 succeeded,
+// 422 refused, 409 still running, 502 failed. With no action recorded
+// (a bad field, or roster's own failure) it returns err for apiFail.
+func writeActionOutcome(w http.ResponseWriter, kind roster.ActionKind, a roster.Action, err error) error {
 	if a.Key == "" {
 		// Nothing was recorded: a bad field, or roster's own failure.
 		if err == nil {
@@ -167,4 +183,144 @@ func (s *Server) apiSync(w http.ResponseWriter, r *http.Request) error {
 type apiSyncQueuedJSON struct {
 	ConnectionID int64 `json:"connection_id"`
 	Queued       bool  `json:"queued"`
+}
+
+// apiOrgActionRequest is the body of the organization-wide actions:
+// POST /api/v1/actions/deactivate, /reactivate and /sign-out.
+type apiOrgActionRequest struct {
+	ConnectionID   int64  `json:"connection_id"`
+	Email          string `json:"email"`
+	UserID         string `json:"user_id"`
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// apiRemoveAllRequest is the body of POST
+// /api/v1/actions/remove-from-all-teams.
+type apiRemoveAllRequest struct {
+	ConnectionID        int64  `json:"connection_id"`
+	Email               string `json:"email"`
+	UserID              string `json:"user_id"`
+	ServiceAccountEmail string `json:"service_account_email"`
+	IdempotencyKey      string `json:"idempotency_key"`
+}
+
+// apiDeactivate is POST /api/v1/actions/deactivate: deactivate the person
+// in the organization through SCIM, freeing their paid license.
+func (s *Server) apiDeactivate(w http.ResponseWriter, r *http.Request) error {
+	return s.apiOrgAction(w, r, roster.ActionDeactivate)
+}
+
+// apiReactivate is POST /api/v1/actions/reactivate.
+func (s *Server) apiReactivate(w http.ResponseWriter, r *http.Request) error {
+	return s.apiOrgAction(w, r, roster.ActionReactivate)
+}
+
+// apiSignOut is POST /api/v1/actions/sign-out: sign the person out of
+// every Miro session.
+func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request) error {
+	return s.apiOrgAction(w, r, roster.ActionSignOut)
+}
+
+// apiOrgAction runs an organization-wide action as apiAction runs a team
+// action: fields first, then the runner (idempotent by key, refusing
+// what the connection or the person's role rules out, audited), then
+// the same answers.
+func (s *Server) apiOrgAction(w http.ResponseWriter, r *http.Request, kind roster.ActionKind) error {
+	var body apiOrgActionRequest
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	req, err := s.apiOrgRequest(r, body)
+	if err != nil {
+		return err
+	}
+	var a roster.Action
+	switch kind {
+	case roster.ActionDeactivate:
+		a, err = s.actions.Deactivate(r.Context(), req)
+	case roster.ActionReactivate:
+		a, err = s.actions.Reactivate(r.Context(), req)
+	case roster.ActionSignOut:
+		a, err = s.actions.SignOut(r.Context(), req)
+	}
+	return writeActionOutcome(w, kind, a, err)
+}
+
+// apiOrgRequest checks an organization-wide request's fields.
+func (s *Server) apiOrgRequest(r *http.Request, body apiOrgActionRequest) (ActionRequest, error) {
+	key, err := apiIdempotencyKey(r, body.IdempotencyKey)
+	if err != nil {
+		return ActionRequest{}, err
+	}
+	if body.ConnectionID <= 0 {
+		return ActionRequest{}, invalidField("connection_id", "connection_id is required: the connection to act through")
+	}
+	email, userID := strings.TrimSpace(body.Email), strings.TrimSpace(body.UserID)
+	switch {
+	case email == "" && userID == "":
+		return ActionRequest{}, invalidField("email", "email or user_id is required: the person to act on")
+	case email != "" && !validEmail(strings.ToLower(email)):
+		return ActionRequest{}, invalidField("email", "email %q is not an email address, like ann@example.com", body.Email)
+	}
+	if s.actions == nil {
+		return ActionRequest{}, apiErr(http.StatusServiceUnavailable, "internal", "", "Actions are not available in this roster process.")
+	}
+	return ActionRequest{Key: key, ConnectionID: body.ConnectionID, Email: email, MiroUserID: userID, Actor: callerOf(r).Actor}, nil
+}
+
+// apiAllTeamsJSON is a removal from every team's outcome.
+type apiAllTeamsJSON struct {
+	Teams   []apiTeamOutcomeJSON `json:"teams"`
+	Removed int                  `json:"removed"`
+	Skipped int                  `json:"skipped"`
+	Failed  int                  `json:"failed"`
+}
+
+type apiTeamOutcomeJSON struct {
+	TeamID   string          `json:"team_id"`
+	TeamName string          `json:"team_name"`
+	Outcome  string          `json:"outcome"`
+	Reason   string          `json:"reason"`
+	Actions  []apiActionJSON `json:"actions"`
+}
+
+// apiRemoveFromAllTeams is POST /api/v1/actions/remove-from-all-teams:
+// remove the person from every team of the connection, each team under
+// the key idempotency_key + ":" + team id, so a retry with the same key
+// repeats no finished team. A valid request answers 200 with each team's
+// outcome (removed, skipped: last admin and no service account, failed),
+// since one team's failure does not undo another's removal.
+func (s *Server) apiRemoveFromAllTeams(w http.ResponseWriter, r *http.Request) error {
+	var body apiRemoveAllRequest
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	req, err := s.apiOrgRequest(r, apiOrgActionRequest{ConnectionID: body.ConnectionID, Email: body.Email, UserID: body.UserID, IdempotencyKey: body.IdempotencyKey})
+	if err != nil {
+		return err
+	}
+	svc := strings.ToLower(strings.TrimSpace(body.ServiceAccountEmail))
+	if svc != "" && !validEmail(svc) {
+		return invalidField("service_account_email", "service_account_email %q is not an email address, like miro-admin@example.com", body.ServiceAccountEmail)
+	}
+	req.ServiceAccountEmail = svc
+	res, err := s.actions.RemoveFromAllTeams(r.Context(), req)
+	var fe *FieldError
+	if errors.As(err, &fe) && fe.Field == "service account" {
+		return invalidField("service_account_email", "service_account_email: %s", fe.Reason)
+	}
+	if err != nil {
+		return err
+	}
+	out := apiAllTeamsJSON{Teams: make([]apiTeamOutcomeJSON, 0, len(res.Teams))}
+	out.Removed, out.Skipped, out.Failed = res.Counts()
+	for _, t := range res.Teams {
+		o := apiTeamOutcomeJSON{TeamID: t.TeamID, TeamName: t.TeamName, Outcome: t.Outcome, Reason: t.Reason, Actions: make([]apiActionJSON, 0, len(t.Actions))}
+		for _, a := range t.Actions {
+			o.Actions = append(o.Actions, apiActionOf(a))
+		}
+		out.Teams = append(out.Teams, o)
+	}
+	writeJSON(w, http.StatusOK, apiOne[apiAllTeamsJSON]{out})
+	return nil
 }

@@ -1,12 +1,16 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"time"
 
 	"roster"
+	"roster/internal/directory"
 	"roster/internal/store"
 )
 
@@ -58,5 +62,73 @@ func (s *Server) apiPeople(w http.ResponseWriter, r *http.Request) error {
 		out.Data = append(out.Data, apiPersonOf(p))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// apiImportReport is a CSV import's report.
+type apiImportReport struct {
+	Rows    int                 `json:"rows"`
+	Created int                 `json:"created"`
+	Updated int                 `json:"updated"`
+	Failed  int                 `json:"failed"`
+	Errors  []apiImportRowError `json:"errors"`
+}
+
+// apiImportRowError is one problem of one row (the header is row 1).
+type apiImportRowError struct {
+	Row     int    `json:"row"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// apiPeopleImport is POST /api/v1/people/import: the directory's CSV
+// import, as roster directory import and the directory page run it. The
+// CSV comes as the body (Content-Type text/csv) or as the "file" part of
+// a multipart upload, at most 10 MB. Each good row is upserted on its
+// own; a bad row changes nothing and is in the report's errors; the
+// answer is 200 with the report either way. A body that is not this CSV
+// at all (no file, not text, a wrong header) writes nothing: 400, 413, or
+// 422 for the header.
+func (s *Server) apiPeopleImport(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes+64<<10)
+	if r.ContentLength > maxImportBytes+64<<10 {
+		return apiErr(http.StatusRequestEntityTooLarge, "invalid_field", "body", fmt.Sprintf("The CSV is too large: at most %d MB.", maxImportBytes>>20))
+	}
+	var (
+		rep directory.Report
+		err error
+	)
+	switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
+	case "multipart/form-data":
+		_, rep, err = s.importUpload(r)
+	case "text/csv", "text/plain":
+		// Read whole first: Import keeps reading after a read error, so a
+		// body cut off at the limit must not reach it.
+		var body []byte
+		if body, err = io.ReadAll(r.Body); err == nil {
+			rep, err = s.importCSV(r, "the request body", bytes.NewReader(body))
+		}
+	default:
+		return invalidField("body", "send the CSV as the body with Content-Type text/csv, or as the file part of a multipart/form-data upload; got %q", r.Header.Get("Content-Type"))
+	}
+	var ie *importError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return apiErr(http.StatusRequestEntityTooLarge, "invalid_field", "body", fmt.Sprintf("The CSV is too large: at most %d MB. Nothing was imported.", maxImportBytes>>20))
+	case errors.As(err, &ie):
+		field := "file"
+		if ie.Status == http.StatusUnprocessableEntity {
+			field = "header"
+		}
+		return apiErr(ie.Status, "invalid_field", field, ie.Message)
+	case err != nil:
+		return err
+	}
+	out := apiImportReport{Rows: rep.Rows, Created: rep.Created, Updated: rep.Updated, Failed: rep.Failed, Errors: []apiImportRowError{}}
+	for _, e := range rep.Errors {
+		out.Errors = append(out.Errors, apiImportRowError{Row: e.Row, Field: e.Field, Message: e.Message})
+	}
+	writeJSON(w, http.StatusOK, apiOne[apiImportReport]{out})
 	return nil
 }

@@ -88,9 +88,11 @@ func (a *auth) isAdmin() bool { return a != nil && a.Operator.Role == roster.Rol
 // checks the role and the CSRF token, and maps a returned error.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// No form of the dashboard comes near this; a bigger body is
-		// refused when parsed rather than read into memory.
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		// No form of the dashboard but the CSV import (bodyLimit) comes
+		// near this; a bigger body is refused when parsed rather than
+		// read into memory.
+		limit := bodyLimit(rt)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if rt.Access != public {
 			a, err := s.loadSession(r)
 			if err != nil {
@@ -103,6 +105,12 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			if rt.Access == admin && !a.isAdmin() {
 				s.fail(w, r, errForbidden("Viewers cannot act or change settings; ask an admin."))
+				return
+			}
+			// Said too big before the CSRF check reads the body, which
+			// would otherwise fail as a missing token.
+			if r.ContentLength > limit {
+				s.fail(w, r, errTooLarge(limit))
 				return
 			}
 			if !safeMethod(r.Method) && !checkCSRF(r, a.Session.CSRFToken) {

@@ -41,3 +41,13 @@ func checkPreSessionCSRF(r *http.Request) bool {
 	}
 	return checkCSRF(r, c.Value)
 }
+
+// approvalLinkPattern is the one POST route that takes no CSRF token:
+// an approval link's confirm form (page_workflows_link.go). The approver
+// follows the link from an email and has no session, nor any cookie to
+// double-submit. The HMAC-SHA256-signed token in the path is itself the
+// capability: a cross-site form could only post a token its author already
+// holds, and the token names one approval, one answer and an expiry. The
+// route is public (wrap checks no session and no CSRF for public routes);
+// security_test.go lists it as the only public POST without a CSRF check.
+const approvalLinkPattern = "/approvals/{token}"

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"roster"
 	"roster/internal/store"
@@ -20,8 +21,17 @@ type userPage struct {
 	Changes     []changeRow
 	// Invites are one invite form per connection.
 	Invites []actionForm
-	// Result is the outcome of the action just run (?done=<key>).
+	// OrgActions are the organization-wide actions (deactivate,
+	// reactivate, sign out, remove from every team), one set per
+	// connection that sees the person.
+	OrgActions []orgActions
+	// Result is the outcome of the action just run (?done=<key>), and
+	// Retry, for a failed organization-wide action, the form that retries
+	// it under the same key.
 	Result *roster.Action
+	Retry  *actionForm
+	// AllTeams is the outcome of a removal from every team just run.
+	AllTeams *allTeamsView
 	// FormError is a problem with the submitted action that is not about
 	// one field (e.g. the action is disabled).
 	FormError string
@@ -31,6 +41,21 @@ type userPage struct {
 type membershipRow struct {
 	TeamID, TeamName, Role string
 	Remove, ChangeRole     actionForm
+}
+
+// orgActions are the organization-wide action forms through one
+// connection.
+type orgActions struct {
+	Connection                                 string
+	Deactivate, Reactivate, SignOut, RemoveAll actionForm
+}
+
+// allTeamsView is a removal from every team's outcome, team by team.
+type allTeamsView struct {
+	Email                    string
+	Teams                    []TeamResult
+	Removed, Skipped, Failed int
+	Retry                    *actionForm // the same key again, when a team failed
 }
 
 // changeRow is one change of the history, in words.
@@ -44,7 +69,8 @@ type changeRow struct {
 // actionForm is one action form: where it posts, its fixed fields, and
 // why it is disabled, if it is.
 type actionForm struct {
-	Kind         string // "invite", "remove", "role"
+	Kind         string // "invite", "remove", "role", or an organization-wide kind (orgKinds)
+	Label        string // the button, for organization-wide kinds
 	Action       string // the URL it posts to
 	Key          string // a fresh idempotency key
 	ConnectionID int64
@@ -59,6 +85,8 @@ type actionForm struct {
 	Disabled         bool
 	Reason           string // why it is disabled
 	Consequence      string // what a removal does, shown before confirming
+	Confirm          string // what the box to tick says, for organization-wide kinds
+	ServiceAccount   string // remove-all: the service account typed
 	Errors           map[string]string
 	CSRF             string
 }
@@ -72,6 +100,29 @@ var actionKinds = map[string]roster.ActionKind{
 	"remove": roster.ActionRemove,
 	"role":   roster.ActionChangeRole,
 }
+
+// Organization-wide kinds of user action, in /users/{id}/actions/{kind}:
+// what each records, the capability it needs and its button.
+var orgKinds = map[string]struct {
+	kind       roster.ActionKind
+	capability string
+	label      string
+}{
+	"deactivate": {roster.ActionDeactivate, roster.CapDeactivate, "Deactivate"},
+	"reactivate": {roster.ActionReactivate, roster.CapDeactivate, "Reactivate"},
+	"signout":    {roster.ActionSignOut, roster.CapSignOut, "Sign out of all sessions"},
+	// Each team's removal is recorded under its own key (key:team).
+	kindRemoveAll: {roster.ActionRemove, roster.CapManage, "Remove from every team"},
+}
+
+// kindRemoveAll is the removal from every team of a connection.
+const kindRemoveAll = "remove-all"
+
+// Org roles Miro's SCIM API cannot deactivate.
+const (
+	orgRoleGuest    = "organization_team_guest_user"
+	orgRoleExternal = "organization_external_user"
+)
 
 // userPage shows one person: license, roles, teams, history and actions.
 func (s *Server) userPage(w http.ResponseWriter, r *http.Request) error {
@@ -90,6 +141,9 @@ func (s *Server) userPage(w http.ResponseWriter, r *http.Request) error {
 			p.Result = &a
 		case !errors.Is(err, store.ErrNotFound):
 			return fmt.Errorf("load the action's outcome: %w", err)
+		}
+		if p.Result != nil && p.Result.Status == roster.ActionFailed {
+			p.Retry = p.retryForm(*p.Result)
 		}
 	}
 	s.render(w, r, http.StatusOK, "user", p)
@@ -213,6 +267,9 @@ func (s *Server) loadUserPage(r *http.Request, id int64, sub *submitted) (userPa
 		f.fill(sub)
 		p.Invites = append(p.Invites, f)
 	}
+	if err := s.loadOrgActions(r, &p, conns, teamByID, members, sub); err != nil {
+		return p, err
+	}
 	if sub != nil {
 		p.FormError = sub.errors[""]
 	}
@@ -239,8 +296,15 @@ func (f *actionForm) fill(sub *submitted) {
 	}
 }
 
-// disabled says whether an operator may act through conn, and why not.
+// disabled says whether an operator may invite, remove and change roles
+// through conn, and why not.
 func (s *Server) disabled(a *auth, conn roster.Connection) (bool, string) {
+	return s.disabledFor(a, conn, roster.CapManage)
+}
+
+// disabledFor says whether an operator may use capability through conn,
+// and why not.
+func (s *Server) disabledFor(a *auth, conn roster.Connection, capability string) (bool, string) {
 	switch {
 	case !a.isAdmin():
 		return true, ViewerReason
@@ -250,11 +314,133 @@ func (s *Server) disabled(a *auth, conn roster.Connection) (bool, string) {
 		return true, "the connection is disconnected"
 	}
 	for _, c := range conn.Capabilities() {
-		if c.Name == roster.CapManage && !c.Available {
+		if c.Name == capability && !c.Available {
 			return true, c.Reason
 		}
 	}
 	return false, ""
+}
+
+// loadOrgActions adds the organization-wide action forms, one set per
+// connection that sees the person: one covering a team they are in, and
+// every organization-level connection when an organization sync saw them
+// (they have an org role).
+func (s *Server) loadOrgActions(r *http.Request, p *userPage, conns []roster.Connection, teamByID map[string]roster.Team,
+	members []roster.Membership, sub *submitted) error {
+	acc := p.Account
+	auth := authOf(r)
+	base := fmt.Sprintf("/users/%d/actions/", acc.ID)
+	for _, c := range conns {
+		if c.Status == roster.StatusDisconnected {
+			continue
+		}
+		sees := c.Level == roster.LevelOrganization && acc.OrgRole != ""
+		for _, m := range members {
+			if c.Level == roster.LevelTeam && c.TeamID == m.MiroTeamID ||
+				c.Level == roster.LevelOrganization && c.OrgID != "" && c.OrgID == teamByID[m.MiroTeamID].OrgID {
+				sees = true
+			}
+		}
+		if !sees {
+			continue
+		}
+		covered, err := s.store.Teams(r.Context(), c.ID)
+		if err != nil {
+			return fmt.Errorf("list the teams of connection %d: %w", c.ID, err)
+		}
+		var inTeams []string
+		for _, m := range members {
+			if slices.ContainsFunc(covered, func(t roster.Team) bool { return t.MiroTeamID == m.MiroTeamID }) {
+				inTeams = append(inTeams, teamName(teamByID, m.MiroTeamID))
+			}
+		}
+		who := cmp.Or(acc.Email, acc.Name, acc.MiroUserID)
+		set := orgActions{Connection: connLabel(c)}
+		for _, kind := range []string{"deactivate", "reactivate", "signout", kindRemoveAll} {
+			k := orgKinds[kind]
+			f := actionForm{Kind: kind, Label: k.label, Action: base + kind, Key: randomToken(), CSRF: p.CSRF,
+				ConnectionID: c.ID, Connection: connLabel(c)}
+			f.Disabled, f.Reason = s.disabledFor(auth, c, k.capability)
+			why := ""
+			switch kind {
+			case "deactivate", "reactivate":
+				switch {
+				case acc.OrgRole == orgRoleGuest:
+					why = "Miro's API cannot deactivate or reactivate guests, and " + who + " is a guest of the organization"
+				case acc.OrgRole == orgRoleExternal:
+					why = "Miro's API cannot deactivate or reactivate external users, and " + who + " is an external user"
+				case acc.Email == "":
+					why = "roster knows no email for this person, and SCIM finds people by email"
+				case kind == "deactivate" && !acc.Active:
+					why = "already deactivated (as of the last sync)"
+				case kind == "reactivate" && acc.Active:
+					why = "already active (as of the last sync)"
+				}
+				if kind == "deactivate" {
+					f.Confirm = fmt.Sprintf("Deactivate %s in the whole organization through %s: they can no longer log in to Miro, and their paid license is freed. Reactivate undoes it.", who, f.Connection)
+				} else {
+					f.Confirm = fmt.Sprintf("Reactivate %s through %s: they can log in to Miro again.", who, f.Connection)
+				}
+			case "signout":
+				if acc.Email == "" {
+					why = "roster knows no email for this person, and Miro signs people out by email"
+				}
+				f.Confirm = fmt.Sprintf("Sign %s out of every Miro session on every device; they can log in again at once.", who)
+			case kindRemoveAll:
+				if len(inTeams) == 0 {
+					why = "in no team this connection covers"
+				}
+				f.Confirm = fmt.Sprintf("Remove %s from every team %s covers (%s).", who, f.Connection, strings.Join(inTeams, ", "))
+				if s.actions != nil {
+					f.Consequence = s.actions.Consequence(c, roster.ActionRemove)
+				}
+			}
+			if why != "" && !f.Disabled {
+				f.Disabled, f.Reason = true, why
+			}
+			f.fill(sub)
+			if v, ok := sub.value(kind, c.ID, "service_account"); ok {
+				f.ServiceAccount = v
+			}
+			switch kind {
+			case "deactivate":
+				set.Deactivate = f
+			case "reactivate":
+				set.Reactivate = f
+			case "signout":
+				set.SignOut = f
+			default:
+				set.RemoveAll = f
+			}
+		}
+		p.OrgActions = append(p.OrgActions, set)
+	}
+	return nil
+}
+
+// value is a submitted field of the form of kind through connection.
+func (sub *submitted) value(kind string, connectionID int64, field string) (string, bool) {
+	if sub == nil || sub.kind != kind || sub.connectionID != connectionID {
+		return "", false
+	}
+	v, ok := sub.values[field]
+	return v, ok
+}
+
+// retryForm retries a failed organization-wide action under its key:
+// the runner then asks Miro whether it was done before acting again.
+// Team actions have none: their forms carry the team and role again.
+func (p *userPage) retryForm(a roster.Action) *actionForm {
+	if !p.CanAct {
+		return nil
+	}
+	for kind, k := range orgKinds {
+		if k.kind == a.Kind && kind != kindRemoveAll {
+			return &actionForm{Kind: kind, Label: "Retry: " + strings.ToLower(k.label),
+				Action: fmt.Sprintf("/users/%d/actions/%s", p.Account.ID, kind), Key: a.Key, ConnectionID: a.ConnectionID, CSRF: p.CSRF}
+		}
+	}
+	return nil
 }
 
 // connectionFor picks the connection that acts on a team: one that may

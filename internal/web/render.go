@@ -27,12 +27,14 @@ var pageNames = []string{
 	"error", "setup", "login", "overview", "users", "user", "teams", "audit", "settings", "connections",
 	"connection_new", "connection_report",
 	"apikeys",
+	"directory", "directory_import",
+	"workflows", "workflow", "workflow_edit", "workflow_dryrun", "workflow_runs", "workflow_run", "workflow_approvals", "approval_link",
 }
 
 // parseTemplates parses layout.html with each page, once, at startup.
 func parseTemplates(fsys fs.FS, a *assets) (*templates, error) {
 	funcs := templateFuncs(a)
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(fsys, "templates/layout.html")
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/workflow_parts.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse the layout: %w", err)
 	}
@@ -125,6 +127,8 @@ type Page struct {
 	CSRF     string
 	// CanAct is false for viewers; ViewerReason says why buttons are off.
 	CanAct bool
+	// Workflows shows the workflow pages in the nav (Config.Workflows set).
+	Workflows bool
 }
 
 // ViewerReason is shown on disabled action buttons for viewers.
@@ -145,7 +149,7 @@ func (p Page) HXHeaders() string {
 
 // page fills the layout's data for a request.
 func (s *Server) page(r *http.Request, title string) Page {
-	p := Page{Title: title, Nav: navOf(r.URL.Path)}
+	p := Page{Title: title, Nav: navOf(r.URL.Path), Workflows: s.wf != nil}
 	if a := authOf(r); a != nil {
 		op := a.Operator
 		op.PasswordHash = "" // never reaches a template

@@ -29,9 +29,11 @@ type route struct {
 
 // routeList is every route the dashboard serves, in one place. Every
 // non-public route requires a session, and every non-GET route a CSRF
-// token (see wrap); tests walk this list to prove it.
+// token (see wrap; public POSTs check their own double-submit token, but
+// for the approval link, whose signed token is the capability: see
+// approvalLinkPattern); tests walk this list to prove it.
 func (s *Server) routeList() []route {
-	return []route{
+	routes := []route{
 		// Assets, under fingerprinted URLs so they can be cached forever.
 		{"GET", "/static/{hash}/{name}", public, s.staticAsset},
 
@@ -50,10 +52,14 @@ func (s *Server) routeList() []route {
 		{"GET", "/teams", viewer, s.teamsPage},
 		{"GET", "/audit", viewer, s.auditPage},
 		{"GET", "/settings", viewer, s.settingsPage},
+		{"GET", "/directory", viewer, s.directoryPage},
 
 		// Acting (admins only).
 		{"POST", "/users/{id}/actions/{kind}", admin, s.userAction},
 		{"POST", "/settings", admin, s.settingsSubmit},
+		// The directory's CSV import: a multipart upload of up to 10 MB
+		// (bodyLimit), checked and imported row by row (page_directory.go).
+		{"POST", "/directory/import", admin, s.directoryImport},
 
 		// Connections (page_connections.go, connection_*.go). Adding one
 		// leaves roster by a GET link (CSP form-action would block a form
@@ -74,4 +80,10 @@ func (s *Server) routeList() []route {
 		{"POST", "/settings/api-keys", admin, s.apiKeyCreate},
 		{"POST", "/settings/api-keys/{id}/delete", admin, s.apiKeyDelete},
 	}
+	// Workflows (page_workflows*.go), when the server has an engine;
+	// without one their pages do not exist (404) and the nav omits them.
+	if s.wf != nil {
+		routes = append(routes, s.workflowRoutes()...)
+	}
+	return routes
 }

@@ -21,7 +21,7 @@ func routePath(rt route) string {
 
 func TestEveryRouteNeedsLogin(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	b := setup(t, withEngine(&jobRecorder{}, nil)) // with the workflow routes
 	b.operator(t, "ann@example.com", roster.RoleAdmin, "correct horse battery")
 	br := b.browser(t)
 	checked := 0
@@ -45,6 +45,36 @@ func TestEveryRouteNeedsLogin(t *testing.T) {
 	// A forged or stale session cookie is no login either.
 	br.c.Jar.SetCookies(mustURL(t, b.ts.URL), []*http.Cookie{{Name: sessionCookie, Value: strings.Repeat("A", 43)}})
 	require.Equal(t, http.StatusSeeOther, br.get("/").StatusCode)
+}
+
+// TestPublicPostsCheckCSRF: a public POST (no session yet) checks its
+// own double-submit CSRF token, but for one route: an approval link's
+// confirm form. The approver has no session nor roster cookie, and the
+// HMAC-signed token in its path is the capability (approvalLinkPattern),
+// so a forged cross-site POST could only carry a token its author holds.
+// A bogus token is refused by the link's own check (403, "not valid").
+func TestPublicPostsCheckCSRF(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withEngine(&jobRecorder{}, nil))
+	b.operator(t, "ann@example.com", roster.RoleAdmin, "correct horse battery")
+	br := b.browser(t)
+	checked := 0
+	for _, rt := range b.srv.routes {
+		if rt.Access != public || safeMethod(rt.Method) {
+			continue
+		}
+		checked++
+		path := strings.ReplaceAll(routePath(rt), "{token}", "bogus")
+		p := br.do(rt.Method, path, url.Values{"email": {"ann@example.com"}, "password": {"correct horse battery"}})
+		require.Equal(t, http.StatusForbidden, p.StatusCode, "%s %s", rt.Method, path)
+		if rt.Path == approvalLinkPattern {
+			require.NotContains(t, p.Body, "CSRF", "the approval link takes no CSRF token")
+			require.Contains(t, p.Body, "not valid")
+			continue
+		}
+		require.Contains(t, p.Body, "CSRF", "%s %s", rt.Method, path)
+	}
+	require.Equal(t, 3, checked, "setup, login and the approval link")
 }
 
 func TestCSRF(t *testing.T) {

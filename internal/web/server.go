@@ -21,6 +21,7 @@ import (
 	"roster"
 	"roster/internal/connect"
 	"roster/internal/store"
+	"roster/internal/workflow"
 )
 
 //go:embed templates/*.html
@@ -39,6 +40,9 @@ type ActionRequest struct {
 	MiroUserID   string
 	Role         string // team role for invite and change role
 	Actor        string // "operator:<email>"
+	// ServiceAccountEmail is, for RemoveFromAllTeams, who becomes admin of
+	// a team before its last admin leaves; empty skips such teams.
+	ServiceAccountEmail string
 }
 
 // ActionRunner runs actions on Miro. It is declared here, where it is
@@ -48,6 +52,15 @@ type ActionRunner interface {
 	Invite(ctx context.Context, req ActionRequest) (roster.Action, error)
 	Remove(ctx context.Context, req ActionRequest) (roster.Action, error)
 	ChangeRole(ctx context.Context, req ActionRequest) (roster.Action, error)
+	// Deactivate, Reactivate and SignOut act on the person in the whole
+	// organization (SCIM, and Miro's session reset); req has no team.
+	Deactivate(ctx context.Context, req ActionRequest) (roster.Action, error)
+	Reactivate(ctx context.Context, req ActionRequest) (roster.Action, error)
+	SignOut(ctx context.Context, req ActionRequest) (roster.Action, error)
+	// RemoveFromAllTeams removes the person from every team of the
+	// connection, each under its own key derived from req.Key; the error
+	// is for a bad request only, per-team failures are in the result.
+	RemoveFromAllTeams(ctx context.Context, req ActionRequest) (AllTeamsResult, error)
 	// Consequence says in plain words what an action of kind does through
 	// conn, shown before the admin confirms (e.g. boards removed or
 	// reassigned on removal).
@@ -78,6 +91,8 @@ type Config struct {
 	// arrives over TLS gets Secure cookies regardless.
 	SecureCookies bool
 	SessionTTL    time.Duration // default 12 h
+	// Workflows runs automations; nil hides the workflow pages.
+	Workflows *workflow.Engine
 }
 
 // DefaultSessionTTL is how long a login lasts.
@@ -99,6 +114,7 @@ type Server struct {
 	routes   []route
 	mux      *http.ServeMux
 	dummyPwd []byte // a bcrypt hash compared against for unknown emails, so timing reveals nothing
+	wf       *workflow.Engine
 }
 
 // New builds the dashboard. It parses every template and fingerprints
@@ -111,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Store, actions: cfg.Actions, jobs: cfg.Jobs,
 		connect: cfg.Connect, public: strings.TrimRight(cfg.PublicURL, "/"),
-		logger: cfg.Logger, now: cfg.Now, secure: cfg.SecureCookies, ttl: cfg.SessionTTL,
+		logger: cfg.Logger, now: cfg.Now, secure: cfg.SecureCookies, ttl: cfg.SessionTTL, wf: cfg.Workflows,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

@@ -1,0 +1,243 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"roster"
+	"roster/internal/store"
+	"roster/internal/workflow"
+)
+
+// workflowEditor is the YAML editor's data: the text as typed, its field
+// errors, and the outcome of Check or Dry run.
+type workflowEditor struct {
+	Page
+	workflowNav
+	Action string // where the form posts
+	ID     int64  // 0 for a new workflow
+	Name   string
+	YAML   string
+	// Errors are the definition's field errors, "path: message".
+	Errors []roster.WorkflowFieldError
+	// Checked says the definition validated (Check, or before a dry run).
+	Checked bool
+	DryRun  *workflow.DryRun
+	// New from a template: the template and connection it was built with.
+	Template    string
+	Templates   []string
+	Connection  int64
+	Connections []option
+}
+
+// blankWorkflow is the "blank" template: the smallest workflow that says
+// what each part is for.
+func blankWorkflow(conn int64) roster.Workflow {
+	return roster.Workflow{Name: "my-workflow", Description: "What this workflow is for.", ConnectionID: conn,
+		Trigger: roster.Trigger{Kind: roster.TriggerManual},
+		Steps:   []roster.Step{{ID: "sign-out", Kind: roster.StepSignOut}}}
+}
+
+// workflowNew is GET /workflows/new?template=NAME&connection=ID: the
+// editor, prefilled with a ready template (not saved).
+func (s *Server) workflowNew(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	conns, err := s.store.Connections(ctx)
+	if err != nil {
+		return fmt.Errorf("list connections: %w", err)
+	}
+	q := r.URL.Query()
+	ed := workflowEditor{Page: s.page(r, "New workflow"), workflowNav: workflowNav{"list"}, Action: "/workflows/new",
+		Template: q.Get("template"), Templates: workflow.Templates}
+	if ed.Template == "" {
+		ed.Template = "blank"
+	}
+	if v := q.Get("connection"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || !slices.ContainsFunc(conns, func(c roster.Connection) bool { return c.ID == id }) {
+			return errBadRequest(fmt.Sprintf("connection must be the id of a connection, got %q.", v))
+		}
+		ed.Connection = id
+	}
+	for _, c := range conns {
+		ed.Connections = append(ed.Connections, option{strconv.FormatInt(c.ID, 10), connLabel(c)})
+		if ed.Connection == 0 && c.Level == roster.LevelOrganization && c.Status != roster.StatusDisconnected {
+			ed.Connection = c.ID
+		}
+	}
+	if ed.Connection == 0 && len(conns) > 0 {
+		ed.Connection = conns[0].ID
+	}
+	var wf roster.Workflow
+	if ed.Template == "blank" {
+		wf = blankWorkflow(ed.Connection)
+	} else {
+		opts := workflow.TemplateOptions{ConnectionID: ed.Connection}
+		if ed.Template == "onboarding" {
+			// A team to invite to, for the admin to change.
+			if teams, err := s.store.Teams(ctx, ed.Connection); err == nil && len(teams) > 0 {
+				opts.Team = teams[0].MiroTeamID
+			}
+		}
+		if wf, err = workflow.Template(ed.Template, opts); err != nil {
+			return errBadRequest(err.Error())
+		}
+	}
+	y, err := workflow.MarshalYAML([]roster.Workflow{wf})
+	if err != nil {
+		return err
+	}
+	ed.YAML = string(y)
+	s.render(w, r, http.StatusOK, "workflow_edit", ed)
+	return nil
+}
+
+// workflowEdit is GET /workflows/edit/{id}: the editor on a stored
+// workflow's YAML.
+func (s *Server) workflowEdit(w http.ResponseWriter, r *http.Request) error {
+	wf, err := s.loadWorkflow(r)
+	if err != nil {
+		return err
+	}
+	y, err := workflow.MarshalYAML([]roster.Workflow{wf})
+	if err != nil {
+		return err
+	}
+	ed := workflowEditor{Page: s.page(r, "Edit "+wf.Name), workflowNav: workflowNav{"list"},
+		Action: "/workflows/" + strconv.FormatInt(wf.ID, 10) + "/edit", ID: wf.ID, Name: wf.Name, YAML: string(y)}
+	s.render(w, r, http.StatusOK, "workflow_edit", ed)
+	return nil
+}
+
+// workflowEditSubmit is POST /workflows/new and /workflows/{id}/edit:
+// op=check validates, op=dry-run previews the unsaved definition, and
+// op=save saves it. A definition that does not validate is shown again
+// as typed, with each field error, as 422; nothing is saved.
+func (s *Server) workflowEditSubmit(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	ed := workflowEditor{Page: s.page(r, "New workflow"), workflowNav: workflowNav{"list"}, Action: "/workflows/new",
+		YAML: r.PostFormValue("yaml")}
+	if r.PathValue("id") != "" {
+		old, err := s.loadWorkflow(r)
+		if err != nil {
+			return err
+		}
+		ed.ID, ed.Name, ed.Action = old.ID, old.Name, "/workflows/"+strconv.FormatInt(old.ID, 10)+"/edit"
+		ed.Page = s.page(r, "Edit "+old.Name)
+	}
+	op := r.PostFormValue("op")
+	if op != "check" && op != "dry-run" && op != "save" {
+		return errBadRequest(fmt.Sprintf("op must be check, dry-run or save, got %q.", op))
+	}
+	invalid := func(errs roster.WorkflowErrors) error {
+		ed.Errors = errs
+		s.render(w, r, http.StatusUnprocessableEntity, "workflow_edit", ed)
+		return nil
+	}
+
+	wf, errs, err := s.parseOne(r, ed.YAML)
+	if err != nil {
+		return err
+	}
+	if errs != nil {
+		return invalid(errs)
+	}
+	wf.ID = ed.ID
+	if ed.ID == 0 {
+		// A new workflow never overwrites one of the same name.
+		wf.Normalize()
+		old, err := s.store.WorkflowByName(ctx, wf.Name)
+		switch {
+		case err == nil:
+			return invalid(roster.WorkflowErrors{{Path: "name", Message: fmt.Sprintf("%q is taken by workflow %d; edit that one, or choose another name", wf.Name, old.ID)}})
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("read workflow %s: %w", wf.Name, err)
+		}
+	}
+
+	switch op {
+	case "check":
+		if err := s.wf.Check(ctx, &wf); err != nil {
+			return fieldErrsOr(err, invalid)
+		}
+		ed.Checked = true
+	case "dry-run":
+		d, err := s.wf.Preview(ctx, wf, nil)
+		if err != nil {
+			return fieldErrsOr(err, invalid)
+		}
+		ed.Checked, ed.DryRun = true, &d
+	case "save":
+		saved, err := s.wf.Save(ctx, wf)
+		if err != nil {
+			return fieldErrsOr(err, invalid)
+		}
+		action := "workflow_updated"
+		if ed.ID == 0 {
+			action = "workflow_created"
+		}
+		s.audit(r, roster.AuditEntry{Actor: authOf(r).actor(), Kind: "workflow", Action: action, Target: saved.Name, Result: "ok",
+			Detail: fmt.Sprintf("workflow %d, enabled %t", saved.ID, saved.Enabled)})
+		http.Redirect(w, r, "/workflows/"+strconv.FormatInt(saved.ID, 10), http.StatusSeeOther)
+		return nil
+	}
+	s.render(w, r, http.StatusOK, "workflow_edit", ed)
+	return nil
+}
+
+// parseOne reads the editor's YAML, which must hold exactly one workflow.
+// errs are the field errors of a bad text; err is roster's own failure.
+func (s *Server) parseOne(r *http.Request, text string) (roster.Workflow, roster.WorkflowErrors, error) {
+	if strings.TrimSpace(text) == "" {
+		return roster.Workflow{}, roster.WorkflowErrors{{Path: "document 1", Message: "is empty: write a workflow, or start from a template"}}, nil
+	}
+	ws, err := workflow.ParseYAML(strings.NewReader(text))
+	var fe roster.WorkflowErrors
+	if errors.As(err, &fe) {
+		return roster.Workflow{}, fe, nil
+	}
+	if err != nil {
+		return roster.Workflow{}, nil, fmt.Errorf("parse the workflow: %w", err)
+	}
+	if len(ws) != 1 {
+		return roster.Workflow{}, roster.WorkflowErrors{{Path: "document 2",
+			Message: fmt.Sprintf("the editor saves one workflow at a time, and this text holds %d; use roster workflow apply for several", len(ws))}}, nil
+	}
+	return ws[0], nil, nil
+}
+
+// fieldErrsOr hands field errors to invalid, and returns any other error.
+func fieldErrsOr(err error, invalid func(roster.WorkflowErrors) error) error {
+	var fe roster.WorkflowErrors
+	if errors.As(err, &fe) {
+		return invalid(fe)
+	}
+	return err
+}
+
+// workflowDryRun is POST /workflows/{id}/dry-run: the stored workflow's
+// preview (workflow.Preview), optionally for the emails given.
+func (s *Server) workflowDryRun(w http.ResponseWriter, r *http.Request) error {
+	wf, err := s.loadWorkflow(r)
+	if err != nil {
+		return err
+	}
+	ed := workflowEditor{Page: s.page(r, "Dry run of "+wf.Name), workflowNav: workflowNav{"list"}, ID: wf.ID, Name: wf.Name}
+	d, err := s.wf.Preview(r.Context(), wf, parseEmails(r.PostFormValue("emails")))
+	var fe roster.WorkflowErrors
+	if errors.As(err, &fe) {
+		ed.Errors = fe
+		s.render(w, r, http.StatusUnprocessableEntity, "workflow_dryrun", ed)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("preview workflow %d: %w", wf.ID, err)
+	}
+	ed.Checked, ed.DryRun = true, &d
+	s.render(w, r, http.StatusOK, "workflow_dryrun", ed)
+	return nil
+}

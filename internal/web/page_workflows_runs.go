@@ -1,0 +1,308 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"roster"
+	"roster/internal/store"
+	"roster/internal/workflow"
+)
+
+// runsPageSize is how many runs one page of the runs list shows.
+const runsPageSize = 50
+
+// runStatuses are the run statuses, in the order the filter and the
+// progress bar show them.
+var runStatuses = []roster.RunStatus{roster.RunSucceeded, roster.RunFailed, roster.RunCancelled, roster.RunRunning, roster.RunWaiting}
+
+// runCounts is the progress of a set of runs: counts by status and a bar.
+type runCounts struct {
+	Href   string // the fragment's URL, polled while Live
+	Total  int
+	Live   bool
+	Counts []statusCount
+}
+
+// statusCount is one status's share of the bar, in percent.
+type statusCount struct {
+	Status   roster.RunStatus
+	Count    int
+	X, Width float64
+	Fill     string
+}
+
+// runFills colour the progress bar (SVG attributes, which the CSP allows).
+var runFills = map[roster.RunStatus]string{
+	roster.RunSucceeded: "#1e7b34", roster.RunFailed: "#b3261e", roster.RunCancelled: "#8a8f99",
+	roster.RunRunning: "#3157d5", roster.RunWaiting: "#d29a00",
+}
+
+func newRunCounts(href string, counts map[roster.RunStatus]int) runCounts {
+	rc := runCounts{Href: href}
+	for _, st := range runStatuses {
+		rc.Total += counts[st]
+	}
+	x := 0.0
+	for _, st := range runStatuses {
+		n := counts[st]
+		sc := statusCount{Status: st, Count: n, X: x, Fill: runFills[st]}
+		if rc.Total > 0 {
+			sc.Width = 100 * float64(n) / float64(rc.Total)
+		}
+		x += sc.Width
+		rc.Counts = append(rc.Counts, sc)
+		if st.Live() && n > 0 {
+			rc.Live = true
+		}
+	}
+	return rc
+}
+
+type workflowRunsPage struct {
+	Page
+	workflowNav
+	Runs      []roster.WorkflowRun
+	Progress  runCounts
+	Workflows []option
+	Statuses  []roster.RunStatus
+	// The filter.
+	Workflow, Status, Email string
+	NextHref, FirstHref     string
+}
+
+// workflowRunsPage is GET /workflows/runs: runs filtered by workflow,
+// status and email, newest first, with keyset paging, and the progress of
+// the filtered set; the counts refresh themselves while runs are live.
+func (s *Server) workflowRunsPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	p := workflowRunsPage{Page: s.page(r, "Workflow runs"), workflowNav: workflowNav{"runs"}, Statuses: runStatuses,
+		Workflow: q.Get("workflow"), Status: q.Get("status"), Email: strings.TrimSpace(q.Get("email"))}
+	f := store.RunFilter{Status: roster.RunStatus(p.Status), Email: roster.NormalizeEmail(p.Email), Limit: runsPageSize}
+	var err error
+	if f.WorkflowID, err = formID("workflow", p.Workflow); err != nil {
+		return err
+	}
+	if f.BeforeID, err = formID("before", q.Get("before")); err != nil {
+		return err
+	}
+	if p.Status != "" && !isRunStatus(f.Status) {
+		return errBadRequest(fmt.Sprintf("status must be one of succeeded, failed, cancelled, running or waiting, got %q.", p.Status))
+	}
+	page, err := s.store.Runs(ctx, f)
+	if err != nil {
+		return fmt.Errorf("list workflow runs: %w", err)
+	}
+	link := func(before int64, counts bool) string {
+		v := url.Values{}
+		for k, val := range map[string]string{"workflow": p.Workflow, "status": p.Status, "email": p.Email} {
+			if val != "" {
+				v.Set(k, val)
+			}
+		}
+		if before > 0 {
+			v.Set("before", strconv.FormatInt(before, 10))
+		}
+		if counts {
+			v.Set("part", "counts")
+		}
+		if len(v) == 0 {
+			return "/workflows/runs"
+		}
+		return "/workflows/runs?" + v.Encode()
+	}
+	p.Runs = page.Runs
+	p.Progress = newRunCounts(link(0, true), page.Counts)
+	if page.NextBefore > 0 {
+		p.NextHref = link(page.NextBefore, false)
+	}
+	if f.BeforeID > 0 {
+		p.FirstHref = link(0, false)
+	}
+	if q.Get("part") == "counts" {
+		s.renderFragment(w, r, "workflow_runs", "counts", p.Progress)
+		return nil
+	}
+	ws, err := s.store.Workflows(ctx)
+	if err != nil {
+		return fmt.Errorf("list workflows: %w", err)
+	}
+	for _, wf := range ws {
+		p.Workflows = append(p.Workflows, option{strconv.FormatInt(wf.ID, 10), wf.Name})
+	}
+	s.render(w, r, http.StatusOK, "workflow_runs", p)
+	return nil
+}
+
+func isRunStatus(st roster.RunStatus) bool {
+	for _, s := range runStatuses {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
+
+// formID reads an optional positive id of a query or form.
+func formID(name, v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errBadRequest(fmt.Sprintf("%s must be an id, got %q.", name, v))
+	}
+	return id, nil
+}
+
+type workflowRunPage struct {
+	Page
+	workflowNav
+	Run      roster.WorkflowRun
+	Steps    []roster.RunStep
+	Approval *roster.Approval // the current step's, while pending
+	// WorkflowExists is false when the workflow was deleted since.
+	WorkflowExists bool
+	Live           bool
+	Href           string
+}
+
+// loadRun reads the run of the {id} path value.
+func (s *Server) loadRun(r *http.Request) (roster.WorkflowRun, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return roster.WorkflowRun{}, errNotFound("No such run.")
+	}
+	run, err := s.store.Run(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return run, errNotFound(fmt.Sprintf("No run %d.", id))
+	}
+	if err != nil {
+		return run, fmt.Errorf("load run %d: %w", id, err)
+	}
+	return run, nil
+}
+
+// workflowRunPage is GET /workflows/runs/{id}: the run, its timeline and
+// its pending approval; while live, the page refreshes its live part
+// every 3 s (?part=live).
+func (s *Server) workflowRunPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	run, err := s.loadRun(r)
+	if err != nil {
+		return err
+	}
+	p := workflowRunPage{Page: s.page(r, fmt.Sprintf("Run %d", run.ID)), workflowNav: workflowNav{"runs"}, Run: run,
+		Live: run.Status.Live(), Href: fmt.Sprintf("/workflows/runs/%d", run.ID)}
+	if p.Steps, err = s.store.RunSteps(ctx, run.ID); err != nil {
+		return fmt.Errorf("load the timeline of run %d: %w", run.ID, err)
+	}
+	if p.Live && run.Position >= 0 && run.Position < len(run.Definition.Steps) {
+		if st := run.Definition.Steps[run.Position]; st.Kind == roster.StepApproval {
+			a, err := s.store.ApprovalFor(ctx, run.ID, st.ID)
+			switch {
+			case err == nil && a.Status == roster.ApprovalPending:
+				p.Approval = &a
+			case err != nil && !errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("load the approval of run %d: %w", run.ID, err)
+			}
+		}
+	}
+	if r.URL.Query().Get("part") == "live" {
+		s.renderFragment(w, r, "workflow_run", "live", p)
+		return nil
+	}
+	if _, err := s.store.Workflow(ctx, run.WorkflowID); err == nil {
+		p.WorkflowExists = true
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("load workflow %d: %w", run.WorkflowID, err)
+	}
+	s.render(w, r, http.StatusOK, "workflow_run", p)
+	return nil
+}
+
+// workflowRunCancel is POST /workflows/runs/{id}/cancel: end a live run;
+// its queued jobs then do nothing.
+func (s *Server) workflowRunCancel(w http.ResponseWriter, r *http.Request) error {
+	run, err := s.loadRun(r)
+	if err != nil {
+		return err
+	}
+	href := fmt.Sprintf("/workflows/runs/%d", run.ID)
+	_, err = s.wf.Cancel(r.Context(), run.ID, authOf(r).actor())
+	if errors.Is(err, store.ErrConflict) {
+		return &httpError{Status: http.StatusConflict, Message: fmt.Sprintf("Run %d already ended; nothing was changed.", run.ID), Href: href, HrefLabel: "Back to the run"}
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, href, http.StatusSeeOther)
+	return nil
+}
+
+// approvalRow is a pending approval with its run.
+type approvalRow struct {
+	roster.Approval
+	Run roster.WorkflowRun
+}
+
+type workflowApprovalsPage struct {
+	Page
+	workflowNav
+	Approvals []approvalRow
+}
+
+// workflowApprovalsPage is GET /workflows/approvals: approvals waiting
+// for an answer, newest first. Those of runs that ended (cancelled while
+// waiting) are left out: they can no longer be answered.
+func (s *Server) workflowApprovalsPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	as, err := s.store.Approvals(ctx, true, 200)
+	if err != nil {
+		return fmt.Errorf("list approvals: %w", err)
+	}
+	p := workflowApprovalsPage{Page: s.page(r, "Approvals"), workflowNav: workflowNav{"approvals"}}
+	for _, a := range as {
+		run, err := s.store.Run(ctx, a.RunID)
+		if err != nil {
+			return fmt.Errorf("load run %d: %w", a.RunID, err)
+		}
+		if !run.Status.Live() {
+			continue // a cancelled run leaves its question pending, unanswerable
+		}
+		p.Approvals = append(p.Approvals, approvalRow{Approval: a, Run: run})
+	}
+	s.render(w, r, http.StatusOK, "workflow_approvals", p)
+	return nil
+}
+
+// workflowApprovalDecide is POST /workflows/approvals/{id}/approve and
+// /deny: an operator answers in the dashboard (workflow.Decide), and the
+// run takes its branch at once.
+func (s *Server) workflowApprovalDecide(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return errNotFound("No such approval.")
+	}
+	approve := strings.HasSuffix(r.URL.Path, "/approve")
+	a, err := s.wf.Decide(r.Context(), id, approve, authOf(r).actor())
+	back := localPath(r.PostFormValue("next"))
+	if back == "/" {
+		back = fmt.Sprintf("/workflows/runs/%d", a.RunID)
+	}
+	switch {
+	case errors.Is(err, workflow.ErrDecided):
+		return &httpError{Status: http.StatusConflict, Message: err.Error() + ". Nothing was changed.", Href: back, HrefLabel: "Back"}
+	case errors.Is(err, store.ErrNotFound):
+		return errNotFound(fmt.Sprintf("No approval %d.", id))
+	case err != nil:
+		return err
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+	return nil
+}
