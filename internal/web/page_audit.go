@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"roster"
 	"roster/internal/store"
@@ -15,13 +16,14 @@ import (
 const auditPageSize = 50
 
 // auditKinds are the kinds the audit log filters on.
-var auditKinds = []string{"action", "sync", "auth", "settings", "connection", "directory"}
+var auditKinds = []string{"action", "sync", "auth", "settings", "connection", "directory", "workflow"}
 
 // auditPage is the audit log's data.
 type auditPage struct {
 	Page
 	Entries  []roster.AuditEntry
 	Kind     string
+	Target   string // exact, e.g. a person's email
 	Kinds    []string
 	NextHref string
 	// FirstHref links back to the newest entries when this is a later page.
@@ -31,9 +33,9 @@ type auditPage struct {
 // auditPage lists the audit log, newest first, with keyset paging.
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.AuditFilter{Kind: q.Get("kind"), Limit: auditPageSize}
+	f := store.AuditFilter{Kind: q.Get("kind"), Target: strings.TrimSpace(q.Get("target")), Limit: auditPageSize}
 	if f.Kind != "" && !slices.Contains(auditKinds, f.Kind) {
-		return errBadRequest(fmt.Sprintf("kind must be one of action, sync, auth, settings, connection or directory, got %q.", f.Kind))
+		return errBadRequest(fmt.Sprintf("kind must be one of %s, got %q.", strings.Join(auditKinds, ", "), f.Kind))
 	}
 	if v := q.Get("before"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
@@ -46,11 +48,14 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list the audit log: %w", err)
 	}
-	p := auditPage{Page: s.page(r, "Audit log"), Entries: entries, Kind: f.Kind, Kinds: auditKinds}
+	p := auditPage{Page: s.page(r, "Audit log"), Entries: entries, Kind: f.Kind, Target: f.Target, Kinds: auditKinds}
 	link := func(before int64) string {
 		v := url.Values{}
 		if f.Kind != "" {
 			v.Set("kind", f.Kind)
+		}
+		if f.Target != "" {
+			v.Set("target", f.Target)
 		}
 		if before > 0 {
 			v.Set("before", strconv.FormatInt(before, 10))

@@ -204,6 +204,13 @@ func TestTeamsAndAudit(t *testing.T) {
 	}
 	require.Len(t, seen, 120+len(synced))
 	require.Equal(t, 3, pages)
+	// The target filter is exact, and paging keeps it.
+	require.NoError(t, f.db.AppendAudit(ctx, &roster.AuditEntry{Actor: "workflow:offboarding", Kind: "workflow", Action: "step:deactivate",
+		Target: "ann@example.com", Result: "ok", Detail: "only-ann", At: f.clock.Now()}))
+	p = br.mustGet("/audit?kind=workflow&target=ann%40example.com")
+	require.Contains(t, p.Body, "only-ann")
+	require.NotContains(t, p.Body, "run 1")
+	require.NotContains(t, br.mustGet("/audit?target=bob%40example.com").Body, "only-ann")
 	require.Equal(t, http.StatusBadRequest, br.get("/audit?kind=nope").StatusCode)
 	require.Equal(t, http.StatusBadRequest, br.get("/audit?before=x").StatusCode)
 }
