@@ -56,6 +56,13 @@ type browserBundle struct {
 // when chromium is missing, and fails instead under ROSTER_REQUIRE_BROWSER=1.
 func setupBrowser(t *testing.T) *browserBundle {
 	t.Helper()
+	return setupBrowserWith(t, nil)
+}
+
+// setupBrowserWith is setupBrowser with the demo's serveApp running
+// workflows and notifications as auto says (nil: the defaults).
+func setupBrowserWith(t *testing.T, auto *automationFlags) *browserBundle {
+	t.Helper()
 	chromium := chromiumPath()
 	if chromium == "" {
 		if os.Getenv("ROSTER_REQUIRE_BROWSER") == "1" {
@@ -76,7 +83,7 @@ func setupBrowser(t *testing.T) *browserBundle {
 	srvCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	ready, served := make(chan string, 1), make(chan error, 1)
 	go func() {
-		served <- serveApp(srvCtx, d.app, serveOptions{listen: "127.0.0.1:0", workers: 2, miro: d.miro}, func(u string) { ready <- u })
+		served <- serveApp(srvCtx, d.app, serveOptions{listen: "127.0.0.1:0", workers: 2, miro: d.miro, automation: auto}, func(u string) { ready <- u })
 	}()
 	b := &browserBundle{t: t, d: d, info: d.sim.Info(d.simURL)}
 	select {

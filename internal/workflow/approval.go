@@ -50,11 +50,11 @@ func (e *Engine) approval(ctx context.Context, run roster.WorkflowRun, step rost
 		}
 		if now.Before(a.ExpiresAt) {
 			return result{status: roster.StepWaiting, due: a.ExpiresAt,
-				detail: fmt.Sprintf("asked %s (%s); waiting for an answer until %s", a.Approver, step.Via, a.ExpiresAt.Format(time.RFC3339))}
+				detail: fmt.Sprintf("asked %s (%s); waiting for an answer until %s", a.Approver, step.Via, stamp(a.ExpiresAt))}
 		}
 		decided, err := e.Store.DecideApproval(ctx, a.ID, roster.ApprovalTimedOut, "timeout", now, roster.AuditEntry{
 			At: now, Actor: "workflow:" + run.WorkflowName, Kind: "workflow", Action: "approval_timed_out",
-			Target: run.Email, Result: "ok", Detail: fmt.Sprintf("run %d, step %s: no answer from %s by %s", run.ID, step.ID, a.Approver, a.ExpiresAt.Format(time.RFC3339))})
+			Target: run.Email, Result: "ok", Detail: fmt.Sprintf("run %d, step %s: no answer from %s by %s", run.ID, step.ID, a.Approver, stamp(a.ExpiresAt))})
 		if err != nil && !errors.Is(err, store.ErrConflict) {
 			return result{transient: fmt.Errorf("record the timeout: %w", err)}
 		}
@@ -68,7 +68,7 @@ func (e *Engine) approval(ctx context.Context, run roster.WorkflowRun, step rost
 		return result{status: roster.StepSucceeded, next: deny, label: "denied", detail: "denied by " + a.DecidedBy}
 	}
 	return result{status: roster.StepSucceeded, next: timeout, label: "timed out",
-		detail: fmt.Sprintf("%s did not answer by %s", a.Approver, a.ExpiresAt.Format(time.RFC3339))}
+		detail: fmt.Sprintf("%s did not answer by %s", a.Approver, stamp(a.ExpiresAt))}
 }
 
 // ask sends the approval request with its signed links, by email or
@@ -89,7 +89,7 @@ func (e *Engine) ask(ctx context.Context, run roster.WorkflowRun, step roster.St
 	}
 	approveURL, denyURL := e.LinkURL(a, true), e.LinkURL(a, false)
 	text := fmt.Sprintf("%s\n\nApprove: %s\nDeny: %s\n\nThe links expire at %s; without an answer by then the workflow takes its timeout branch. You can also answer in roster: %s",
-		question, approveURL, denyURL, a.ExpiresAt.Format(time.RFC1123), e.runURL(run.ID))
+		question, approveURL, denyURL, stamp(a.ExpiresAt), e.runURL(run.ID))
 	var to []string
 	if step.Via == roster.ChannelEmail {
 		to = []string{a.Approver}
@@ -167,7 +167,7 @@ func (e *Engine) OpenLink(ctx context.Context, token string) (roster.Approval, b
 		return roster.Approval{}, false, ErrLinkInvalid
 	}
 	if !e.now().Before(time.Unix(exp, 0)) {
-		return roster.Approval{}, false, fmt.Errorf("%w: it was valid until %s", ErrLinkExpired, time.Unix(exp, 0).UTC().Format(time.RFC1123))
+		return roster.Approval{}, false, fmt.Errorf("%w: it was valid until %s", ErrLinkExpired, stamp(time.Unix(exp, 0)))
 	}
 	a, err := e.Store.Approval(ctx, id)
 	if err != nil {

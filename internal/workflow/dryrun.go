@@ -322,7 +322,7 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 		if len(list) == 0 {
 			return "nothing to do: in no team of the connection", false, nil
 		}
-		return fmt.Sprintf("remove from %d teams: %s", len(list), strings.Join(list, ", ")), false, nil
+		return fmt.Sprintf("remove from %s: %s", plural(len(list), "team"), strings.Join(list, ", ")), false, nil
 	case roster.StepDeactivate, roster.StepReactivate:
 		if isGuest(a.OrgRole) {
 			return "refused: guests and external users cannot be deactivated or reactivated through Miro's API", true, nil
@@ -398,4 +398,12 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 		return fmt.Sprintf("wait %s", st.Duration), false, nil
 	}
 	return "", false, nil
+}
+
+// plural is "1 team" or "3 teams".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

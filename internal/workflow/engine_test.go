@@ -70,6 +70,11 @@ name: f
 connection: 99
 trigger: {kind: manual}
 steps: [{kind: sign_out}]`, "f: connection"},
+		"bad duration": {`
+name: h
+connection: 1
+trigger: {kind: manual}
+steps: [{kind: wait, duration: soon}]`, "steps[0].duration"},
 		"unknown key": {`
 name: g
 connection: 1

@@ -227,7 +227,7 @@ func (e *Engine) wait(run roster.WorkflowRun, step roster.Step, prev *roster.Run
 	if prev == nil || prev.DueAt.IsZero() {
 		due := now.Add(time.Duration(step.Duration))
 		return result{status: roster.StepWaiting, due: due,
-			detail: fmt.Sprintf("waiting %s, until %s", step.Duration, due.Format(time.RFC3339))}
+			detail: fmt.Sprintf("waiting %s, until %s", step.Duration, stamp(due))}
 	}
 	if now.Before(prev.DueAt) {
 		return result{status: roster.StepWaiting, due: prev.DueAt, detail: prev.Detail}
@@ -313,7 +313,7 @@ func (e *Engine) removeAll(ctx context.Context, req action.Request, next string)
 			notes = append(notes, fmt.Sprintf("%s %s: %s", t.Outcome, t.TeamName, t.Reason))
 		}
 	}
-	detail := fmt.Sprintf("removed from %d teams", removed)
+	detail := "removed from " + plural(removed, "team")
 	if skipped > 0 {
 		detail += fmt.Sprintf(", skipped %d", skipped)
 	}
@@ -544,3 +544,6 @@ func (e *Engine) Reconcile(ctx context.Context) (int, error) {
 	}
 	return redispatched, nil
 }
+
+// stamp is a time as timelines, messages and the dashboard show it.
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

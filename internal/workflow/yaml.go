@@ -17,7 +17,11 @@ import (
 // separated by ---). Unknown keys are errors, so a typo never silently
 // drops a setting. Errors name the document and the field.
 func ParseYAML(r io.Reader) ([]roster.Workflow, error) {
-	dec := yaml.NewDecoder(r)
+	text, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read the workflow definitions: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(text))
 	dec.KnownFields(true)
 	var out []roster.Workflow
 	for i := 0; ; i++ {
@@ -27,6 +31,10 @@ func ParseYAML(r io.Reader) ([]roster.Workflow, error) {
 			break
 		}
 		if err != nil {
+			// A bad duration fails the whole decode; name its field instead.
+			if fe := durationErrors(documentNode(text, i)); len(fe) > 0 {
+				return nil, fieldErrs(fe)
+			}
 			return nil, fieldErrs(roster.WorkflowErrors{{Path: fmt.Sprintf("document %d", i+1), Message: yamlMessage(err)}})
 		}
 		out = append(out, w)
@@ -35,6 +43,20 @@ func ParseYAML(r io.Reader) ([]roster.Workflow, error) {
 		return nil, fieldErrs(roster.WorkflowErrors{{Path: "document 1", Message: "holds no workflow"}})
 	}
 	return out, nil
+}
+
+// documentNode is the i-th YAML document of text as a node, or nil.
+func documentNode(text []byte, i int) *yaml.Node {
+	dec := yaml.NewDecoder(bytes.NewReader(text))
+	for j := 0; ; j++ {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			return nil
+		}
+		if j == i {
+			return &n
+		}
+	}
 }
 
 // yamlMessage is a YAML error without the library's prefix.
@@ -123,4 +145,47 @@ func (e *Engine) Export(ctx context.Context, name string) ([]byte, error) {
 		ws = all
 	}
 	return MarshalYAML(ws)
+}
+
+// durationErrors finds the steps' timeout and duration values that are no
+// duration, as field errors with their paths.
+func durationErrors(doc *yaml.Node) roster.WorkflowErrors {
+	if doc == nil {
+		return nil
+	}
+	root := doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = root.Content[0]
+	}
+	steps := mapValue(root, "steps")
+	if steps == nil || steps.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var errs roster.WorkflowErrors
+	for i, st := range steps.Content {
+		for _, key := range []string{"timeout", "duration"} {
+			v := mapValue(st, key)
+			if v == nil || v.Kind != yaml.ScalarNode {
+				continue
+			}
+			if _, err := roster.ParseDuration(v.Value); err != nil {
+				errs = append(errs, roster.WorkflowFieldError{Path: fmt.Sprintf("steps[%d].%s", i, key),
+					Message: fmt.Sprintf("line %d: %v", v.Line, err)})
+			}
+		}
+	}
+	return errs
+}
+
+// mapValue is the value of key in a YAML mapping, or nil.
+func mapValue(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
 }
