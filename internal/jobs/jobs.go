@@ -41,6 +41,14 @@ const (
 	DefaultSyncTimeout   = 2 * time.Hour
 )
 
+// fetchCooldown is the least time between two fetches of jobs. River
+// fetches when a job ends and slots were full, but at most once per
+// cooldown (100ms by default), so N workers start at most N jobs per
+// cooldown: 80 workflow steps a second for 8 workers, though most
+// steps take well under 50ms. 10ms lets them run back to back and
+// still bounds fetch queries to 100 a second per process.
+const fetchCooldown = 10 * time.Millisecond
+
 // Config configures a Runner. DB and Syncer are required.
 type Config struct {
 	// DB is the store; River's tables live in its database.
@@ -84,6 +92,7 @@ type client interface {
 	StopAndCancel(ctx context.Context) error
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 }
 
 // Runner owns the River client: it works sync jobs, runs the scheduler
@@ -101,6 +110,23 @@ type Runner struct {
 	workflows     Workflows
 	stepAttempts  int
 	stepRetryBase time.Duration
+	triggerEvery  time.Duration
+	scheduleEvery time.Duration
+}
+
+// tickOpts makes a periodic job unique per tick, among live jobs. Unique
+// across ticks, a copy left running by a killed process would block every
+// later tick until River's rescue, hours later; per tick, the next one
+// runs, and the worker skips a tick that waited behind a slow one.
+func tickOpts(every time.Duration) *river.InsertOpts {
+	// River's periods are whole seconds at least.
+	return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: max(every, time.Second), ByState: liveStates}}
+}
+
+// stale reports whether a periodic job waited so long that a later tick's
+// job will do its work: run it and the ticks pile up behind a slow one.
+func stale(createdAt time.Time, every time.Duration) bool {
+	return time.Since(createdAt) > 2*every
 }
 
 // New applies River's migrations and builds a Runner; Start starts it. A
@@ -126,6 +152,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	}
 	poll := cmp.Or(cfg.PollInterval, DefaultPollInterval)
 	every := cmp.Or(cfg.ScheduleEvery, DefaultScheduleEvery)
+	r.scheduleEvery = every
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker{r: r})
@@ -140,11 +167,11 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		Workers: workers,
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(
 			river.PeriodicInterval(every),
-			func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil },
+			func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, tickOpts(every) },
 			&river.PeriodicJobOpts{ID: ScheduleArgs{}.Kind(), RunOnStart: true},
 		)},
 		FetchPollInterval: poll,
-		FetchCooldown:     min(poll, river.FetchCooldownDefault),
+		FetchCooldown:     min(poll, fetchCooldown),
 		// Rescue (retry) a job only well after its timeout has cancelled
 		// it: rescuing a sync that still runs would run two at once.
 		RescueStuckJobsAfter: r.syncTimeout + 15*time.Minute,
@@ -155,9 +182,11 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		river.AddWorker(workers, &stepWorker{r: r})
 		river.AddWorker(workers, &triggersWorker{r: r})
 		rc.Queues[queueWorkflow] = river.QueueConfig{MaxWorkers: cmp.Or(cfg.WorkflowWorkers, DefaultWorkflowWorkers)}
+		rc.Queues[queueTriggers] = river.QueueConfig{MaxWorkers: 1}
+		r.triggerEvery = cmp.Or(cfg.TriggerEvery, DefaultTriggerEvery)
 		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(
-			river.PeriodicInterval(cmp.Or(cfg.TriggerEvery, DefaultTriggerEvery)),
-			func() (river.JobArgs, *river.InsertOpts) { return TriggersArgs{}, nil },
+			river.PeriodicInterval(r.triggerEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return TriggersArgs{}, tickOpts(r.triggerEvery) },
 			&river.PeriodicJobOpts{ID: TriggersArgs{}.Kind(), RunOnStart: true},
 		))
 	}

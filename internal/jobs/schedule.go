@@ -33,7 +33,10 @@ type scheduleWorker struct {
 	r *Runner
 }
 
-func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error {
+func (w *scheduleWorker) Work(ctx context.Context, job *river.Job[ScheduleArgs]) error {
+	if stale(job.CreatedAt, w.r.scheduleEvery) {
+		return nil
+	}
 	_, err := w.r.ScheduleDue(ctx)
 	return err
 }

@@ -63,11 +63,22 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
 		job.Attempt, job.MaxAttempts)
 }
 
+// stepPriority is a step job's River priority (1 first, 4 last): later
+// steps go first, so runs already going finish before new ones start.
+// Were the 1,000 first steps of a bulk trigger worked before any second
+// step, each kind of step would take its turn alone, and the credit
+// budget would sit idle while SCIM's limits paced the deactivations, and
+// the other way round; run by run, the steps of different runs spend the
+// budgets together.
+func stepPriority(position int) int {
+	return max(1, 4-position)
+}
+
 // EnqueueSteps inserts step jobs, each at its time (now when zero).
 func (r *Runner) EnqueueSteps(ctx context.Context, steps []workflow.StepJob) error {
 	params := make([]river.InsertManyParams, len(steps))
 	for i, s := range steps {
-		opts := &river.InsertOpts{Queue: queueWorkflow, MaxAttempts: r.stepAttempts,
+		opts := &river.InsertOpts{Queue: queueWorkflow, MaxAttempts: r.stepAttempts, Priority: stepPriority(s.Position),
 			UniqueOpts: river.UniqueOpts{ByArgs: true}}
 		if !s.At.IsZero() {
 			opts.ScheduledAt = s.At
@@ -94,8 +105,12 @@ func (TriggersArgs) Kind() string { return "workflow_triggers" }
 // InsertOpts keeps at most one live and does not retry: the next tick is
 // the retry.
 func (TriggersArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: queueSchedule, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: liveStates}}
+	return river.InsertOpts{Queue: queueTriggers, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: liveStates}}
 }
+
+// queueTriggers has one worker: evaluations never overlap in a process,
+// and neither they nor syncs hold up the other.
+const queueTriggers = "workflow_triggers"
 
 type triggersWorker struct {
 	river.WorkerDefaults[TriggersArgs]
@@ -104,7 +119,10 @@ type triggersWorker struct {
 
 func (w *triggersWorker) Timeout(*river.Job[TriggersArgs]) time.Duration { return 10 * time.Minute }
 
-func (w *triggersWorker) Work(ctx context.Context, _ *river.Job[TriggersArgs]) error {
+func (w *triggersWorker) Work(ctx context.Context, job *river.Job[TriggersArgs]) error {
+	if stale(job.CreatedAt, w.r.triggerEvery) {
+		return nil
+	}
 	rec, err := w.r.workflows.Reconcile(ctx)
 	if err != nil {
 		w.r.logger.ErrorContext(ctx, "workflow reconcile", "error", err)

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"roster"
@@ -76,6 +77,9 @@ type Engine struct {
 	Lease time.Duration
 	// InactiveEvery spaces the inactive trigger's evaluations.
 	InactiveEvery time.Duration
+
+	mu   sync.Mutex
+	seen map[int64]map[int64]bool // workflow → events handled, not yet passed by its cursor
 }
 
 func (e *Engine) now() time.Time {

@@ -496,6 +496,12 @@ func (e *Engine) Cancel(ctx context.Context, runID int64, actor string) (roster.
 	return run, nil
 }
 
+// RunningLister is what Reconcile needs of a job queue to find jobs a
+// dead process left running; *jobs.Runner implements it.
+type RunningLister interface {
+	RunningSteps(ctx context.Context) (map[StepJob]time.Time, error)
+}
+
 // dueGrace is how late a waiting run's scheduled job may be before
 // Reconcile takes it for lost.
 const dueGrace = 15 * time.Second
@@ -514,14 +520,26 @@ func (e *Engine) Reconcile(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read stale runs: %w", err)
 	}
+	// A job a killed process had fetched but not yet leased its run with
+	// stays running at River: enqueueing it again would be skipped as a
+	// duplicate, so such runs are re-dispatched like expired leases.
+	var running map[StepJob]time.Time
+	if rs, ok := e.Jobs.(RunningLister); ok && len(runs) > 0 {
+		if running, err = rs.RunningSteps(ctx); err != nil {
+			return 0, err
+		}
+	}
 	var jobs []StepJob
 	redispatched := 0
 	for _, run := range runs {
+		job := StepJob{RunID: run.ID, Position: run.Position, Generation: run.Generation}
 		if run.LeaseUntil.IsZero() {
-			jobs = append(jobs, StepJob{RunID: run.ID, Position: run.Position, Generation: run.Generation})
-			continue
-		}
-		if run.Status == roster.RunWaiting && now.Sub(run.LeaseUntil) < dueGrace {
+			since, isRunning := running[job]
+			if !isRunning || now.Sub(since) < e.lease() {
+				jobs = append(jobs, job) // skipped if it exists
+				continue
+			}
+		} else if run.Status == roster.RunWaiting && now.Sub(run.LeaseUntil) < dueGrace {
 			continue // its scheduled job is about to claim it
 		}
 		next := run

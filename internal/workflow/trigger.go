@@ -104,7 +104,7 @@ func (e *Engine) personEvents(ctx context.Context, w roster.Workflow, cursor int
 		}
 		var cands []candidate
 		for _, ev := range evs {
-			if ev.Kind != want {
+			if ev.Kind != want || e.handled(w.ID, ev.ID) {
 				continue
 			}
 			s, err := e.personSubject(ctx, ev)
@@ -122,7 +122,11 @@ func (e *Engine) personEvents(ctx context.Context, w roster.Workflow, cursor int
 		if err != nil {
 			return started, err
 		}
+		for _, ev := range evs {
+			e.handle(w.ID, ev.ID)
+		}
 		next := settled(cursor, len(evs), func(i int) (int64, time.Time) { return evs[i].ID, evs[i].At }, e.now())
+		e.forget(w.ID, next)
 		if next != cursor {
 			if err := e.Store.SetTriggerState(ctx, w.ID, next, time.Time{}); err != nil {
 				return started, fmt.Errorf("save the trigger cursor: %w", err)
@@ -182,6 +186,9 @@ func (e *Engine) changes(ctx context.Context, w roster.Workflow, cursor int64) (
 		}
 		var cands []candidate
 		for _, ch := range chs {
+			if e.handled(w.ID, ch.ID) {
+				continue
+			}
 			var why string
 			switch {
 			case w.Trigger.Kind == roster.TriggerNewAccount && ch.Kind == roster.ChangeJoined:
@@ -213,7 +220,11 @@ func (e *Engine) changes(ctx context.Context, w roster.Workflow, cursor int64) (
 		if err != nil {
 			return started, err
 		}
+		for _, ch := range chs {
+			e.handle(w.ID, ch.ID)
+		}
 		next := settled(cursor, len(chs), func(i int) (int64, time.Time) { return chs[i].ID, chs[i].At }, e.now())
+		e.forget(w.ID, next)
 		if next != cursor {
 			if err := e.Store.SetTriggerState(ctx, w.ID, next, time.Time{}); err != nil {
 				return started, fmt.Errorf("save the trigger cursor: %w", err)
@@ -417,4 +428,38 @@ func newRequestID() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// handled reports whether this process already started (or passed over)
+// the runs of event id for a workflow: events the cursor may not pass yet
+// are read again every evaluation, and looking their people up again is
+// the cost this saves. Forgotten on restart, the runs' trigger keys still
+// keep anything from starting twice.
+func (e *Engine) handled(workflowID, id int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.seen[workflowID][id]
+}
+
+func (e *Engine) handle(workflowID, id int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.seen == nil {
+		e.seen = map[int64]map[int64]bool{}
+	}
+	if e.seen[workflowID] == nil {
+		e.seen[workflowID] = map[int64]bool{}
+	}
+	e.seen[workflowID][id] = true
+}
+
+// forget drops the events the cursor has passed.
+func (e *Engine) forget(workflowID, cursor int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id := range e.seen[workflowID] {
+		if id <= cursor {
+			delete(e.seen[workflowID], id)
+		}
+	}
 }
