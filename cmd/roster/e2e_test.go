@@ -29,7 +29,15 @@ import (
 
 // TestMain clears the ROSTER_* variables of the developer's shell, so that
 // a ROSTER_DATABASE or ROSTER_SECRET_KEY there cannot leak into the tests.
+// Under ROSTER_TEST_RUN_MAIN=1 the test binary is roster itself: it runs
+// the command line of its arguments, as main does, and exits (the crash
+// test starts `roster serve` this way, to SIGKILL it). The variables it
+// sees are those the test that started it chose.
 func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(name, "ROSTER_") && !strings.HasPrefix(name, "ROSTER_TEST_") && !strings.HasPrefix(name, "ROSTER_REQUIRE_") {

@@ -1,6 +1,7 @@
 package workflow_test
 
 import (
+	"cmp"
 	"context"
 	"net/http/httptest"
 	"strings"
@@ -41,7 +42,39 @@ type harness struct {
 	hook   *notifytest.WebhookServer
 }
 
+// harnessOptions tune the harness beyond the tests' defaults (the
+// benchmarks use them); zero fields keep the defaults.
+type harnessOptions struct {
+	// SCIMLimits paces the action runner's SCIM client (a compressed
+	// simulator window).
+	SCIMLimits *miro.SCIMLimits
+	// Workers is the jobs runner's WorkflowWorkers.
+	Workers int
+	// PollInterval is River's fetch poll interval; 50ms when zero.
+	PollInterval time.Duration
+	// ManualTriggers keeps the jobs runner from evaluating triggers and
+	// reconciling (its periodic job runs once when River elects a leader,
+	// at a moment no test controls): the caller calls Evaluate.
+	ManualTriggers bool
+}
+
+// stepsOnly is the engine as the jobs runner sees it, minus triggers and
+// reconciliation.
+type stepsOnly struct{ *workflow.Engine }
+
+func (stepsOnly) Evaluate(context.Context) (int, error)  { return 0, nil }
+func (stepsOnly) Reconcile(context.Context) (int, error) { return 0, nil }
+
+// newHarness is the tests' harness: they call Evaluate and Reconcile
+// themselves, so the jobs runner only works steps (its periodic trigger
+// job, run whenever River elects a leader, would race the tests' calls).
 func newHarness(t *testing.T, dsn string, cfg mirosim.Config) *harness {
+	t.Helper()
+	return newHarnessWith(t, dsn, cfg, harnessOptions{ManualTriggers: true})
+}
+
+// newHarnessWith is newHarness with options, for tests and benchmarks.
+func newHarnessWith(t testing.TB, dsn string, cfg mirosim.Config, o harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
 	sim, err := mirosim.New(cfg)
@@ -81,9 +114,15 @@ func newHarness(t *testing.T, dsn string, cfg mirosim.Config) *harness {
 	require.NoError(t, err)
 	h.engine = &workflow.Engine{Store: h.db, Notifier: n, LinkKey: sealer.MACKey("approval links"),
 		PublicURL: "http://roster.test", Lease: 5 * time.Second,
-		Actions: &action.Runner{Store: h.db, Sealer: sealer, OAuth: oauth, HTTPClient: srv.Client(), RetryBackoff: time.Millisecond}}
-	h.runner, err = jobs.New(ctx, jobs.Config{DB: h.db, DSN: dsn, Syncer: syncer, PollInterval: 50 * time.Millisecond,
-		Workflows: h.engine, StepRetryBase: 50 * time.Millisecond, StepAttempts: 4, TriggerEvery: time.Hour})
+		Actions: &action.Runner{Store: h.db, Sealer: sealer, OAuth: oauth, HTTPClient: srv.Client(), RetryBackoff: time.Millisecond,
+			SCIMLimits: o.SCIMLimits}}
+	var workflows jobs.Workflows = h.engine
+	if o.ManualTriggers {
+		workflows = stepsOnly{h.engine}
+	}
+	h.runner, err = jobs.New(ctx, jobs.Config{DB: h.db, DSN: dsn, Syncer: syncer, PollInterval: cmp.Or(o.PollInterval, 50*time.Millisecond),
+		Workflows: workflows, StepRetryBase: 50 * time.Millisecond, StepAttempts: 4, TriggerEvery: time.Hour,
+		WorkflowWorkers: o.Workers})
 	require.NoError(t, err)
 	h.engine.Jobs = h.runner
 	require.NoError(t, h.runner.Start(context.WithoutCancel(ctx)))
