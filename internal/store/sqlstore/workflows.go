@@ -157,16 +157,8 @@ func (db *DB) Workflows(ctx context.Context) ([]roster.Workflow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: workflows: %w", err)
 	}
-	defer rows.Close()
-	var out []roster.Workflow
-	for rows.Next() {
-		w, err := scanWorkflow(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: workflows: %w", err)
-		}
-		out = append(out, w)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanWorkflow)
+	if err != nil {
 		return nil, fmt.Errorf("sqlstore: workflows: %w", err)
 	}
 	return out, nil
@@ -239,16 +231,7 @@ func queryRuns(ctx context.Context, q querier, query string, args ...any) ([]ros
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []roster.WorkflowRun
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanAll(rows, scanRun)
 }
 
 func validRunStatus(s roster.RunStatus) bool {
@@ -833,16 +816,8 @@ func (db *DB) Approvals(ctx context.Context, pendingOnly bool, limit int) ([]ros
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: approvals: %w", err)
 	}
-	defer rows.Close()
-	var out []roster.Approval
-	for rows.Next() {
-		a, err := scanApproval(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: approvals: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanApproval)
+	if err != nil {
 		return nil, fmt.Errorf("sqlstore: approvals: %w", err)
 	}
 	return out, nil
