@@ -346,6 +346,9 @@ type Directory interface {
 	// PersonForAccount is the person a Miro account's email belongs to,
 	// by email or alias, case-insensitively; ErrNotFound when none.
 	PersonForAccount(ctx context.Context, email string) (roster.Person, error)
+	// PeopleForAccounts is PersonForAccount for many emails at once: the
+	// person of each email that matches one, by its lower-case email.
+	PeopleForAccounts(ctx context.Context, emails []string) (map[string]roster.Person, error)
 }
 
 // PeopleFilter selects a page of people. Zero fields do not filter.

@@ -154,58 +154,37 @@ func (e *Engine) candidates(ctx context.Context, w roster.Workflow, emails []str
 		if err != nil {
 			return nil, "", fmt.Errorf("read accounts: %w", err)
 		}
-		for _, a := range accs {
-			s, err := e.subjectForAccount(ctx, a)
-			if err != nil {
-				return nil, "", err
-			}
-			if s.Person == nil && s.Email != "" {
+		all, err := e.subjectsForAccounts(ctx, accs)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, s := range all {
+			if s.Person == nil {
 				out = append(out, s)
 			}
 		}
 		return out, "Miro accounts that match no directory person", nil
 	case roster.TriggerLicenseChanged:
-		chs, err := e.recentLicenseChanges(ctx, w, now.AddDate(0, 0, -30))
+		accs, err := e.recentLicenseChanges(ctx, w, now.AddDate(0, 0, -30))
 		if err != nil {
 			return nil, "", err
 		}
-		for _, a := range chs {
-			s, err := e.subjectForAccount(ctx, a)
-			if err != nil {
-				return nil, "", err
-			}
-			out = append(out, s)
-		}
-		return out, "accounts whose license changed in the last 30 days", nil
+		out, err = e.subjectsForAccounts(ctx, accs)
+		return out, "accounts whose license changed in the last 30 days", err
 	case roster.TriggerInactive:
 		accs, err := e.inactiveAccounts(ctx, w.Trigger.Days, now)
 		if err != nil {
 			return nil, "", err
 		}
-		for _, a := range accs {
-			s, err := e.subjectForAccount(ctx, a)
-			if err != nil {
-				return nil, "", err
-			}
-			out = append(out, s)
-		}
-		return out, fmt.Sprintf("accounts with a paid license inactive for %d days or more", w.Trigger.Days), nil
+		out, err = e.subjectsForAccounts(ctx, accs)
+		return out, fmt.Sprintf("accounts with a paid license inactive for %d days or more", w.Trigger.Days), err
 	}
 	accs, err := e.Store.Accounts(ctx, store.AccountFilter{})
 	if err != nil {
 		return nil, "", fmt.Errorf("read accounts: %w", err)
 	}
-	for _, a := range accs {
-		if a.Email == "" {
-			continue
-		}
-		s, err := e.subjectForAccount(ctx, a)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, s)
-	}
-	return out, "every synced Miro account", nil
+	out, err = e.subjectsForAccounts(ctx, accs)
+	return out, "every synced Miro account", err
 }
 
 func (e *Engine) eachPerson(ctx context.Context, status roster.PersonStatus, fn func(roster.Person) error) error {

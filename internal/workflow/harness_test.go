@@ -5,9 +5,11 @@ import (
 	"context"
 	"net/http/httptest"
 	"strings"
+	stdsync "sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"roster"
@@ -203,21 +205,32 @@ func (h *harness) person(t *testing.T, p roster.Person) roster.Person {
 // waitRuns waits until every run of the workflow has ended and returns them.
 func (h *harness) waitRuns(t *testing.T, workflowID int64, want int) []roster.WorkflowRun {
 	t.Helper()
-	var page store.RunPage
-	require.Eventually(t, func() bool {
-		var err error
-		page, err = h.db.Runs(context.Background(), store.RunFilter{WorkflowID: workflowID, Limit: 500})
-		require.NoError(t, err)
-		if len(page.Runs) < want {
+	var (
+		mu      stdsync.Mutex
+		page    store.RunPage
+		lastErr error
+	)
+	ok := assert.Eventually(t, func() bool {
+		p, err := h.db.Runs(context.Background(), store.RunFilter{WorkflowID: workflowID, Limit: 500})
+		mu.Lock()
+		defer mu.Unlock()
+		if lastErr = err; err != nil {
 			return false
 		}
-		for _, r := range page.Runs {
+		page = p
+		if len(p.Runs) < want {
+			return false
+		}
+		for _, r := range p.Runs {
 			if r.Status.Live() {
 				return false
 			}
 		}
 		return true
-	}, 60*time.Second, 50*time.Millisecond, "runs did not end: %+v", page.Counts)
+	}, 90*time.Second, 50*time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	require.True(t, ok, "the runs of workflow %d did not end: counts %v, last error %v", workflowID, page.Counts, lastErr)
 	require.Len(t, page.Runs, want)
 	return page.Runs
 }
@@ -225,13 +238,21 @@ func (h *harness) waitRuns(t *testing.T, workflowID int64, want int) []roster.Wo
 // waitStatus waits until a run reaches status.
 func (h *harness) waitStatus(t *testing.T, runID int64, status roster.RunStatus) roster.WorkflowRun {
 	t.Helper()
-	var run roster.WorkflowRun
-	require.Eventually(t, func() bool {
-		var err error
-		run, err = h.db.Run(context.Background(), runID)
-		require.NoError(t, err)
-		return run.Status == status
-	}, 60*time.Second, 50*time.Millisecond, "run %d did not become %s", runID, status)
+	var (
+		mu      stdsync.Mutex
+		run     roster.WorkflowRun
+		lastErr error
+	)
+	ok := assert.Eventually(t, func() bool {
+		r, err := h.db.Run(context.Background(), runID)
+		mu.Lock()
+		defer mu.Unlock()
+		run, lastErr = r, err
+		return err == nil && r.Status == status
+	}, 90*time.Second, 50*time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	require.True(t, ok, "run %d did not become %s: it is %s (%s), last error %v", runID, status, run.Status, run.Error, lastErr)
 	return run
 }
 

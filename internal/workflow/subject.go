@@ -66,6 +66,34 @@ func (e *Engine) subjectForAccount(ctx context.Context, a roster.Account) (*subj
 	return s, nil
 }
 
+// subjectsForAccounts is subjectForAccount for many accounts, with one
+// directory lookup per batch instead of one per account. Accounts without
+// an email are left out: there is nothing to act on or report.
+func (e *Engine) subjectsForAccounts(ctx context.Context, accs []roster.Account) ([]*subject, error) {
+	emails := make([]string, 0, len(accs))
+	for _, a := range accs {
+		if a.Email != "" {
+			emails = append(emails, a.Email)
+		}
+	}
+	people, err := e.Store.PeopleForAccounts(ctx, emails)
+	if err != nil {
+		return nil, fmt.Errorf("look up the directory people of %d accounts: %w", len(emails), err)
+	}
+	out := make([]*subject, 0, len(emails))
+	for _, a := range accs {
+		if a.Email == "" {
+			continue
+		}
+		s := &subject{Email: a.Email, Account: &a}
+		if p, ok := people[roster.NormalizeEmail(a.Email)]; ok {
+			s.Person = &p
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // subjectForEmail is a manual run's subject: a person, an account, or
 // both; an error wrapping store.ErrNotFound when roster knows neither.
 func (e *Engine) subjectForEmail(ctx context.Context, email string) (*subject, error) {

@@ -246,12 +246,13 @@ func (e *Engine) inactive(ctx context.Context, w roster.Workflow, now time.Time)
 	if err != nil {
 		return 0, err
 	}
+	subjects, err := e.subjectsForAccounts(ctx, accs)
+	if err != nil {
+		return 0, err
+	}
 	var cands []candidate
-	for _, a := range accs {
-		s, err := e.subjectForAccount(ctx, a)
-		if err != nil {
-			return 0, err
-		}
+	for _, s := range subjects {
+		a := s.Account
 		cands = append(cands, candidate{s: s, key: fmt.Sprintf("inactive:%d:%d", a.ID, a.LastActivityAt.Unix()),
 			why: fmt.Sprintf("%s license unused for %d days or more", a.License, w.Trigger.Days)})
 	}
@@ -282,16 +283,13 @@ func (e *Engine) everyone(ctx context.Context, w roster.Workflow, keyPrefix, why
 	if err != nil {
 		return 0, fmt.Errorf("read accounts: %w", err)
 	}
-	var cands []candidate
-	for _, a := range accs {
-		if a.Email == "" {
-			continue
-		}
-		s, err := e.subjectForAccount(ctx, a)
-		if err != nil {
-			return 0, err
-		}
-		cands = append(cands, candidate{s: s, key: fmt.Sprintf("%s:%d", keyPrefix, a.ID), why: why})
+	subjects, err := e.subjectsForAccounts(ctx, accs)
+	if err != nil {
+		return 0, err
+	}
+	cands := make([]candidate, len(subjects))
+	for i, s := range subjects {
+		cands[i] = candidate{s: s, key: fmt.Sprintf("%s:%d", keyPrefix, s.Account.ID), why: why}
 	}
 	return e.startFor(ctx, w, cands, "workflow:"+w.Name)
 }

@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -83,26 +84,33 @@ func TestScheduleTrigger(t *testing.T) {
 		ctx := context.Background()
 		m, _ := h.plainMember(t)
 		h.person(t, roster.Person{Email: m.Email, Department: "Night Shift"})
-		w := h.save(t, tell("nightly", roster.Trigger{Kind: roster.TriggerSchedule, Cron: "@every 5s"},
+		w := h.save(t, tell("nightly", roster.Trigger{Kind: roster.TriggerSchedule, Cron: "@every 1h"},
 			roster.Condition{Field: roster.CondDepartment, Op: "is", Value: "night shift"}))
 
 		// The first evaluation only plans the next time.
 		n, err := h.engine.Evaluate(ctx)
 		require.NoError(t, err)
 		require.Zero(t, n)
-		_, next, err := h.db.TriggerState(ctx, w.ID)
+		cursor, next, err := h.db.TriggerState(ctx, w.ID)
 		require.NoError(t, err)
-		require.False(t, next.IsZero())
-		time.Sleep(time.Until(next) + 50*time.Millisecond)
+		require.WithinDuration(t, time.Now().Add(time.Hour), next, time.Minute)
+		n, err = h.engine.Evaluate(ctx)
+		require.NoError(t, err)
+		require.Zero(t, n, "not due yet")
+
+		// Due (the hour is played by moving the planned time back).
+		due := time.Now().Add(-time.Second).UTC().Truncate(time.Millisecond)
+		require.NoError(t, h.db.SetTriggerState(ctx, w.ID, cursor, due))
 		n, err = h.engine.Evaluate(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, n, "one account matches the conditions")
 		n, err = h.engine.Evaluate(ctx)
 		require.NoError(t, err)
-		require.Zero(t, n, "not due again for a few seconds")
+		require.Zero(t, n, "planned an hour on")
 		run := h.waitRuns(t, w.ID, 1)[0]
 		require.Equal(t, m.Email, run.Email)
 		require.Equal(t, roster.RunSucceeded, run.Status, run.Error)
+		require.Equal(t, fmt.Sprintf("schedule:%d:%d", due.Unix(), run.AccountID), run.TriggerKey)
 	})
 }
 

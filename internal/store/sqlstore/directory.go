@@ -221,6 +221,94 @@ func (db *DB) PersonForAccount(ctx context.Context, email string) (roster.Person
 	return db.PersonByEmail(ctx, email)
 }
 
+// PeopleForAccounts matches many Miro account emails at once.
+func (db *DB) PeopleForAccounts(ctx context.Context, emails []string) (map[string]roster.Person, error) {
+	keys := make([]string, 0, len(emails))
+	seen := map[string]bool{}
+	for _, e := range emails {
+		if e = roster.NormalizeEmail(e); e != "" && !seen[e] {
+			seen[e] = true
+			keys = append(keys, e)
+		}
+	}
+	out := make(map[string]roster.Person, len(keys))
+	// A read transaction, so that SQLite's one connection is taken once.
+	tx, err := db.db.BeginTx(ctx, db.dialect.readTx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: people for accounts: %w", err)
+	}
+	defer tx.Rollback()
+	err = chunks(keys, db.batchSize(1, 0), func(batch []string) error {
+		var in strings.Builder
+		list(&in, len(batch), 1)
+		rows, err := tx.QueryContext(ctx, `SELECT m.email_key, `+qualified("p", personColumns)+`
+			FROM (SELECT lower(email) AS email_key, id AS person_id FROM people WHERE lower(email) IN (`+in.String()+`)
+			      UNION ALL SELECT lower(email), person_id FROM person_aliases WHERE lower(email) IN (`+in.String()+`)) m
+			JOIN people p ON p.id = m.person_id`, anySlice(batch)...)
+		if err != nil {
+			return err
+		}
+		byID := map[int64][]string{} // person id → the keys it matched
+		var people []roster.Person
+		for rows.Next() {
+			var key string
+			p, err := scanPerson(keyedRow{rows, &key})
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			if _, ok := byID[p.ID]; !ok {
+				people = append(people, p)
+			}
+			byID[p.ID] = append(byID[p.ID], key)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// A key matches one person at most, so a batch's people fit one query.
+		if err := aliasesOf(ctx, tx, people); err != nil {
+			return err
+		}
+		for _, p := range people {
+			for _, k := range byID[p.ID] {
+				out[k] = p
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: people for accounts: %w", err)
+	}
+	return out, nil
+}
+
+// keyedRow reads one leading column into key, then the rest as row would.
+type keyedRow struct {
+	row interface{ Scan(...any) error }
+	key *string
+}
+
+func (k keyedRow) Scan(dest ...any) error { return k.row.Scan(append([]any{k.key}, dest...)...) }
+
+// qualified prefixes each of a column list's columns with a table alias.
+func qualified(alias, columns string) string {
+	cols := strings.Split(columns, ", ")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// anySlice is strings as query arguments.
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
 // PersonByExternalID finds a person by the identity provider's id.
 func (db *DB) PersonByExternalID(ctx context.Context, externalID string) (roster.Person, error) {
 	if externalID == "" {

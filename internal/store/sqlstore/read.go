@@ -202,11 +202,7 @@ func (db *DB) accountsWhereIn(ctx context.Context, col string, keys []string, fn
 		b.WriteString(accountSelect + ` WHERE ` + col + ` IN (`)
 		list(&b, len(batch), 1)
 		b.WriteString(`) ORDER BY a.id`)
-		args := make([]any, len(batch))
-		for i, k := range batch {
-			args[i] = k
-		}
-		return queryAccounts(ctx, tx, b.String(), args, fn)
+		return queryAccounts(ctx, tx, b.String(), anySlice(batch), fn)
 	})
 }
 

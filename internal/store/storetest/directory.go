@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -78,6 +79,24 @@ func testPeopleMatch(t *testing.T, s store.Store) {
 	}
 	_, err := s.PersonForAccount(ctx, "nobody@example.com")
 	require.ErrorIs(t, err, store.ErrNotFound)
+
+	// Many at once: by email or alias, case-insensitively, with aliases.
+	other := roster.Person{Email: "ada@example.com"}
+	require.NoError(t, s.UpsertPerson(ctx, &other))
+	emails := []string{"GRACE@example.com", "g.hopper@navy.example", "ada@example.com", "nobody@example.com", ""}
+	for i := range 1500 { // more than one batch of parameters
+		emails = append(emails, fmt.Sprintf("filler-%d@example.com", i))
+	}
+	many, err := s.PeopleForAccounts(ctx, emails)
+	require.NoError(t, err)
+	require.Len(t, many, 3)
+	require.Equal(t, p.ID, many["grace@example.com"].ID)
+	require.Equal(t, p.ID, many["g.hopper@navy.example"].ID)
+	require.Equal(t, []string{"g.hopper@navy.example", "grace@miro.example"}, many["g.hopper@navy.example"].Aliases)
+	require.Equal(t, other.ID, many["ada@example.com"].ID)
+	none, err := s.PeopleForAccounts(ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, none)
 }
 
 func testPeopleList(t *testing.T, s store.Store) {
