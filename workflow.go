@@ -25,8 +25,11 @@ type Workflow struct {
 	Trigger      Trigger     `json:"trigger" yaml:"trigger"`
 	Conditions   []Condition `json:"conditions,omitempty" yaml:"conditions,omitempty"`
 	Steps        []Step      `json:"steps" yaml:"steps"`
-	CreatedAt    time.Time   `json:"created_at" yaml:"-"`
-	UpdatedAt    time.Time   `json:"updated_at" yaml:"-"`
+	// OnFailure, a notify step, tells someone when a run fails, so a
+	// half-done offboarding does not wait unseen in the runs list.
+	OnFailure *Step     `json:"on_failure,omitempty" yaml:"on_failure,omitempty"`
+	CreatedAt time.Time `json:"created_at" yaml:"-"`
+	UpdatedAt time.Time `json:"updated_at" yaml:"-"`
 }
 
 // TriggerKind is what starts a workflow's runs.
@@ -183,7 +186,12 @@ type NotifyData struct {
 	Trigger    string // plain words
 	// Steps are the run's finished steps so far, one line each.
 	Steps []string
+	// Error is why the run failed (on_failure only).
+	Error string
 }
+
+// OnFailureID is the timeline and key id of a workflow's on_failure step.
+const OnFailureID = "on-failure"
 
 // Duration is a time.Duration written "90m", "72h" or "30d" in YAML and
 // JSON.
@@ -291,32 +299,44 @@ func (w *Workflow) Normalize() {
 			}
 		}
 	}
+	if f := w.OnFailure; f != nil {
+		f.ID = OnFailureID
+		if strings.TrimSpace(string(f.Kind)) == "" {
+			f.Kind = StepNotify
+		}
+		f.normalize()
+	}
 	for i := range w.Steps {
 		s := &w.Steps[i]
 		s.ID = strings.ToLower(strings.TrimSpace(s.ID))
 		if s.ID == "" {
 			s.ID = fmt.Sprintf("step%d", i+1)
 		}
-		s.Kind = StepKind(strings.ToLower(strings.TrimSpace(string(s.Kind))))
-		s.Next = strings.ToLower(strings.TrimSpace(s.Next))
-		s.Team = strings.TrimSpace(s.Team)
-		s.Role = strings.ToLower(strings.TrimSpace(s.Role))
-		s.ServiceAccount = NormalizeEmail(s.ServiceAccount)
-		s.Channel = strings.ToLower(strings.TrimSpace(s.Channel))
-		for j := range s.To {
-			s.To[j] = NormalizeEmail(s.To[j])
-		}
-		s.Approver = NormalizeEmail(s.Approver)
-		s.Via = strings.ToLower(strings.TrimSpace(s.Via))
-		s.OnApprove = strings.ToLower(strings.TrimSpace(s.OnApprove))
-		s.OnDeny = strings.ToLower(strings.TrimSpace(s.OnDeny))
-		s.OnTimeout = strings.ToLower(strings.TrimSpace(s.OnTimeout))
-		if s.Kind == StepInvite && s.Role == "" {
-			s.Role = "member"
-		}
-		if s.Kind == StepApproval && s.Via == "" {
-			s.Via = ChannelUI
-		}
+		s.normalize()
+	}
+}
+
+// normalize trims and lower-cases a step's fields but its ID.
+func (s *Step) normalize() {
+	s.Kind = StepKind(strings.ToLower(strings.TrimSpace(string(s.Kind))))
+	s.Next = strings.ToLower(strings.TrimSpace(s.Next))
+	s.Team = strings.TrimSpace(s.Team)
+	s.Role = strings.ToLower(strings.TrimSpace(s.Role))
+	s.ServiceAccount = NormalizeEmail(s.ServiceAccount)
+	s.Channel = strings.ToLower(strings.TrimSpace(s.Channel))
+	for j := range s.To {
+		s.To[j] = NormalizeEmail(s.To[j])
+	}
+	s.Approver = NormalizeEmail(s.Approver)
+	s.Via = strings.ToLower(strings.TrimSpace(s.Via))
+	s.OnApprove = strings.ToLower(strings.TrimSpace(s.OnApprove))
+	s.OnDeny = strings.ToLower(strings.TrimSpace(s.OnDeny))
+	s.OnTimeout = strings.ToLower(strings.TrimSpace(s.OnTimeout))
+	if s.Kind == StepInvite && s.Role == "" {
+		s.Role = "member"
+	}
+	if s.Kind == StepApproval && s.Via == "" {
+		s.Via = ChannelUI
 	}
 }
 
@@ -345,6 +365,16 @@ func (w Workflow) Validate() error {
 		validateCondition(fmt.Sprintf("conditions[%d]", i), c, add)
 	}
 	w.validateSteps(add)
+	if f := w.OnFailure; f != nil {
+		if f.Kind != StepNotify {
+			add("on_failure.kind", "on_failure is a notify step, not %q", f.Kind)
+		} else {
+			validateStep("on_failure", *f, add)
+			if f.Next != "" {
+				add("on_failure.next", "on_failure ends the run; it has no next")
+			}
+		}
+	}
 	if len(errs) == 0 {
 		return nil
 	}

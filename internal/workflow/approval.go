@@ -214,25 +214,32 @@ func (e *Engine) Decide(ctx context.Context, approvalID int64, approve bool, by 
 	if err != nil {
 		return a, fmt.Errorf("record the answer to approval %d: %w", approvalID, err)
 	}
-	// Wake the run: a new generation outdates the deadline's job.
-	run, err = e.Store.Run(ctx, a.RunID)
-	if err != nil {
-		return a, fmt.Errorf("read run %d: %w", a.RunID, err)
-	}
-	// A run still asking (its job has not yet recorded the wait) is woken
-	// too: the new generation makes that job's record a no-op.
-	if run.Status.Live() && run.Position < len(run.Definition.Steps) && run.Definition.Steps[run.Position].ID == a.StepID {
+	// Wake the run: a new generation outdates the deadline's job. A run
+	// still asking (its job has not yet recorded the wait) is woken too:
+	// the new generation makes that job's record a no-op. Were that job to
+	// record the wait between our read and our write, the write misses;
+	// read again, so the answer is never left waiting for the deadline.
+	for range 20 {
+		run, err = e.Store.Run(ctx, a.RunID)
+		if err != nil {
+			return a, fmt.Errorf("read run %d: %w", a.RunID, err)
+		}
+		if !run.Status.Live() || run.Position >= len(run.Definition.Steps) || run.Definition.Steps[run.Position].ID != a.StepID {
+			break
+		}
 		next := run
 		next.Status, next.Generation, next.LeaseUntil, next.UpdatedAt = roster.RunRunning, run.Generation+1, time.Time{}, now
 		ok, err := e.Store.UpdateRun(ctx, next, run.Generation, nil, nil)
 		if err != nil {
 			return a, fmt.Errorf("wake run %d: %w", run.ID, err)
 		}
-		if ok {
-			if err := e.Jobs.EnqueueSteps(ctx, []StepJob{{RunID: run.ID, Position: run.Position, Generation: next.Generation}}); err != nil {
-				e.logger().ErrorContext(ctx, "enqueue an answered approval's step; reconcile will", "run", run.ID, "error", err)
-			}
+		if !ok {
+			continue
 		}
+		if err := e.Jobs.EnqueueSteps(ctx, []StepJob{{RunID: run.ID, Position: run.Position, Generation: next.Generation}}); err != nil {
+			e.logger().ErrorContext(ctx, "enqueue an answered approval's step; reconcile will", "run", run.ID, "error", err)
+		}
+		break
 	}
 	return a, nil
 }

@@ -209,7 +209,8 @@ func TestTransientFailuresAreRetriedThenFail(t *testing.T) {
 		a, _ := h.plainMember(t)
 		b, _ := h.plainMember(t, a.ID)
 		w := h.save(t, roster.Workflow{Name: "sign-out", Trigger: roster.Trigger{Kind: roster.TriggerManual},
-			Steps: []roster.Step{{ID: "sign-out", Kind: roster.StepSignOut}}})
+			Steps:     []roster.Step{{ID: "sign-out", Kind: roster.StepSignOut}},
+			OnFailure: &roster.Step{Channel: roster.ChannelWebhook, Text: "{{.Workflow}} failed for {{.Email}}: {{.Error}}"}})
 
 		// Two 503s, then Miro answers: the step is retried and succeeds.
 		h.sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.Fault503, Rate: 1, Times: 2})
@@ -229,6 +230,14 @@ func TestTransientFailuresAreRetriedThenFail(t *testing.T) {
 		step = h.timeline(t, run.ID)["sign-out"]
 		require.Equal(t, roster.StepFailed, step.Status)
 		require.Equal(t, 4, step.Attempts)
+
+		// Someone is told, once, and the notice is on the timeline.
+		got := h.hook.Wait(t, 1, 10*time.Second)
+		require.Len(t, got, 1, "the first run succeeded: no notice for it")
+		require.Equal(t, "workflow.failed", got[0].JSON["event"])
+		require.Contains(t, got[0].JSON["text"], "sign-out failed for "+b.Email+": step sign-out failed after 4 attempts")
+		notice := h.timeline(t, run.ID)[roster.OnFailureID]
+		require.Equal(t, roster.StepSucceeded, notice.Status, notice.Detail)
 	})
 }
 

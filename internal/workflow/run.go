@@ -164,6 +164,9 @@ func (e *Engine) record(ctx context.Context, run roster.WorkflowRun, step roster
 	if rs.Status == roster.StepRunning {
 		return res.transient // River retries the job
 	}
+	if next.Status == roster.RunFailed {
+		e.tellFailure(ctx, next)
+	}
 	if enqueue != nil {
 		if err := e.Jobs.EnqueueSteps(ctx, []StepJob{*enqueue}); err != nil {
 			// Reconcile enqueues it: the run is recorded as moved on.
@@ -196,6 +199,60 @@ func stepAudit(run roster.WorkflowRun, rs roster.RunStep, now time.Time) *roster
 	return &roster.AuditEntry{At: now, Actor: "workflow:" + run.WorkflowName, Kind: "workflow",
 		Action: "step:" + string(rs.Kind), Target: run.Email, ConnectionID: run.Definition.ConnectionID,
 		Result: res, Detail: detail}
+}
+
+// tellFailure sends a failed run's on_failure notice, if its workflow has
+// one. It is sent once and put on the run's timeline and in the audit
+// log; a notice that cannot be sent is recorded there and changes nothing
+// else (the run has failed either way).
+func (e *Engine) tellFailure(ctx context.Context, run roster.WorkflowRun) {
+	f := run.Definition.OnFailure
+	if f == nil {
+		return
+	}
+	now := e.now()
+	rs := roster.RunStep{RunID: run.ID, StepID: roster.OnFailureID, Kind: roster.StepNotify, Attempts: 1, StartedAt: now}
+	err := func() error {
+		timeline, err := e.Store.RunSteps(ctx, run.ID)
+		if err != nil {
+			return fmt.Errorf("read the timeline: %w", err)
+		}
+		data, err := e.notifyData(ctx, run, timeline)
+		if err != nil {
+			return err
+		}
+		data.Error = run.Error
+		to, res, ok := e.recipients(ctx, run, f.To)
+		if !ok {
+			if res.transient != nil {
+				return res.transient
+			}
+			return errors.New(res.detail)
+		}
+		subject, err := notify.Render(f.Subject, data)
+		if err != nil {
+			return err
+		}
+		text, err := notify.Render(f.Text, data)
+		if err != nil {
+			return err
+		}
+		rs.Detail = "told by " + f.Channel
+		if len(to) > 0 {
+			rs.Detail += " " + strings.Join(to, ", ")
+		}
+		return e.send(ctx, notify.Message{Key: ActionKey(run.ID, roster.OnFailureID), Channel: f.Channel, To: to,
+			Subject: subject, Text: text, Event: "workflow.failed",
+			Data: map[string]any{"run_id": run.ID, "workflow": run.WorkflowName, "email": run.Email, "error": run.Error}})
+	}()
+	rs.Status, rs.EndedAt = roster.StepSucceeded, e.now()
+	if err != nil {
+		rs.Status, rs.Detail = roster.StepFailed, "could not tell of the failure: "+err.Error()
+		e.logger().ErrorContext(ctx, "workflow failure notice not sent", "run", run.ID, "error", err)
+	}
+	if _, err := e.Store.UpdateRun(ctx, run, run.Generation, &rs, stepAudit(run, rs, rs.EndedAt)); err != nil {
+		e.logger().ErrorContext(ctx, "record a workflow failure notice", "run", run.ID, "error", err)
+	}
 }
 
 // fail ends a run whose definition cannot go on.

@@ -61,6 +61,7 @@ func Template(name string, o TemplateOptions) (roster.Workflow, error) {
 					Subject: "Offboarded from Miro: {{.Email}}",
 					Text:    "{{.Email}} left the company and was offboarded from Miro by workflow {{.Workflow}} (run {{.RunID}}).\n{{range .Steps}}- {{.}}\n{{end}}{{.RunURL}}"},
 			},
+			OnFailure: failureNotice(channel, to),
 		}
 	case "license-reclaim":
 		via := o.Approval
@@ -81,10 +82,18 @@ func Template(name string, o TemplateOptions) (roster.Workflow, error) {
 					Subject: "License kept: {{.Email}}",
 					Text:    "The manager of {{.Email}} chose to keep their full Miro license (workflow {{.Workflow}}, run {{.RunID}})."},
 			},
+			OnFailure: failureNotice(channel, to),
 		}
 	default:
 		return w, fmt.Errorf("no template %q: one of onboarding, offboarding, license-reclaim", name)
 	}
 	w.ConnectionID = o.ConnectionID
 	return w, nil
+}
+
+// failureNotice is the templates' on_failure step.
+func failureNotice(channel string, to []string) *roster.Step {
+	return &roster.Step{Kind: roster.StepNotify, Channel: channel, To: to,
+		Subject: "Workflow failed: {{.Workflow}} for {{.Email}}",
+		Text:    "Workflow {{.Workflow}} failed for {{.Email}}: {{.Error}}\n{{range .Steps}}- {{.}}\n{{end}}Look at the run and finish by hand: {{.RunURL}}"}
 }

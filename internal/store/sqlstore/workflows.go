@@ -29,6 +29,7 @@ type workflowDef struct {
 	Trigger    roster.Trigger     `json:"trigger"`
 	Conditions []roster.Condition `json:"conditions,omitempty"`
 	Steps      []roster.Step      `json:"steps"`
+	OnFailure  *roster.Step       `json:"on_failure,omitempty"`
 }
 
 const workflowColumns = `id, name, description, enabled, connection_id, definition, created_at, updated_at`
@@ -46,12 +47,12 @@ func scanWorkflow(row interface{ Scan(...any) error }) (roster.Workflow, error) 
 	if err := json.Unmarshal([]byte(def), &d); err != nil {
 		return roster.Workflow{}, fmt.Errorf("workflow %d: definition: %w", w.ID, err)
 	}
-	w.Trigger, w.Conditions, w.Steps = d.Trigger, d.Conditions, d.Steps
+	w.Trigger, w.Conditions, w.Steps, w.OnFailure = d.Trigger, d.Conditions, d.Steps, d.OnFailure
 	return w, nil
 }
 
 func workflowJSON(w *roster.Workflow) (string, error) {
-	b, err := json.Marshal(workflowDef{Trigger: w.Trigger, Conditions: w.Conditions, Steps: w.Steps})
+	b, err := json.Marshal(workflowDef{Trigger: w.Trigger, Conditions: w.Conditions, Steps: w.Steps, OnFailure: w.OnFailure})
 	return string(b), err
 }
 

@@ -53,6 +53,8 @@ func sampleWorkflow(name string, kind roster.TriggerKind) roster.Workflow {
 			{ID: "pause", Kind: roster.StepWait, Duration: roster.Duration(2*time.Hour + 45*time.Minute)},
 			{ID: "remove", Kind: roster.StepRemove, Team: "t1", Next: "end"},
 		},
+		OnFailure: &roster.Step{ID: roster.OnFailureID, Kind: roster.StepNotify, Channel: roster.ChannelWebhook,
+			Text: "{{.Workflow}} failed: {{.Error}}"},
 	}
 	switch kind {
 	case roster.TriggerInactive:
