@@ -566,17 +566,10 @@ func setWorkflowEnabled(ctx context.Context, sub string, args []string, stdout, 
 		fmt.Fprintf(stdout, "%s (id %d) is already %sd\n", wf.Name, wf.ID, sub)
 		return nil
 	}
-	wf.Enabled = enabled
-	if enabled {
-		// Save checks the definition again: nothing invalid is enabled.
-		if _, err := w.engine.Save(ctx, wf); err != nil {
-			if n := printFieldErrors(stderr, wf.Name+": ", err); n > 0 {
-				return fmt.Errorf("%s: %s has %d invalid field(s); fix them with roster workflow apply", cmd, wf.Name, n)
-			}
-			return fmt.Errorf("%s: %w", cmd, err)
+	if _, err := w.engine.SetEnabled(ctx, wf, enabled); err != nil {
+		if n := printFieldErrors(stderr, wf.Name+": ", err); n > 0 {
+			return fmt.Errorf("%s: %s has %d invalid field(s); fix them with roster workflow apply", cmd, wf.Name, n)
 		}
-	} else if err := w.store.UpdateWorkflow(ctx, &wf); err != nil {
-		// Disabling never depends on the definition still being valid.
 		return fmt.Errorf("%s: %w", cmd, err)
 	}
 	fmt.Fprintf(stdout, "%sd %s (id %d)\n", sub, wf.Name, wf.ID)

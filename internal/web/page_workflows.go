@@ -145,14 +145,8 @@ func (s *Server) workflowEnable(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	wf.Enabled = strings.HasSuffix(r.URL.Path, "/enable")
-	saved, err := s.wf.Save(r.Context(), wf)
+	saved, err := s.wf.SetEnabled(r.Context(), wf, wf.Enabled)
 	var fe roster.WorkflowErrors
-	if errors.As(err, &fe) && !wf.Enabled {
-		// Turning a workflow off is always allowed, even one that no
-		// longer validates: its definition is kept as it is.
-		saved = wf
-		err = s.store.UpdateWorkflow(r.Context(), &saved)
-	}
 	if errors.As(err, &fe) {
 		p, lerr := s.workflowsData(r)
 		if lerr != nil {

@@ -218,3 +218,18 @@ func (e *Engine) Save(ctx context.Context, w roster.Workflow) (roster.Workflow, 
 	}
 	return w, nil
 }
+
+// SetEnabled turns a workflow on or off. Enabling checks the definition
+// again (the connection may have lost a capability or a team), so nothing
+// invalid is ever enabled; disabling never depends on the definition
+// still being valid, so a broken workflow can always be stopped.
+func (e *Engine) SetEnabled(ctx context.Context, w roster.Workflow, enabled bool) (roster.Workflow, error) {
+	w.Enabled = enabled
+	if enabled {
+		return e.Save(ctx, w)
+	}
+	if err := e.Store.UpdateWorkflow(ctx, &w); err != nil {
+		return w, fmt.Errorf("disable workflow %s: %w", w.Name, err)
+	}
+	return w, nil
+}
