@@ -273,7 +273,7 @@ func (s *Server) workflowApprovalsPage(w http.ResponseWriter, r *http.Request) e
 			return fmt.Errorf("load run %d: %w", a.RunID, err)
 		}
 		if !run.Status.Live() {
-			continue // a cancelled run leaves its question pending, unanswerable
+			continue // the engine closes an ended run's question; never offer one
 		}
 		p.Approvals = append(p.Approvals, approvalRow{Approval: a, Run: run})
 	}

@@ -278,3 +278,34 @@ func TestOrphanedRunIsTakenOver(t *testing.T) {
 		require.Equal(t, 1, h.calls("enterprise-post-user-sessions-reset"))
 	})
 }
+
+// TestApprovalNotSentClosesIt: when the question cannot be sent (the mail
+// server refuses it for good), the run fails and its approval is closed,
+// so no one is offered an answer that would change nothing.
+func TestApprovalNotSentClosesIt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLiteDSN(t), smallOrg())
+	ctx := context.Background()
+	m, _ := h.plainMember(t)
+	w := h.save(t, roster.Workflow{Name: "ask-by-mail", Trigger: roster.Trigger{Kind: roster.TriggerManual},
+		Steps: []roster.Step{
+			{ID: "ask", Kind: roster.StepApproval, Approver: "boss@example.com", Via: roster.ChannelEmail, Timeout: roster.Duration(time.Hour)},
+			{ID: "sign-out", Kind: roster.StepSignOut},
+		}})
+	h.smtp.FailNext(1, 550)
+	res, err := h.engine.RunManual(ctx, w.ID, []string{m.Email}, "operator:admin@example.com")
+	require.NoError(t, err)
+	run := h.waitStatus(t, res.Started[0].ID, roster.RunFailed)
+	require.Contains(t, run.Error, "step ask failed")
+	var a roster.Approval
+	require.Eventually(t, func() bool { // closed just after the run is recorded failed
+		a, err = h.db.ApprovalFor(ctx, run.ID, "ask")
+		return err == nil && a.Status != roster.ApprovalPending
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, roster.ApprovalDenied, a.Status)
+	require.Equal(t, "run failed", a.DecidedBy)
+	pending, err := h.db.Approvals(ctx, true, 10)
+	require.NoError(t, err)
+	require.Empty(t, pending)
+	require.Zero(t, h.calls("enterprise-post-user-sessions-reset"))
+}

@@ -165,6 +165,9 @@ func (e *Engine) record(ctx context.Context, run roster.WorkflowRun, step roster
 		return res.transient // River retries the job
 	}
 	if next.Status == roster.RunFailed {
+		if err := e.closeApproval(ctx, next, "run failed", "workflow:"+run.WorkflowName); err != nil {
+			e.logger().ErrorContext(ctx, "close a failed run's approval", "run", run.ID, "error", err)
+		}
 		e.tellFailure(ctx, next)
 	}
 	if enqueue != nil {
@@ -537,20 +540,30 @@ func (e *Engine) Cancel(ctx context.Context, runID int64, actor string) (roster.
 	if err != nil {
 		return run, fmt.Errorf("cancel run %d: %w", runID, err)
 	}
-	// A question the run was waiting on is closed, so it leaves the
-	// approvers' lists and its links say it was answered.
-	if run.Position < len(run.Definition.Steps) && run.Definition.Steps[run.Position].Kind == roster.StepApproval {
-		a, err := e.Store.ApprovalFor(ctx, run.ID, run.Definition.Steps[run.Position].ID)
-		if err == nil && a.Status == roster.ApprovalPending {
-			_, err = e.Store.DecideApproval(ctx, a.ID, roster.ApprovalDenied, "run cancelled by "+actor, now, roster.AuditEntry{
-				At: now, Actor: actor, Kind: "workflow", Action: "approval_denied", Target: run.Email, Result: "ok",
-				Detail: fmt.Sprintf("run %d cancelled: its approval %d is closed", run.ID, a.ID)})
-		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
-			return run, fmt.Errorf("close the approval of cancelled run %d: %w", run.ID, err)
-		}
+	if err := e.closeApproval(ctx, run, "run cancelled by "+actor, actor); err != nil {
+		return run, err
 	}
 	return run, nil
+}
+
+// closeApproval closes the pending question of a run that ended at an
+// approval step (cancelled, or failed asking), so it leaves the
+// approvers' lists and its links say it was answered.
+func (e *Engine) closeApproval(ctx context.Context, run roster.WorkflowRun, why, actor string) error {
+	if run.Position >= len(run.Definition.Steps) || run.Definition.Steps[run.Position].Kind != roster.StepApproval {
+		return nil
+	}
+	now := e.now()
+	a, err := e.Store.ApprovalFor(ctx, run.ID, run.Definition.Steps[run.Position].ID)
+	if err == nil && a.Status == roster.ApprovalPending {
+		_, err = e.Store.DecideApproval(ctx, a.ID, roster.ApprovalDenied, why, now, roster.AuditEntry{
+			At: now, Actor: actor, Kind: "workflow", Action: "approval_denied", Target: run.Email, Result: "ok",
+			Detail: fmt.Sprintf("run %d ended (%s): its approval %d is closed", run.ID, run.Status, a.ID)})
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("close the approval of run %d: %w", run.ID, err)
+	}
+	return nil
 }
 
 // RunningLister is what Reconcile needs of a job queue to find jobs a
