@@ -106,6 +106,7 @@ func serveApp(ctx context.Context, a *app, o serveOptions, ready func(url string
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	engine.ObserveAction = m.Action
 	runner, err := jobs.New(ctx, auto.jobsConfig(jobs.Config{DB: a.db, DSN: a.dsn, Syncer: metrics.Syncer{Next: syncer, Metrics: m}, Logger: a.logger, Workers: o.workers}, engine))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

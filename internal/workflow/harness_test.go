@@ -15,6 +15,7 @@ import (
 	"roster"
 	"roster/internal/action"
 	"roster/internal/jobs"
+	"roster/internal/metrics"
 	"roster/internal/miro"
 	"roster/internal/mirosim"
 	"roster/internal/notify"
@@ -42,6 +43,8 @@ type harness struct {
 	admin  *miro.Client
 	smtp   *notifytest.SMTPServer
 	hook   *notifytest.WebhookServer
+	// metrics counts the actions steps run, as serve's /metrics does.
+	metrics *metrics.Metrics
 }
 
 // harnessOptions tune the harness beyond the tests' defaults (the
@@ -114,7 +117,8 @@ func newHarnessWith(t testing.TB, dsn string, cfg mirosim.Config, o harnessOptio
 	n, err := notify.New(notify.Config{SMTPAddr: h.smtp.Addr(), SMTPFrom: "roster@example.com", SMTPTLS: "none",
 		WebhookURL: h.hook.URL(), WebhookSecret: hookSecret})
 	require.NoError(t, err)
-	h.engine = &workflow.Engine{Store: h.db, Notifier: n, LinkKey: sealer.MACKey("approval links"),
+	h.metrics = metrics.New()
+	h.engine = &workflow.Engine{ObserveAction: h.metrics.Action, Store: h.db, Notifier: n, LinkKey: sealer.MACKey("approval links"),
 		PublicURL: "http://roster.test", Lease: 5 * time.Second,
 		Actions: &action.Runner{Store: h.db, Sealer: sealer, OAuth: oauth, HTTPClient: srv.Client(), RetryBackoff: time.Millisecond,
 			SCIMLimits: o.SCIMLimits}}
@@ -283,3 +287,12 @@ func linkFrom(t *testing.T, body, word string) string {
 
 // tokenOf is the token of an approval link.
 func tokenOf(link string) string { return link[strings.LastIndex(link, "/")+1:] }
+
+// scrape is what /metrics would serve.
+func (h *harness) scrape(t *testing.T) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	require.Equal(t, 200, rec.Code)
+	return rec.Body.String()
+}

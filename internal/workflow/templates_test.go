@@ -87,6 +87,15 @@ func TestOffboardingTemplate(t *testing.T) {
 		require.False(t, after.Active)
 		require.Equal(t, roster.LicenseFree, after.License.String())
 		require.Equal(t, 1, h.calls("enterprise-post-user-sessions-reset"))
+		// The steps' actions are in the metrics, as the dashboard's are.
+		out := h.scrape(t)
+		for _, line := range []string{
+			fmt.Sprintf(`roster_actions_total{kind="remove_from_team",status="succeeded"} %d`, len(teams)),
+			`roster_actions_total{kind="deactivate_user",status="succeeded"} 1`,
+			`roster_actions_total{kind="sign_out_all_sessions",status="succeeded"} 1`,
+		} {
+			require.Contains(t, out, line)
+		}
 
 		// IT was told, by a signed webhook carrying the step's key.
 		got := h.hook.Wait(t, 1, 10*time.Second)
