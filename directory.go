@@ -2,7 +2,6 @@ package roster
 
 import (
 	"fmt"
-	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -82,10 +81,6 @@ func (p *Person) Normalize() {
 	p.Aliases = aliases
 }
 
-// NormalizeEmail is an email as the directory keeps it: trimmed and
-// lower-cased, so matching to Miro accounts is case-insensitive.
-func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
-
 // Validate checks a normalized person and returns PersonErrors naming
 // every bad field, or nil.
 func (p Person) Validate() error {
@@ -96,14 +91,18 @@ func (p Person) Validate() error {
 	switch {
 	case p.Email == "":
 		add("email", "is required")
-	case !validEmail(p.Email):
-		add("email", "%q is not an email address", p.Email)
+	default:
+		if err := CheckEmail(p.Email); err != nil {
+			add("email", "%v", err)
+		}
 	}
 	if len(p.Name) > 200 {
 		add("name", "is longer than 200 characters")
 	}
-	if p.ManagerEmail != "" && !validEmail(p.ManagerEmail) {
-		add("manager_email", "%q is not an email address", p.ManagerEmail)
+	if p.ManagerEmail != "" {
+		if err := CheckEmail(p.ManagerEmail); err != nil {
+			add("manager_email", "%v", err)
+		}
 	}
 	if p.ManagerEmail != "" && p.ManagerEmail == p.Email {
 		add("manager_email", "a person cannot be their own manager")
@@ -115,18 +114,12 @@ func (p Person) Validate() error {
 		add("status", "%q is neither active nor left", p.Status)
 	}
 	for _, a := range p.Aliases {
-		if !validEmail(a) {
-			add("aliases", "%q is not an email address", a)
+		if err := CheckEmail(a); err != nil {
+			add("aliases", "%v", err)
 		}
 	}
 	if len(errs) == 0 {
 		return nil
 	}
 	return errs
-}
-
-// validEmail accepts a bare address (no display name).
-func validEmail(e string) bool {
-	a, err := mail.ParseAddress(e)
-	return err == nil && a.Address == e
 }

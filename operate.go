@@ -1,6 +1,10 @@
 package roster
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // This file holds the domain of operating roster: the people who log in to
 // it, their sessions and API keys, settings, the audit log, actions on
@@ -139,6 +143,24 @@ type Action struct {
 	MiroAnswer   string
 	CreatedAt    time.Time
 	FinishedAt   time.Time
+}
+
+// MaxActionKeyLength bounds an idempotency key. Keys derived from one
+// (remove from every team adds ":<team id>:service") stay within what the
+// store keeps.
+const MaxActionKeyLength = 200
+
+// CheckActionKey says what is wrong with an action's idempotency key, or
+// nil: it is required, so that a retry is safe, and at most
+// MaxActionKeyLength bytes. Every entry point reaches this one rule.
+func CheckActionKey(key string) error {
+	switch {
+	case key == "":
+		return errors.New("is required: an idempotency key makes a retry safe")
+	case len(key) > MaxActionKeyLength:
+		return fmt.Errorf("must be at most %d characters", MaxActionKeyLength)
+	}
+	return nil
 }
 
 // Overview is the dashboard's headline numbers, computed by the store.

@@ -77,6 +77,39 @@ const (
 	LicenseUnknown = "unknown"
 )
 
+// Licenses are every license value Miro's organization API knows, in the
+// order settings list their prices and filters offer them.
+var Licenses = []string{LicenseFull, "full_trial", "occasional", "advanced", "standard", "basic", LicenseFree, "free_restricted", LicenseUnknown}
+
+// Organization roles, Miro's enum (an unknown value arrives as "unknown").
+const (
+	OrgRoleInternalAdmin = "organization_internal_admin"
+	OrgRoleInternalUser  = "organization_internal_user"
+	OrgRoleExternalUser  = "organization_external_user"
+	OrgRoleTeamGuest     = "organization_team_guest_user"
+	OrgRoleUnknown       = "unknown"
+)
+
+// OrgRoles are the organization roles, in the order filters offer them.
+var OrgRoles = []string{OrgRoleInternalAdmin, OrgRoleInternalUser, OrgRoleExternalUser, OrgRoleTeamGuest, OrgRoleUnknown}
+
+// GuestOrExternal reports whether an organization role is a guest's or an
+// external user's: people who hold no seat of their own, and whom Miro's
+// SCIM API cannot deactivate.
+func GuestOrExternal(orgRole string) bool {
+	return orgRole == OrgRoleTeamGuest || orgRole == OrgRoleExternalUser
+}
+
+// Team roles, as memberships hold them.
+const (
+	TeamRoleMember  = "member"
+	TeamRoleAdmin   = "admin"
+	TeamRoleNonTeam = "non_team"
+)
+
+// AssignableTeamRoles are the team roles an action may set.
+var AssignableTeamRoles = []string{TeamRoleMember, TeamRoleAdmin}
+
 // Account is one person, however many connections see them. It is matched
 // by Miro user id, then by email.
 type Account struct {
@@ -120,7 +153,7 @@ type Team struct {
 type Membership struct {
 	MiroUserID string
 	MiroTeamID string
-	Role       string // "member", "admin", "non_team"
+	Role       string // TeamRoleMember, TeamRoleAdmin, TeamRoleNonTeam
 }
 
 // SyncSource says which Miro API a sync read.

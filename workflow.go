@@ -1,6 +1,7 @@
 package roster
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -8,8 +9,6 @@ import (
 	"strings"
 	"text/template"
 	"time"
-
-	"github.com/robfig/cron/v3"
 )
 
 // Workflow is an automation: when its Trigger fires for a subject (a
@@ -270,12 +269,6 @@ func (e WorkflowErrors) Error() string {
 var workflowName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 var stepID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
-// cronParser reads standard five-field cron lines and @descriptors.
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// ParseCron parses a schedule trigger's cron line.
-func ParseCron(s string) (cron.Schedule, error) { return cronParser.Parse(s) }
-
 // Normalize trims text, lower-cases emails, kinds and ids, and gives steps
 // without an id "step1", "step2"... Validate expects a normalized workflow.
 func (w *Workflow) Normalize() {
@@ -333,7 +326,7 @@ func (s *Step) normalize() {
 	s.OnDeny = strings.ToLower(strings.TrimSpace(s.OnDeny))
 	s.OnTimeout = strings.ToLower(strings.TrimSpace(s.OnTimeout))
 	if s.Kind == StepInvite && s.Role == "" {
-		s.Role = "member"
+		s.Role = TeamRoleMember
 	}
 	if s.Kind == StepApproval && s.Via == "" {
 		s.Via = ChannelUI
@@ -392,10 +385,9 @@ func (w Workflow) validateTrigger(add func(string, string, ...any)) {
 			add("trigger.days", "must be between 1 and 3650 days, not %d", t.Days)
 		}
 	case TriggerSchedule:
+		// The engine parses the line (internal/workflow.ParseCron).
 		if t.Cron == "" {
 			add("trigger.cron", "is required for a schedule, e.g. \"0 9 * * 1\" or \"@daily\"")
-		} else if _, err := ParseCron(t.Cron); err != nil {
-			add("trigger.cron", "%q is not a cron schedule: %v", t.Cron, err)
 		}
 	case TriggerPersonJoined, TriggerPersonLeft, TriggerNewAccount, TriggerLicenseChanged, TriggerManual:
 	default:
@@ -501,7 +493,7 @@ func validateStep(p string, s Step, add func(string, string, ...any)) {
 		add(p+".kind", "is required: one of %s", kindList(StepKinds))
 		return
 	case StepInvite, StepChangeRole:
-		if s.Role != "member" && s.Role != "admin" {
+		if !slices.Contains(AssignableTeamRoles, s.Role) {
 			add(p+".role", "%q is not a team role: member or admin", s.Role)
 		}
 	case StepRemove, StepRemoveAllTeams, StepDeactivate, StepReactivate, StepSignOut:
@@ -512,7 +504,7 @@ func validateStep(p string, s Step, add func(string, string, ...any)) {
 				add(p+".to", "is required for email: addresses, or %q", ApproverManager)
 			}
 			for _, to := range s.To {
-				if to != ApproverManager && !validEmail(to) {
+				if to != ApproverManager && !ValidEmail(to) {
 					add(p+".to", "%q is not an email address (or %q)", to, ApproverManager)
 				}
 			}
@@ -533,7 +525,7 @@ func validateStep(p string, s Step, add func(string, string, ...any)) {
 	case StepApproval:
 		if s.Approver == "" {
 			add(p+".approver", "is required: an email address, or %q for the person's manager", ApproverManager)
-		} else if s.Approver != ApproverManager && !validEmail(s.Approver) {
+		} else if s.Approver != ApproverManager && !ValidEmail(s.Approver) {
 			add(p+".approver", "%q is not an email address (or %q)", s.Approver, ApproverManager)
 		}
 		if s.Via != ChannelUI && s.Via != ChannelEmail && s.Via != ChannelSlack {
@@ -567,7 +559,7 @@ func validateStep(p string, s Step, add func(string, string, ...any)) {
 	if s.ServiceAccount != "" {
 		if s.Kind != StepRemoveAllTeams {
 			add(p+".service_account", "applies only to remove_all_teams")
-		} else if !validEmail(s.ServiceAccount) {
+		} else if !ValidEmail(s.ServiceAccount) {
 			add(p+".service_account", "%q is not an email address", s.ServiceAccount)
 		}
 	}
@@ -630,7 +622,7 @@ func (w Workflow) Branches(i int) (approve, deny, timeout string) {
 			approve = w.Steps[i+1].ID
 		}
 	}
-	return approve, cmpOr(deny, StepEnd), cmpOr(timeout, StepEnd)
+	return approve, cmp.Or(deny, StepEnd), cmp.Or(timeout, StepEnd)
 }
 
 // StepIndex is the index of the step with id, or -1.
@@ -692,13 +684,6 @@ func kindList[K ~string](ks []K) string {
 		s[i] = string(k)
 	}
 	return strings.Join(s, ", ")
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // RunStatus is where a workflow run is.

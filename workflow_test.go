@@ -56,7 +56,7 @@ func TestValidateWorkflow(t *testing.T) {
 		want   string
 	}{
 		{"unknown trigger", func(w *Workflow) { w.Trigger.Kind = "someone_sneezed" }, "trigger.kind"},
-		{"bad cron", func(w *Workflow) { w.Trigger = Trigger{Kind: TriggerSchedule, Cron: "every tuesday"} }, "trigger.cron"},
+		{"schedule without cron", func(w *Workflow) { w.Trigger = Trigger{Kind: TriggerSchedule} }, "trigger.cron"},
 		{"cron on another trigger", func(w *Workflow) { w.Trigger.Cron = "@daily" }, "trigger.cron"},
 		{"inactive without days", func(w *Workflow) { w.Trigger = Trigger{Kind: TriggerInactive} }, "trigger.days"},
 		{"missing team", func(w *Workflow) { w.Steps[0] = Step{ID: "invite", Kind: StepInvite} }, "steps[0].team"},

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"os"
 	"strings"
 
@@ -50,9 +49,9 @@ func runAdminCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	e := strings.ToLower(strings.TrimSpace(*email))
-	if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
-		return usageError{fmt.Sprintf("admin create: --email must be an email address, got %q", *email)}
+	e, err := roster.ParseEmail(*email)
+	if err != nil {
+		return usageError{fmt.Sprintf("admin create: --email must be an email address: %v", err)}
 	}
 	r := roster.Role(*role)
 	if !r.Valid() {

@@ -188,7 +188,7 @@ var demoDepartments = []string{"Engineering", "Sales", "Design", "Operations"}
 // internal members, in departments with managers, one in 25 of whom has
 // left the company but still holds a Miro account: what offboarding is for.
 func demoDirectory(ctx context.Context, st store.Store, orgConn int64) error {
-	accs, err := st.Accounts(ctx, store.AccountFilter{ConnectionID: orgConn, OrgRole: "organization_internal_user", Limit: 400})
+	accs, err := st.Accounts(ctx, store.AccountFilter{ConnectionID: orgConn, OrgRole: roster.OrgRoleInternalUser, Limit: 400})
 	if err != nil {
 		return fmt.Errorf("demo: read accounts: %w", err)
 	}

@@ -22,7 +22,7 @@ func runInvite(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.globals()
 	f := addActionFlags(fs)
 	email := fs.String("email", "", "email of the person to invite (required)")
-	role := fs.String("role", action.RoleMember, "team role: member or admin")
+	role := fs.String("role", roster.TeamRoleMember, "team role: member or admin")
 	if err := fs.parse(args); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -636,7 +637,7 @@ func runWorkflowDryRun(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	d, err := w.engine.Preview(ctx, wf, emails)
 	if err != nil {
-		label := cmpOrStr(strings.ToLower(strings.TrimSpace(wf.Name)), "workflow")
+		label := cmp.Or(strings.ToLower(strings.TrimSpace(wf.Name)), "workflow")
 		if n := printFieldErrors(stderr, label+": ", err); n > 0 {
 			return fmt.Errorf("workflow dry-run: %s has %d invalid field(s)", label, n)
 		}
@@ -649,13 +650,6 @@ func runWorkflowDryRun(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	printDryRun(stdout, d)
 	return nil
-}
-
-func cmpOrStr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // printDryRun prints a preview as text.

@@ -148,13 +148,10 @@ func (e *FailedError) Is(target error) bool { return target == ErrFailed }
 
 func (r *Runner) now() time.Time {
 	if r.Now != nil {
-		return ms(r.Now())
+		return store.Stamp(r.Now())
 	}
-	return ms(time.Now())
+	return store.Stamp(time.Now())
 }
-
-// ms rounds to what the store keeps, so a returned action equals a stored one.
-func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
 func (r *Runner) logger() *slog.Logger {
 	if r.Logger != nil {

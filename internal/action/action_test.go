@@ -32,20 +32,20 @@ func TestOrganizationInviteRoleRemove(t *testing.T) {
 		require.Equal(t, roster.ActionSucceeded, a.Status)
 		require.Contains(t, a.Result, "invited "+p.email)
 		require.Contains(t, a.MiroAnswer, "201")
-		require.Equal(t, RoleMember, b.teamRoles(t, team)[p.id])
-		require.Equal(t, RoleMember, b.memberships(t, team)[p.id])
+		require.Equal(t, roster.TeamRoleMember, b.teamRoles(t, team)[p.id])
+		require.Equal(t, roster.TeamRoleMember, b.memberships(t, team)[p.id])
 		stored, err := db.ActionByKey(ctx, r.Key)
 		require.NoError(t, err)
 		require.Equal(t, a, stored)
 
 		// Change role, by email.
 		r = req(conn, team)
-		r.Email, r.Role = p.email, RoleAdmin
+		r.Email, r.Role = p.email, roster.TeamRoleAdmin
 		a, err = b.runner.ChangeRole(ctx, r)
 		require.NoError(t, err)
 		require.Equal(t, roster.ActionSucceeded, a.Status)
-		require.Equal(t, RoleAdmin, b.teamRoles(t, team)[p.id])
-		require.Equal(t, RoleAdmin, b.memberships(t, team)[p.id])
+		require.Equal(t, roster.TeamRoleAdmin, b.teamRoles(t, team)[p.id])
+		require.Equal(t, roster.TeamRoleAdmin, b.memberships(t, team)[p.id])
 
 		// Remove a member who owns boards: they go to the team's admin.
 		roles := b.teamRoles(t, team)
@@ -66,7 +66,7 @@ func TestOrganizationInviteRoleRemove(t *testing.T) {
 		for _, id := range owned {
 			newOwner, live := after[id]
 			require.True(t, live, "board %s is still in the team", id)
-			require.Equal(t, RoleAdmin, b.teamRoles(t, team)[newOwner], "board %s went to an admin", id)
+			require.Equal(t, roster.TeamRoleAdmin, b.teamRoles(t, team)[newOwner], "board %s went to an admin", id)
 		}
 		trashed, _ := b.sim.Trash(team)
 		require.Empty(t, trashed)
@@ -123,22 +123,22 @@ func TestTeamLevelLegacyRemoveInviteRole(t *testing.T) {
 
 				// Invite them back as admin: the v1 invite, then a promotion.
 				r = req(conn, team)
-				r.Email, r.Role = email, RoleAdmin
+				r.Email, r.Role = email, roster.TeamRoleAdmin
 				a, err = b.runner.Invite(ctx, r)
 				require.NoError(t, err)
 				require.Equal(t, roster.ActionSucceeded, a.Status, a.Result)
 				require.Contains(t, a.MiroAnswer, "then 200")
-				require.Equal(t, RoleAdmin, b.legacyRoles(t, kind, team)[owner])
-				require.Equal(t, RoleAdmin, b.memberships(t, team)[owner])
+				require.Equal(t, roster.TeamRoleAdmin, b.legacyRoles(t, kind, team)[owner])
+				require.Equal(t, roster.TeamRoleAdmin, b.memberships(t, team)[owner])
 
 				// And back to member.
 				r = req(conn, team)
-				r.MiroUserID, r.Role = owner, RoleMember
+				r.MiroUserID, r.Role = owner, roster.TeamRoleMember
 				a, err = b.runner.ChangeRole(ctx, r)
 				require.NoError(t, err)
 				require.Equal(t, roster.ActionSucceeded, a.Status, a.Result)
-				require.Equal(t, RoleMember, b.legacyRoles(t, kind, team)[owner])
-				require.Equal(t, RoleMember, b.memberships(t, team)[owner])
+				require.Equal(t, roster.TeamRoleMember, b.legacyRoles(t, kind, team)[owner])
+				require.Equal(t, roster.TeamRoleMember, b.memberships(t, team)[owner])
 
 				entries := b.audit(t, conn.ID)
 				require.Len(t, entries, 3)
@@ -181,7 +181,7 @@ func TestIdempotentKey(t *testing.T) {
 
 		// A key used for another action is refused as bad input.
 		other := r
-		other.Role = RoleAdmin
+		other.Role = roster.TeamRoleAdmin
 		_, err = b.runner.Invite(ctx, other)
 		require.ErrorIs(t, err, ErrInvalid)
 		require.ErrorContains(t, err, "key: ")
@@ -205,7 +205,7 @@ func TestLostAnswersAreCheckedBeforeRetrying(t *testing.T) {
 		require.ErrorIs(t, err, ErrFailed)
 		require.Equal(t, roster.ActionFailed, a.Status)
 		require.Contains(t, a.MiroAnswer, "no answer")
-		require.Equal(t, RoleMember, b.teamRoles(t, team)[p.id], "Miro acted")
+		require.Equal(t, roster.TeamRoleMember, b.teamRoles(t, team)[p.id], "Miro acted")
 		_, known := b.memberships(t, team)[p.id]
 		require.False(t, known, "a failed action writes no effect")
 
@@ -215,7 +215,7 @@ func TestLostAnswersAreCheckedBeforeRetrying(t *testing.T) {
 		require.Equal(t, roster.ActionSucceeded, a.Status)
 		require.Contains(t, a.Result, "found in Miro before retrying")
 		require.Equal(t, 1, b.calls("enterprise-invite-team-member"))
-		require.Equal(t, RoleMember, b.memberships(t, team)[p.id])
+		require.Equal(t, roster.TeamRoleMember, b.memberships(t, team)[p.id])
 
 		// Miro removes, but every answer is lost: the run fails; the retry
 		// finds them gone.
@@ -259,7 +259,7 @@ func TestLegacyLostInviteIsCheckedBeforeRetrying(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, roster.ActionSucceeded, a.Status)
 		require.Equal(t, 1, b.calls("legacy-invite-team-users"))
-		require.Equal(t, RoleMember, b.memberships(t, conn.TeamID)[p.id], "the store learns the new account")
+		require.Equal(t, roster.TeamRoleMember, b.memberships(t, conn.TeamID)[p.id], "the store learns the new account")
 	})
 }
 
@@ -280,7 +280,7 @@ func TestPendingAction(t *testing.T) {
 		r.Email = p.email
 		b.sim.ResetStats()
 		pending := roster.Action{Key: r.Key, Kind: roster.ActionInvite, ConnectionID: conn.ID, MiroTeamID: team,
-			Email: p.email, Role: RoleMember, Actor: r.Actor, CreatedAt: now.Add(-time.Minute)}
+			Email: p.email, Role: roster.TeamRoleMember, Actor: r.Actor, CreatedAt: now.Add(-time.Minute)}
 		existed, err := db.StartAction(ctx, &pending)
 		require.NoError(t, err)
 		require.False(t, existed)
@@ -295,7 +295,7 @@ func TestPendingAction(t *testing.T) {
 		require.Equal(t, roster.ActionSucceeded, a.Status)
 		require.Equal(t, 1, b.calls("enterprise-invite-team-member"))
 		require.Equal(t, 1, b.calls("enterprise-get-team-member"), "checked first")
-		require.Equal(t, RoleMember, b.teamRoles(t, team)[p.id])
+		require.Equal(t, roster.TeamRoleMember, b.teamRoles(t, team)[p.id])
 	})
 }
 
@@ -312,7 +312,7 @@ func TestPendingActionRequestGrace(t *testing.T) {
 		r := req(conn, team)
 		r.Email = p.email
 		pending := roster.Action{Key: r.Key, Kind: roster.ActionInvite, ConnectionID: conn.ID, MiroTeamID: team,
-			Email: p.email, Role: RoleMember, Actor: r.Actor, CreatedAt: time.Now().Add(-time.Minute)}
+			Email: p.email, Role: roster.TeamRoleMember, Actor: r.Actor, CreatedAt: time.Now().Add(-time.Minute)}
 		_, err := db.StartAction(ctx, &pending)
 		require.NoError(t, err)
 		b.sim.ResetStats()
@@ -342,14 +342,14 @@ func TestRefusals(t *testing.T) {
 		// The team's admins; demote all but one, so one is the last.
 		var admins []string
 		for id, role := range b.teamRoles(t, team) {
-			if role == RoleAdmin {
+			if role == roster.TeamRoleAdmin {
 				admins = append(admins, id)
 			}
 		}
 		require.NotEmpty(t, admins)
 		for _, id := range admins[1:] {
 			r := req(conn, team)
-			r.MiroUserID, r.Role = id, RoleMember
+			r.MiroUserID, r.Role = id, roster.TeamRoleMember
 			_, err := b.runner.ChangeRole(ctx, r)
 			require.NoError(t, err)
 		}
@@ -373,7 +373,7 @@ func TestRefusals(t *testing.T) {
 		refused(a, err, "cannot remove the last admin of team", "409")
 
 		r = req(conn, team)
-		r.MiroUserID, r.Role = last, RoleMember
+		r.MiroUserID, r.Role = last, roster.TeamRoleMember
 		a, err = b.runner.ChangeRole(ctx, r)
 		refused(a, err, "cannot demote the last admin of team", "409")
 

@@ -71,7 +71,12 @@ func (r *Runner) RemoveFromAllTeams(ctx context.Context, req Request) (AllTeamsS
 	if req.Role != "" || req.MiroTeamID != "" {
 		return sum, invalid("team", "removal from every team takes no team and no role")
 	}
-	svc := strings.ToLower(strings.TrimSpace(req.ServiceAccountEmail))
+	svc := roster.NormalizeEmail(req.ServiceAccountEmail)
+	if svc != "" {
+		if err := roster.CheckEmail(svc); err != nil {
+			return sum, invalid("service account", "%v", err)
+		}
+	}
 	if svc != "" && svc == t.acc.Email {
 		return sum, invalid("service account", "the service account cannot be the person removed")
 	}
@@ -112,7 +117,7 @@ func (r *Runner) removeFromTeam(ctx context.Context, req Request, t orgTarget, m
 	// A finished removal under this key is the team's outcome: no check.
 	done, err := r.Store.ActionByKey(ctx, key)
 	finished := err == nil && done.Status != roster.ActionPending && done.Status != roster.ActionFailed
-	if m.Role == RoleAdmin && !finished {
+	if m.Role == roster.TeamRoleAdmin && !finished {
 		last, err := r.lastAdmin(ctx, m.MiroTeamID, t.acc.MiroUserID)
 		if err != nil {
 			return fail(err)
@@ -167,7 +172,7 @@ func (r *Runner) lastAdmin(ctx context.Context, teamID, userID string) (bool, er
 			return false, fmt.Errorf("read the teams of %s: %w", acc.Email, err)
 		}
 		for _, m := range ms {
-			if m.MiroTeamID == teamID && m.Role == RoleAdmin {
+			if m.MiroTeamID == teamID && m.Role == roster.TeamRoleAdmin {
 				return false, nil
 			}
 		}
@@ -178,7 +183,7 @@ func (r *Runner) lastAdmin(ctx context.Context, teamID, userID string) (bool, er
 // makeAdmin makes email admin of the team: a promotion when the store has
 // them in it, an invite as admin otherwise.
 func (r *Runner) makeAdmin(ctx context.Context, req Request, connID int64, teamID, key, email string) (roster.Action, error) {
-	in := Request{Key: key, ConnectionID: connID, MiroTeamID: teamID, Email: email, Role: RoleAdmin, Actor: req.Actor,
+	in := Request{Key: key, ConnectionID: connID, MiroTeamID: teamID, Email: email, Role: roster.TeamRoleAdmin, Actor: req.Actor,
 		PendingGrace: req.PendingGrace}
 	accs, err := r.Store.AccountsByEmails(ctx, []string{email})
 	if err != nil {
@@ -191,7 +196,7 @@ func (r *Runner) makeAdmin(ctx context.Context, req Request, connID int64, teamI
 		}
 		for _, m := range ms {
 			if m.MiroTeamID == teamID {
-				if m.Role == RoleAdmin {
+				if m.Role == roster.TeamRoleAdmin {
 					return roster.Action{}, nil
 				}
 				return r.ChangeRole(ctx, in)

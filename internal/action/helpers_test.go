@@ -173,7 +173,7 @@ func (b *testBundle) boardOwner(t *testing.T, kind, teamID string, roles map[str
 	}
 	var owners []string
 	for owner := range owned {
-		if roles[owner] == RoleMember {
+		if roles[owner] == roster.TeamRoleMember {
 			owners = append(owners, owner)
 		}
 	}

@@ -1,23 +1,17 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"strings"
 	"time"
 
 	"roster"
 	"roster/internal/miro"
 	"roster/internal/store"
-)
-
-// Org roles deactivation refuses: SCIM acts on internal users only.
-const (
-	orgRoleGuest    = "organization_team_guest_user"
-	orgRoleExternal = "organization_external_user"
 )
 
 // Deactivate deactivates the person (Request.Email or MiroUserID) in the
@@ -68,11 +62,10 @@ func (r *Runner) orgAction(ctx context.Context, kind roster.ActionKind, req Requ
 // person must be known to the store (a sync saw them).
 func (r *Runner) validateOrg(ctx context.Context, kind roster.ActionKind, req Request) (orgTarget, error) {
 	t := orgTarget{kind: kind, key: strings.TrimSpace(req.Key), actor: strings.TrimSpace(req.Actor)}
+	if err := roster.CheckActionKey(t.key); err != nil {
+		return t, invalid("key", "%v", err)
+	}
 	switch {
-	case t.key == "":
-		return t, invalid("key", "is required: an idempotency key makes a retry safe")
-	case len(t.key) > 200:
-		return t, invalid("key", "must be at most 200 characters")
 	case t.actor == "":
 		return t, invalid("actor", "is required: every action records who asked for it")
 	case req.ConnectionID <= 0:
@@ -87,11 +80,10 @@ func (r *Runner) validateOrg(ctx context.Context, kind roster.ActionKind, req Re
 		return t, invalid("email", "give the person's email or Miro user id")
 	}
 	if email != "" {
-		addr, err := mail.ParseAddress(email)
-		if err != nil || addr.Address != email {
-			return t, invalid("email", "%q is not an email address", email)
+		var err error
+		if email, err = roster.ParseEmail(email); err != nil {
+			return t, invalid("email", "%v", err)
 		}
-		email = strings.ToLower(email)
 	}
 	conn, err := r.Store.Connection(ctx, req.ConnectionID)
 	switch {
@@ -203,10 +195,10 @@ func (s scimSteps) verb() string {
 // refuseRole refuses guests and external users before any SCIM call.
 func (s scimSteps) refuseRole() (outcome, bool) {
 	switch s.t.acc.OrgRole {
-	case orgRoleGuest:
+	case roster.OrgRoleTeamGuest:
 		return outcome{status: roster.ActionRefused,
 			result: fmt.Sprintf("%s is a guest; Miro deactivates only internal users of the organization", s.t.acc.Email)}, true
-	case orgRoleExternal:
+	case roster.OrgRoleExternalUser:
 		return outcome{status: roster.ActionRefused,
 			result: fmt.Sprintf("%s is an external user; Miro deactivates only internal users of the organization", s.t.acc.Email)}, true
 	}
@@ -324,7 +316,7 @@ func scimFailure(err error, doing string) outcome {
 	var se *miro.SCIMError
 	if errors.As(err, &se) && se.Status >= 400 && se.Status < 500 &&
 		se.Status != http.StatusUnauthorized && se.Status != http.StatusTooManyRequests {
-		why := cmpOr(se.Detail, http.StatusText(se.Status))
+		why := cmp.Or(se.Detail, http.StatusText(se.Status))
 		return outcome{status: roster.ActionRefused, result: "SCIM refused to " + doing + ": " + why, answer: scimAnswer(err)}
 	}
 	if errors.As(err, &se) {
@@ -332,11 +324,4 @@ func scimFailure(err error, doing string) outcome {
 			answer: scimAnswer(err), err: fmt.Errorf("%s: %w", doing, err)}
 	}
 	return failure(err, doing)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

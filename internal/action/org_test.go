@@ -127,7 +127,7 @@ func TestDeactivateRefused(t *testing.T) {
 		conn := b.connectSCIM(t)
 
 		// Guests and external users: refused before any SCIM call.
-		for _, role := range []string{orgRoleGuest, orgRoleExternal} {
+		for _, role := range []string{roster.OrgRoleTeamGuest, roster.OrgRoleExternalUser} {
 			accs, err := db.Accounts(ctx, store.AccountFilter{OrgRole: role})
 			require.NoError(t, err)
 			var acc roster.Account
@@ -264,7 +264,7 @@ func (b *testBundle) lastAdminTeam(t *testing.T, exclude string) (string, person
 	for _, team := range b.info.TeamIDs {
 		var admins []string
 		for id, role := range b.teamRoles(t, team) {
-			if role == RoleAdmin {
+			if role == roster.TeamRoleAdmin {
 				admins = append(admins, id)
 			}
 		}
@@ -300,7 +300,7 @@ func TestRemoveFromAllTeams(t *testing.T) {
 				require.Equal(t, TeamRemoved, o.Outcome, o.Reason)
 			}
 		}
-		require.Equal(t, RoleAdmin, b.teamRoles(t, team)[p.id])
+		require.Equal(t, roster.TeamRoleAdmin, b.teamRoles(t, team)[p.id])
 		skipped := false
 		for _, e := range b.audit(t, conn.ID) {
 			skipped = skipped || strings.Contains(e.Detail, "skipped") && e.Target == p.email
@@ -323,7 +323,7 @@ func TestRemoveFromAllTeams(t *testing.T) {
 		require.Equal(t, TeamRemoved, sum.Teams[0].Outcome, sum.Teams[0].Reason)
 		require.Len(t, sum.Teams[0].Actions, 2)
 		roles := b.teamRoles(t, team)
-		require.Equal(t, RoleAdmin, roles[svc.id])
+		require.Equal(t, roster.TeamRoleAdmin, roles[svc.id])
 		_, still := roles[p.id]
 		require.False(t, still)
 		for _, tm := range b.info.TeamIDs {

@@ -5,18 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 
 	"roster"
 	"roster/internal/miro"
 	"roster/internal/store"
-)
-
-// Team roles an action sets.
-const (
-	RoleMember = "member"
-	RoleAdmin  = "admin"
 )
 
 // Invite invites Request.Email to the team as Request.Role (member when
@@ -117,11 +110,10 @@ func (r *Runner) teamAction(ctx context.Context, kind roster.ActionKind, req Req
 // a bad request leaves nothing behind.
 func (r *Runner) validate(ctx context.Context, kind roster.ActionKind, req Request) (teamTarget, error) {
 	t := teamTarget{kind: kind, key: strings.TrimSpace(req.Key), actor: strings.TrimSpace(req.Actor)}
+	if err := roster.CheckActionKey(t.key); err != nil {
+		return t, invalid("key", "%v", err)
+	}
 	switch {
-	case t.key == "":
-		return t, invalid("key", "is required: an idempotency key makes a retry safe")
-	case len(t.key) > 200:
-		return t, invalid("key", "must be at most 200 characters")
 	case t.actor == "":
 		return t, invalid("actor", "is required: every action records who asked for it")
 	case req.ConnectionID <= 0:
@@ -132,7 +124,7 @@ func (r *Runner) validate(ctx context.Context, kind roster.ActionKind, req Reque
 	t.role = strings.TrimSpace(req.Role)
 	switch kind {
 	case roster.ActionInvite:
-		t.role = cmp.Or(t.role, RoleMember)
+		t.role = cmp.Or(t.role, roster.TeamRoleMember)
 	case roster.ActionRemove:
 		if t.role != "" {
 			return t, invalid("role", "a removal takes no role")
@@ -142,7 +134,7 @@ func (r *Runner) validate(ctx context.Context, kind roster.ActionKind, req Reque
 			return t, invalid("role", `is required: "member" or "admin"`)
 		}
 	}
-	if kind != roster.ActionRemove && t.role != RoleMember && t.role != RoleAdmin {
+	if kind != roster.ActionRemove && t.role != roster.TeamRoleMember && t.role != roster.TeamRoleAdmin {
 		return t, invalid("role", `must be "member" or "admin", got %q`, req.Role)
 	}
 
@@ -158,11 +150,10 @@ func (r *Runner) validate(ctx context.Context, kind roster.ActionKind, req Reque
 		return t, invalid("email", "give the person's email or Miro user id")
 	}
 	if email != "" {
-		addr, err := mail.ParseAddress(email)
-		if err != nil || addr.Address != email || !strings.Contains(email[strings.LastIndex(email, "@")+1:], ".") {
-			return t, invalid("email", "%q is not an email address", email)
+		var err error
+		if t.email, err = roster.ParseEmail(email); err != nil {
+			return t, invalid("email", "%v", err)
 		}
-		t.email = strings.ToLower(email)
 	}
 
 	// Connection.
@@ -346,7 +337,7 @@ func (s teamSteps) checkInvite(ctx context.Context) (outcome, bool) {
 		return *fail, true
 	case p != present:
 		return outcome{}, false
-	case s.t.role == RoleAdmin && m.role == RoleMember:
+	case s.t.role == roster.TeamRoleAdmin && m.role == roster.TeamRoleMember:
 		// The legacy API invites members only, and an admin invite
 		// promotes after; the earlier run stopped in between.
 		return s.setRole(ctx, "invite "+s.who()+" to team "+s.t.teamTag+" as admin", m.userID), true
@@ -459,7 +450,7 @@ func (s teamSteps) setRole(ctx context.Context, doing, userID string) outcome {
 			answer: m.answer, effect: s.r.joinEffect(s.t, m)}
 	case errors.Is(err, errNotMember) || errors.As(err, &ae) && ae.Status == 404:
 		return s.notMember(notMemberAnswer(err, s.t.team.MiroTeamID))
-	case errors.As(err, &ae) && ae.Status == 409 && s.t.role != RoleAdmin:
+	case errors.As(err, &ae) && ae.Status == 409 && s.t.role != roster.TeamRoleAdmin:
 		return outcome{status: roster.ActionRefused,
 			result: fmt.Sprintf("cannot demote the last admin of team %s; make someone else admin first", s.t.teamTag),
 			answer: answerOf(err)}

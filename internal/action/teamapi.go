@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"roster"
 	"roster/internal/miro"
 )
 
@@ -138,7 +139,7 @@ func (l legacyTeam) invite(ctx context.Context, teamID, email, role string) (mem
 		return member{}, fmt.Errorf("miro: the invite answer holds no connection for %s", email)
 	}
 	// The v1 invite makes members; an admin is promoted next.
-	if role == RoleAdmin && m.role == RoleMember {
+	if role == roster.TeamRoleAdmin && m.role == roster.TeamRoleMember {
 		uc, err := l.l.UpdateConnectionRole(ctx, m.ref, role)
 		if err != nil {
 			return member{}, fmt.Errorf("invited as member, but making them admin failed: %w", err)

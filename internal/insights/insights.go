@@ -9,10 +9,6 @@ import (
 	"roster"
 )
 
-// Licenses are every license value Miro's organization API knows (the
-// enum in internal/miro), in the order settings list their prices.
-var Licenses = []string{"full", "full_trial", "occasional", "advanced", "standard", "basic", "free", "free_restricted", "unknown"}
-
 // Summary is the overview's derived numbers.
 type Summary struct {
 	// Utilisation is FullActive / SeatsBought (or / FullAssigned when no

@@ -239,6 +239,15 @@ type AccountPage struct {
 	NextCursor string // empty on the last page
 }
 
+// Stamp is t as the store keeps it: UTC, to the millisecond (zero stays
+// zero), so that a time handed back to a caller equals the one read back.
+func Stamp(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
+
 // ErrInvalid marks a bad argument, such as a malformed cursor, a limit
 // out of range, or a value a method refuses to store (an unknown role,
 // scope or action kind, a negative price).

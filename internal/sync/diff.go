@@ -166,7 +166,7 @@ func buildDiff(in diffInput) (store.Diff, counts) {
 		}
 		a.LeftAt = in.now
 		if !in.conn.LastSyncAt.IsZero() {
-			a.LastSeenAt = ms(in.conn.LastSyncAt) // the last sync that saw them
+			a.LastSeenAt = store.Stamp(in.conn.LastSyncAt) // the last sync that saw them
 		}
 		d.Accounts = append(d.Accounts, a)
 		change(id, roster.ChangeLeft, "", "", "")
@@ -225,7 +225,7 @@ func merge(old roster.Account, p *person, ownLicense bool) roster.Account {
 		a.Active = p.active
 		a.LicenseAssignedAt = p.licenseAssigned
 		// Audit logs may have raised it past what the member record says.
-		if p.lastActivity.After(ms(old.LastActivityAt)) {
+		if p.lastActivity.After(store.Stamp(old.LastActivityAt)) {
 			a.LastActivityAt = p.lastActivity
 		}
 	} else {
@@ -263,9 +263,9 @@ func sameAccount(a, b roster.Account) bool {
 	return a.MiroUserID == b.MiroUserID && a.Email == b.Email && a.Name == b.Name &&
 		a.OrgRole == b.OrgRole && slices.Equal(a.AdminRoles, b.AdminRoles) &&
 		a.License == b.License && a.LicenseExact == b.LicenseExact && a.Active == b.Active &&
-		ms(a.LastActivityAt).Equal(ms(b.LastActivityAt)) &&
-		ms(a.LicenseAssignedAt).Equal(ms(b.LicenseAssignedAt)) &&
-		ms(a.LeftAt).Equal(ms(b.LeftAt))
+		store.Stamp(a.LastActivityAt).Equal(store.Stamp(b.LastActivityAt)) &&
+		store.Stamp(a.LicenseAssignedAt).Equal(store.Stamp(b.LicenseAssignedAt)) &&
+		store.Stamp(a.LeftAt).Equal(store.Stamp(b.LeftAt))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -42,7 +42,7 @@ func TestDiffUnchangedIsEmpty(t *testing.T) {
 	obs.teams["T"] = roster.Team{MiroTeamID: "T", OrgID: "O", Name: "Team"}
 	p := exactPerson("u1", "full")
 	// Miro's nanoseconds, which the store does not keep.
-	p.lastActivity = ms(t0.Add(123456789 * time.Nanosecond))
+	p.lastActivity = store.Stamp(t0.Add(123456789 * time.Nanosecond))
 	obs.people["u1"] = p
 	obs.members["T"] = []teamMember{{"u1", "admin"}}
 

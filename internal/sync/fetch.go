@@ -11,6 +11,7 @@ import (
 
 	"roster"
 	"roster/internal/miro"
+	"roster/internal/store"
 )
 
 // person is one member as a sync saw them: compact, so that a 100k-member
@@ -53,34 +54,22 @@ func newObserved() *observed {
 // intern returns the constant for a known enum value, so that 300k
 // memberships do not each keep a copy of "member"; others are kept as is.
 func intern(v string) string {
-	switch v {
-	case "member":
-		return "member"
-	case "admin":
-		return "admin"
-	case "non_team":
-		return "non_team"
-	case "full":
-		return "full"
-	case "free":
-		return "free"
-	case "free_restricted":
-		return "free_restricted"
-	case "occasional":
-		return "occasional"
-	case "organization_internal_user":
-		return "organization_internal_user"
-	case "organization_internal_admin":
-		return "organization_internal_admin"
-	case "organization_external_user":
-		return "organization_external_user"
-	case "organization_team_guest_user":
-		return "organization_team_guest_user"
-	case "unknown":
-		return "unknown"
+	if known, ok := interned[v]; ok {
+		return known
 	}
 	return v
 }
+
+// interned are the enum values intern shares: team roles, licenses and
+// organization roles.
+var interned = func() map[string]string {
+	m := map[string]string{}
+	for _, v := range append(append([]string{roster.TeamRoleMember, roster.TeamRoleAdmin, roster.TeamRoleNonTeam},
+		roster.Licenses...), roster.OrgRoles...) {
+		m[v] = v
+	}
+	return m
+}()
 
 // walk is one sync's conversation with Miro: the client, and the counters
 // that progress reports and a failed run record.
@@ -318,7 +307,7 @@ func (w *walk) fetchUsage(ctx context.Context, obs *observed) error {
 		if p == nil || !p.exact {
 			return
 		}
-		if t := ms(ev.CreatedAt.Time); t.After(p.lastActivity) {
+		if t := store.Stamp(ev.CreatedAt.Time); t.After(p.lastActivity) {
 			p.lastActivity = t
 		}
 	}, func() { w.page("audit", nil) })
@@ -426,9 +415,9 @@ func (w *walk) fetchTeamLegacy(ctx context.Context, obs *observed) error {
 // hold a full license, non-team users a free one.
 func inferLicense(teamRole string) string {
 	switch teamRole {
-	case "member", "admin":
+	case roster.TeamRoleMember, roster.TeamRoleAdmin:
 		return roster.LicenseFull
-	case "non_team":
+	case roster.TeamRoleNonTeam:
 		return roster.LicenseFree
 	}
 	return roster.LicenseUnknown
@@ -439,7 +428,7 @@ func personOf(m miro.OrganizationMember) *person {
 	p := &person{
 		id: m.ID, email: strings.ToLower(strings.TrimSpace(m.Email)),
 		orgRole: intern(m.Role.String()), license: intern(m.License.String()), exact: true, active: m.Active,
-		lastActivity: ms(m.LastActivityAt.Time), licenseAssigned: ms(m.LicenseAssignedAt.Time),
+		lastActivity: store.Stamp(m.LastActivityAt.Time), licenseAssigned: store.Stamp(m.LicenseAssignedAt.Time),
 	}
 	for _, r := range m.AdminRoles {
 		p.adminRoles = append(p.adminRoles, r.Type+":"+r.Name)

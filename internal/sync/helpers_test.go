@@ -167,7 +167,7 @@ func (b *testBundle) readTruth(t testing.TB) truth {
 	for m, err := range c.OrgMembers(ctx, b.info.OrgID, miro.MemberFilter{}) {
 		require.NoError(t, err)
 		tr.members[m.ID] = m
-		tr.activity[m.ID] = ms(m.LastActivityAt.Time)
+		tr.activity[m.ID] = store.Stamp(m.LastActivityAt.Time)
 	}
 	for tm, err := range c.Teams(ctx, b.info.OrgID, "") {
 		require.NoError(t, err)
@@ -186,8 +186,8 @@ func (b *testBundle) readTruth(t testing.TB) truth {
 		require.NoError(t, err)
 		events++
 		if usageEvents[ev.Event] && ev.CreatedBy != nil && ev.CreatedBy.Type == "user" {
-			if _, ok := tr.members[ev.CreatedBy.ID]; ok && ms(ev.CreatedAt.Time).After(tr.activity[ev.CreatedBy.ID]) {
-				tr.activity[ev.CreatedBy.ID] = ms(ev.CreatedAt.Time)
+			if _, ok := tr.members[ev.CreatedBy.ID]; ok && store.Stamp(ev.CreatedAt.Time).After(tr.activity[ev.CreatedBy.ID]) {
+				tr.activity[ev.CreatedBy.ID] = store.Stamp(ev.CreatedAt.Time)
 			}
 		}
 	}

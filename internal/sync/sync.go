@@ -98,7 +98,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID int64) (roster.SyncRun, 
 	p := conn.SyncPlan()
 	run := roster.SyncRun{
 		ConnectionID: conn.ID, Source: p.Source, Status: roster.SyncRunning,
-		StartedAt: ms(s.now()), UsageNote: p.Note,
+		StartedAt: store.Stamp(s.now()), UsageNote: p.Note,
 	}
 	if err := s.Store.StartSyncRun(ctx, &run); err != nil {
 		return run, fmt.Errorf("sync connection %d: start run: %w", connectionID, err)
@@ -110,7 +110,7 @@ func (s *Syncer) Sync(ctx context.Context, connectionID int64) (roster.SyncRun, 
 		return s.fail(ctx, run, err)
 	}
 	run.Status = roster.SyncSucceeded
-	run.EndedAt = ms(s.now())
+	run.EndedAt = store.Stamp(s.now())
 	if err := s.Store.ApplySync(ctx, run, d); err != nil {
 		return s.fail(ctx, run, fmt.Errorf("apply: %w", err))
 	}
@@ -139,7 +139,7 @@ func (s *Syncer) audit(ctx context.Context, run roster.SyncRun, result, detail s
 func (s *Syncer) fail(ctx context.Context, run roster.SyncRun, cause error) (roster.SyncRun, error) {
 	run.Status = roster.SyncFailed
 	run.Error = cause.Error()
-	run.EndedAt = ms(s.now())
+	run.EndedAt = store.Stamp(s.now())
 	run.Added, run.Changed, run.Removed = 0, 0, 0
 	err := fmt.Errorf("sync connection %d: %w", run.ConnectionID, cause)
 	// Record the failure even when ctx was cancelled: that is why it failed.
@@ -189,7 +189,7 @@ func (s *Syncer) fetchAndDiff(ctx context.Context, w *walk, p roster.SyncPlan, r
 		return store.Diff{}, err
 	}
 	d, counts := buildDiff(diffInput{
-		now: ms(s.now()), runID: run.ID, conn: w.conn, obs: obs, snap: snap, known: known,
+		now: store.Stamp(s.now()), runID: run.ID, conn: w.conn, obs: obs, snap: snap, known: known,
 	})
 	run.Added, run.Changed, run.Removed = counts.added, counts.changed, counts.removed
 	return d, nil
@@ -274,12 +274,4 @@ func (s *Syncer) adoptMemberships(ctx context.Context, obs *observed, snap *stor
 		}
 	}
 	return nil
-}
-
-// ms is t as the store keeps it: UTC, to the millisecond.
-func ms(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t.UTC().Truncate(time.Millisecond)
 }

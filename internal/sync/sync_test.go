@@ -41,7 +41,7 @@ func requireMatchesTruth(t *testing.T, b *testBundle, connID int64, tr truth) {
 		require.Equal(t, len(roles), len(a.AdminRoles))
 		require.True(t, slices.Equal(roles, a.AdminRoles))
 		require.True(t, tr.activity[id].Equal(a.LastActivityAt), "last activity of %s: want %s got %s", id, tr.activity[id], a.LastActivityAt)
-		require.True(t, ms(m.LicenseAssignedAt.Time).Equal(a.LicenseAssignedAt))
+		require.True(t, store.Stamp(m.LicenseAssignedAt.Time).Equal(a.LicenseAssignedAt))
 		require.True(t, a.LeftAt.IsZero())
 	}
 	require.Equal(t, tr.memberships, b.memberships(t))

@@ -113,7 +113,7 @@ func (s *Server) userAction(w http.ResponseWriter, r *http.Request) error {
 	sub.values["team"] = sub.teamID
 	role := r.PostFormValue("role")
 	sub.values["role"] = role
-	email := normEmail(r.PostFormValue("email"))
+	email := roster.NormalizeEmail(r.PostFormValue("email"))
 	if kind == roster.ActionInvite {
 		sub.values["email"] = r.PostFormValue("email")
 	}
@@ -159,17 +159,17 @@ func (s *Server) userAction(w http.ResponseWriter, r *http.Request) error {
 	isMember := slices.ContainsFunc(members, func(m roster.Membership) bool { return m.MiroTeamID == sub.teamID })
 	switch kind {
 	case roster.ActionInvite:
-		if !validEmail(email) {
+		if !roster.ValidEmail(email) {
 			fail("email", "Enter an email address, like ann@example.com.")
 		}
-		if !slices.Contains(teamRoles, role) {
+		if !slices.Contains(roster.AssignableTeamRoles, role) {
 			fail("role", "Choose member or admin.")
 		}
 		if isMember && sub.errors["team"] == "" {
 			fail("team", "Already a member of this team.")
 		}
 	case roster.ActionChangeRole:
-		if !slices.Contains(teamRoles, role) {
+		if !slices.Contains(roster.AssignableTeamRoles, role) {
 			fail("role", "Choose member or admin.")
 		}
 		if !isMember && sub.errors["team"] == "" {
@@ -296,10 +296,10 @@ func (s *Server) userOrgAction(w http.ResponseWriter, r *http.Request, id int64,
 	} else if off, why := s.disabledFor(authOf(r), conn, k.capability); off {
 		fail("", "This action is disabled: "+why+".")
 	}
-	svc := normEmail(r.PostFormValue("service_account"))
+	svc := roster.NormalizeEmail(r.PostFormValue("service_account"))
 	if kindName == kindRemoveAll {
 		sub.values["service_account"] = r.PostFormValue("service_account")
-		if svc != "" && !validEmail(svc) {
+		if svc != "" && !roster.ValidEmail(svc) {
 			fail("service_account", "Enter the service account's email, like miro-admin@example.com, or leave it empty.")
 		}
 	}

@@ -51,7 +51,7 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) error {
 		return invalidField("connection_id", "connection_id is required: the connection to act through")
 	}
 	email := strings.TrimSpace(body.Email)
-	if email != "" && !validEmail(strings.ToLower(email)) {
+	if email != "" && !roster.ValidEmail(strings.ToLower(email)) {
 		return invalidField("email", "email %q is not an email address, like ann@example.com", body.Email)
 	}
 	if s.actions == nil {
@@ -259,7 +259,7 @@ func (s *Server) apiOrgRequest(r *http.Request, body apiOrgActionRequest) (Actio
 	switch {
 	case email == "" && userID == "":
 		return ActionRequest{}, invalidField("email", "email or user_id is required: the person to act on")
-	case email != "" && !validEmail(strings.ToLower(email)):
+	case email != "" && !roster.ValidEmail(strings.ToLower(email)):
 		return ActionRequest{}, invalidField("email", "email %q is not an email address, like ann@example.com", body.Email)
 	}
 	if s.actions == nil {
@@ -300,7 +300,7 @@ func (s *Server) apiRemoveFromAllTeams(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	svc := strings.ToLower(strings.TrimSpace(body.ServiceAccountEmail))
-	if svc != "" && !validEmail(svc) {
+	if svc != "" && !roster.ValidEmail(svc) {
 		return invalidField("service_account_email", "service_account_email %q is not an email address, like miro-admin@example.com", body.ServiceAccountEmail)
 	}
 	req.ServiceAccountEmail = svc

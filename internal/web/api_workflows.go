@@ -202,7 +202,7 @@ func apiOptionalEmails(w http.ResponseWriter, r *http.Request) ([]string, error)
 		return nil, err
 	}
 	for _, e := range body.Emails {
-		if !validEmail(roster.NormalizeEmail(e)) {
+		if !roster.ValidEmail(roster.NormalizeEmail(e)) {
 			return nil, invalidField("emails", "emails: %q is not an email address", e)
 		}
 	}
@@ -265,7 +265,7 @@ func (s *Server) apiWorkflowStart(w http.ResponseWriter, r *http.Request) error 
 		return invalidField("emails", "emails is required: the people to run the workflow for")
 	}
 	for _, em := range body.Emails {
-		if !validEmail(roster.NormalizeEmail(em)) {
+		if !roster.ValidEmail(roster.NormalizeEmail(em)) {
 			return invalidField("emails", "emails: %q is not an email address", em)
 		}
 	}

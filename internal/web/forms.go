@@ -1,10 +1,5 @@
 package web
 
-import (
-	"net/mail"
-	"strings"
-)
-
 // form is a submitted form's values and its field-level errors, so a page
 // can be shown again with what was typed and what is wrong with it.
 type form struct {
@@ -50,12 +45,3 @@ func (f *form) Field(name, label, typ, autocomplete string) fieldView {
 	}
 	return v
 }
-
-// validEmail checks an email address: a bare address, no display name.
-func validEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && strings.Contains(s, "@") && len(s) <= 254
-}
-
-// normEmail trims and lower-cases an email, as the store keeps them.
-func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -60,7 +60,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return errCSRF
 	}
 	ctx := r.Context()
-	email, pw := normEmail(r.PostFormValue("email")), r.PostFormValue("password")
+	email, pw := roster.NormalizeEmail(r.PostFormValue("email")), r.PostFormValue("password")
 	f := newForm()
 	f.set("email", email)
 	now := s.now()

@@ -85,18 +85,18 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	p.People = []stat{
 		{Label: "People", Value: o.Accounts, Href: usersLink()},
 		{Label: "Never logged in", Value: o.NeverActive, Href: usersLink("activity", "never", "status", "active"), Note: "not deactivated, no activity ever recorded"},
-		{Label: "Guests", Value: o.Guests, Href: usersLink("role", "organization_team_guest_user")},
-		{Label: "External users", Value: o.External, Href: usersLink("role", "organization_external_user")},
+		{Label: "Guests", Value: o.Guests, Href: usersLink("role", roster.OrgRoleTeamGuest)},
+		{Label: "External users", Value: o.External, Href: usersLink("role", roster.OrgRoleExternalUser)},
 		{Label: "Deactivated", Value: o.Deactivated, Href: usersLink("status", "deactivated")},
 	}
-	for _, l := range insights.Licenses {
+	for _, l := range roster.Licenses {
 		if n := o.ByLicense[l]; n > 0 {
 			p.ByLicense = append(p.ByLicense, stat{Label: l, Value: n, Href: usersLink("license", l, "status", "active")})
 		}
 	}
 	// Licenses outside the known list still count.
 	for l, n := range o.ByLicense {
-		if !slices.Contains(insights.Licenses, l) && n > 0 {
+		if !slices.Contains(roster.Licenses, l) && n > 0 {
 			p.ByLicense = append(p.ByLicense, stat{Label: l, Value: n, Href: usersLink("license", l, "status", "active")})
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"roster"
-	"roster/internal/insights"
 )
 
 // settingsPage is the settings form's data.
@@ -57,7 +56,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) showSettings(w http.ResponseWriter, r *http.Request, code int, f *form, saved bool) {
 	p := settingsPage{Page: s.page(r, "Settings"), Form: f, Saved: saved}
-	for _, l := range insights.Licenses {
+	for _, l := range roster.Licenses {
 		name := "price_" + l
 		p.Prices = append(p.Prices, priceField{License: l, Name: name, Value: f.Value(name), Error: f.Error(name)})
 	}
@@ -99,7 +98,7 @@ func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request) error {
 		next.DefaultSyncInterval = time.Duration(n) * time.Hour
 	}
 
-	for _, l := range insights.Licenses {
+	for _, l := range roster.Licenses {
 		name := "price_" + l
 		v := strings.TrimSpace(r.PostFormValue(name))
 		f.set(name, v)
@@ -119,7 +118,7 @@ func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Prices of licenses this form does not list are kept.
 	for l, p := range old.LicensePrices {
-		if !slices.Contains(insights.Licenses, l) {
+		if !slices.Contains(roster.Licenses, l) {
 			next.LicensePrices[l] = p
 		}
 	}

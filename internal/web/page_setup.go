@@ -45,9 +45,9 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 		return errForbidden("roster is already set up; log in, or ask an admin for an account.")
 	}
 	f := newForm()
-	email, pw, confirm := normEmail(r.PostFormValue("email")), r.PostFormValue("password"), r.PostFormValue("confirm")
+	email, pw, confirm := roster.NormalizeEmail(r.PostFormValue("email")), r.PostFormValue("password"), r.PostFormValue("confirm")
 	f.set("email", email)
-	if !validEmail(email) {
+	if !roster.ValidEmail(email) {
 		f.fail("email", "Enter an email address, like admin@example.com.")
 	}
 	if len(pw) < MinPasswordLength {

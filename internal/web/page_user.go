@@ -91,9 +91,6 @@ type actionForm struct {
 	CSRF             string
 }
 
-// Team roles an action can set.
-var teamRoles = []string{"member", "admin"}
-
 // Kinds of user action, as they appear in /users/{id}/actions/{kind}.
 var actionKinds = map[string]roster.ActionKind{
 	"invite": roster.ActionInvite,
@@ -117,12 +114,6 @@ var orgKinds = map[string]struct {
 
 // kindRemoveAll is the removal from every team of a connection.
 const kindRemoveAll = "remove-all"
-
-// Org roles Miro's SCIM API cannot deactivate.
-const (
-	orgRoleGuest    = "organization_team_guest_user"
-	orgRoleExternal = "organization_external_user"
-)
 
 // userPage shows one person: license, roles, teams, history and actions.
 func (s *Server) userPage(w http.ResponseWriter, r *http.Request) error {
@@ -217,7 +208,7 @@ func (s *Server) loadUserPage(r *http.Request, id int64, sub *submitted) (userPa
 		row := membershipRow{TeamID: m.MiroTeamID, TeamName: teamName(teamByID, m.MiroTeamID), Role: m.Role}
 		conn, ok := connectionFor(conns, teamByID[m.MiroTeamID], m.MiroTeamID)
 		for _, kind := range []string{"remove", "role"} {
-			f := actionForm{Kind: kind, Action: base + kind, Key: randomToken(), CSRF: p.CSRF, TeamID: m.MiroTeamID, TeamName: row.TeamName, Role: m.Role, Roles: teamRoles}
+			f := actionForm{Kind: kind, Action: base + kind, Key: randomToken(), CSRF: p.CSRF, TeamID: m.MiroTeamID, TeamName: row.TeamName, Role: m.Role, Roles: roster.AssignableTeamRoles}
 			if ok {
 				f.ConnectionID, f.Connection = conn.ID, connLabel(conn)
 				f.Disabled, f.Reason = s.disabled(auth, conn)
@@ -242,7 +233,7 @@ func (s *Server) loadUserPage(r *http.Request, id int64, sub *submitted) (userPa
 			continue
 		}
 		f := actionForm{Kind: "invite", Action: base + "invite", Key: randomToken(), CSRF: p.CSRF, ConnectionID: c.ID, Connection: connLabel(c),
-			Email: acc.Email, Role: "member", Roles: teamRoles}
+			Email: acc.Email, Role: roster.TeamRoleMember, Roles: roster.AssignableTeamRoles}
 		f.Disabled, f.Reason = s.disabled(auth, c)
 		if c.Level == roster.LevelTeam {
 			// A team-level connection reaches its own team only.
@@ -365,9 +356,9 @@ func (s *Server) loadOrgActions(r *http.Request, p *userPage, conns []roster.Con
 			switch kind {
 			case "deactivate", "reactivate":
 				switch {
-				case acc.OrgRole == orgRoleGuest:
+				case acc.OrgRole == roster.OrgRoleTeamGuest:
 					why = "Miro's API cannot deactivate or reactivate guests, and " + who + " is a guest of the organization"
-				case acc.OrgRole == orgRoleExternal:
+				case acc.OrgRole == roster.OrgRoleExternalUser:
 					why = "Miro's API cannot deactivate or reactivate external users, and " + who + " is an external user"
 				case acc.Email == "":
 					why = "roster knows no email for this person, and SCIM finds people by email"

@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"roster"
-	"roster/internal/insights"
 	"roster/internal/store"
 )
 
@@ -35,9 +34,6 @@ type usersOptions struct {
 
 // option is one <option> of a select.
 type option struct{ Value, Label string }
-
-// orgRoles are Miro's organization roles.
-var orgRoles = []string{"organization_internal_admin", "organization_internal_user", "organization_external_user", "organization_team_guest_user", "unknown"}
 
 // usersPage lists people: search, filters, sort and keyset paging. An
 // htmx request for the results gets only the "results" fragment.
@@ -92,7 +88,7 @@ func listError(f usersFilter, err error) error {
 
 // usersOptions loads what the filter selects offer.
 func (s *Server) usersOptions(r *http.Request) (usersOptions, error) {
-	o := usersOptions{Licenses: insights.Licenses, Roles: orgRoles, Sorts: userSorts}
+	o := usersOptions{Licenses: roster.Licenses, Roles: roster.OrgRoles, Sorts: userSorts}
 	var err error
 	if o.Teams, err = s.store.Teams(r.Context(), 0); err != nil {
 		return o, fmt.Errorf("list teams: %w", err)

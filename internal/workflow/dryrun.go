@@ -303,7 +303,7 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 		}
 		return fmt.Sprintf("remove from %s: %s", plural(len(list), "team"), strings.Join(list, ", ")), false, nil
 	case roster.StepDeactivate, roster.StepReactivate:
-		if isGuest(a.OrgRole) {
+		if roster.GuestOrExternal(a.OrgRole) {
 			return "refused: guests and external users cannot be deactivated or reactivated through Miro's API", true, nil
 		}
 		if st.Kind == roster.StepDeactivate {

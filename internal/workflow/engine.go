@@ -122,6 +122,12 @@ func (e *Engine) Check(ctx context.Context, w *roster.Workflow) error {
 	if err := w.Validate(); err != nil {
 		errs = append(errs, err.(roster.WorkflowErrors)...)
 	}
+	if w.Trigger.Kind == roster.TriggerSchedule && w.Trigger.Cron != "" {
+		if _, err := ParseCron(w.Trigger.Cron); err != nil {
+			errs = append(errs, roster.WorkflowFieldError{Path: "trigger.cron",
+				Message: fmt.Sprintf("%q is not a cron schedule: %v", w.Trigger.Cron, err)})
+		}
+	}
 	if w.ConnectionID > 0 {
 		more, err := e.checkConnection(ctx, *w)
 		if err != nil {

@@ -25,13 +25,7 @@ type subject struct {
 
 // paidLicenses are the licenses a seat is paid for: the inactive trigger
 // looks only at these.
-var paidLicenses = []string{"full", "occasional"}
-
-// isGuest reports whether an org role is a guest or an external user,
-// whom Miro's API cannot deactivate.
-func isGuest(orgRole string) bool {
-	return orgRole == "organization_team_guest_user" || orgRole == "organization_external_user"
-}
+var paidLicenses = []string{roster.LicenseFull, "occasional"}
 
 // subjectForPerson finds a person's Miro account by email or alias.
 func (e *Engine) subjectForPerson(ctx context.Context, p roster.Person) (*subject, error) {
@@ -186,7 +180,7 @@ func (e *Engine) holdsOne(ctx context.Context, c roster.Condition, s *subject, n
 			values = []string{s.Person.Department}
 		}
 	case roster.CondGuest:
-		guest := a != nil && isGuest(a.OrgRole)
+		guest := a != nil && roster.GuestOrExternal(a.OrgRole)
 		return strconv.FormatBool(guest) == c.Value, nil
 	case roster.CondInactiveDays:
 		if a == nil {

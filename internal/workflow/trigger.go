@@ -68,7 +68,7 @@ func (e *Engine) evaluate(ctx context.Context, w roster.Workflow) (int, error) {
 		}
 		return n, e.Store.SetTriggerState(ctx, w.ID, cursor, now.Add(every))
 	case roster.TriggerSchedule:
-		sched, err := roster.ParseCron(w.Trigger.Cron)
+		sched, err := ParseCron(w.Trigger.Cron)
 		if err != nil {
 			return 0, fmt.Errorf("trigger.cron: %w", err)
 		}

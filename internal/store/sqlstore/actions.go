@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"roster"
@@ -208,7 +207,7 @@ func (db *DB) applyEffect(ctx context.Context, tx *sql.Tx, connID int64, e store
 // ensureAccount returns the id of the account a stands for, inserting it
 // when the store does not know it. See FinishAction.
 func (db *DB) ensureAccount(ctx context.Context, tx *sql.Tx, a roster.Account) (int64, error) {
-	a.ID, a.Email = 0, normEmail(a.Email)
+	a.ID, a.Email = 0, roster.NormalizeEmail(a.Email)
 	var (
 		id          int64
 		email, name string
@@ -252,6 +251,3 @@ func (db *DB) ensureAccount(ctx context.Context, tx *sql.Tx, a roster.Account) (
 		accountArgs(nil, &a)...).Scan(&id)
 	return id, err
 }
-
-// normEmail is an email as accounts and operators keep it.
-func normEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }

@@ -15,12 +15,6 @@ import (
 	"roster/internal/store"
 )
 
-// Org roles the overview counts apart.
-const (
-	orgRoleGuest    = "organization_team_guest_user"
-	orgRoleExternal = "organization_external_user"
-)
-
 // Overview counts the accounts not left in one consistent read: one
 // grouped scan of the accounts_overview index (a few dozen groups, summed
 // here) and one sum of seats.
@@ -57,9 +51,9 @@ func (db *DB) Overview(ctx context.Context, inactiveBefore time.Time) (roster.Ov
 			o.Inferred += n
 		}
 		switch role {
-		case orgRoleGuest:
+		case roster.OrgRoleTeamGuest:
 			o.Guests += n
-		case orgRoleExternal:
+		case roster.OrgRoleExternalUser:
 			o.External += n
 		}
 		if !active {
@@ -451,7 +445,7 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 		return page, fmt.Errorf("activity %q is not active, inactive or never: %w", q.Activity, store.ErrInvalid)
 	}
 	if q.Guests {
-		where = append(where, `a.org_role IN (`+arg(orgRoleGuest)+`, `+arg(orgRoleExternal)+`)`)
+		where = append(where, `a.org_role IN (`+arg(roster.OrgRoleTeamGuest)+`, `+arg(roster.OrgRoleExternalUser)+`)`)
 	}
 	switch q.Status {
 	case "":

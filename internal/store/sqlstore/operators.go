@@ -40,7 +40,7 @@ func (db *DB) CreateFirstOperator(ctx context.Context, o *roster.Operator) error
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var key string
 		err := tx.QueryRowContext(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2)
-			ON CONFLICT (key) DO NOTHING RETURNING key`, firstOperatorKey, normEmail(o.Email)).Scan(&key)
+			ON CONFLICT (key) DO NOTHING RETURNING key`, firstOperatorKey, roster.NormalizeEmail(o.Email)).Scan(&key)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("sqlstore: create the first operator: roster is already set up: %w", store.ErrConflict)
 		}
@@ -59,7 +59,7 @@ func (db *DB) CreateFirstOperator(ctx context.Context, o *roster.Operator) error
 }
 
 func (db *DB) insertOperator(ctx context.Context, tx *sql.Tx, o *roster.Operator) error {
-	email := normEmail(o.Email)
+	email := roster.NormalizeEmail(o.Email)
 	switch {
 	case email == "":
 		return fmt.Errorf("sqlstore: create operator: email is empty: %w", store.ErrInvalid)
@@ -100,7 +100,7 @@ func (db *DB) Operator(ctx context.Context, id int64) (roster.Operator, error) {
 
 // OperatorByEmail reads the operator with an email, in any case.
 func (db *DB) OperatorByEmail(ctx context.Context, email string) (roster.Operator, error) {
-	email = normEmail(email)
+	email = roster.NormalizeEmail(email)
 	o, err := scanOperator(db.db.QueryRowContext(ctx, `SELECT `+operatorColumns+` FROM operators WHERE email = $1`, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fmt.Errorf("sqlstore: operator %s: %w", email, store.ErrNotFound)
