@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"roster/internal/connect"
 	"roster/internal/secret"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
@@ -123,6 +125,14 @@ func (a *app) Close() error {
 		return fmt.Errorf("close the database: %w", err)
 	}
 	return nil
+}
+
+// newClients is the owner of the Miro clients of a command: every sync,
+// action and revocation it runs goes through it, so that one token has
+// one client and one credit pacer. miroApp's client id and secret
+// refresh expiring tokens.
+func (a *app) newClients(miroApp connect.App, hc *http.Client) *connect.Clients {
+	return &connect.Clients{App: miroApp, Store: a.store, Sealer: a.sealer, HTTPClient: hc, Logger: a.logger}
 }
 
 // parseLogLevel reads debug, info, warn or error.

@@ -92,7 +92,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer a.Close()
 	hc := &http.Client{}
-	svc := &connect.Service{App: miroApp, Store: a.store, Sealer: a.sealer, HTTPClient: hc, Logger: a.logger}
+	svc := &connect.Service{Store: a.store, Clients: a.newClients(miroApp, hc)}
 
 	// 1. A token: from the OAuth flow or from --token.
 	var tok miro.Token

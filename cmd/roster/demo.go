@@ -18,7 +18,6 @@ import (
 	"roster/internal/miro"
 	"roster/internal/mirosim"
 	"roster/internal/store"
-	"roster/internal/sync"
 	"roster/internal/web"
 	"roster/internal/workflow"
 )
@@ -140,7 +139,8 @@ func startDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (_ 
 	if d.app, err = openApp(ctx, globalFlags{dataDir: o.dataDir, logLevel: o.logLevel}, stderr); err != nil {
 		return nil, err
 	}
-	svc := &connect.Service{App: d.miro, Store: d.app.store, Sealer: d.app.sealer, HTTPClient: &http.Client{}, Logger: d.app.logger}
+	clients := d.app.newClients(d.miro, &http.Client{})
+	svc := &connect.Service{Store: d.app.store, Clients: clients}
 	// The organization connection gets the simulator's SCIM token, as
 	// `roster connect --scim-token` would, so deactivation works.
 	scim, err := d.app.sealer.Seal([]byte(info.SCIMToken))
@@ -156,7 +156,7 @@ func startDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (_ 
 
 	syncCtx, cancel := context.WithTimeout(ctx, cmp.Or(o.syncTimeout, 5*time.Minute))
 	defer cancel()
-	syncer := newSyncer(d.app, sync.OAuthApp{ClientID: info.ClientID, ClientSecret: info.ClientSecret})
+	syncer := newSyncer(d.app, clients)
 	for _, c := range []roster.Connection{d.org, d.team} {
 		run, err := syncer.Sync(syncCtx, c.ID)
 		printRun(stdout, c.ID, run, err)
@@ -307,7 +307,7 @@ func demoConnect(ctx context.Context, svc *connect.Service, in mirosim.Install, 
 		return roster.Connection{}, fmt.Errorf("demo: connect at %s level: %s", level, report.Unusable)
 	}
 	if sealedSCIM != nil {
-		conn.SCIMBaseURL, conn.SealedSCIMToken = svc.App.SCIMURL, sealedSCIM
+		conn.SCIMBaseURL, conn.SealedSCIMToken = svc.App().SCIMURL, sealedSCIM
 	}
 	_, err = connect.Save(ctx, svc.Store, &conn)
 	if errors.As(err, new(*connect.AlreadyConnectedError)) {

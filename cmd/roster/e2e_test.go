@@ -14,7 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	stdsync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,7 +99,7 @@ func (e *e2e) client(t *testing.T, kind string) *miro.Client {
 
 // syncBuffer is a bytes.Buffer safe to read while the command writes.
 type syncBuffer struct {
-	mu stdsync.Mutex
+	mu sync.Mutex
 	b  bytes.Buffer
 }
 
@@ -134,7 +134,7 @@ func (e *e2e) connectOAuth(t *testing.T, approve func(authURL string), args ...s
 
 	var out strings.Builder
 	sc := bufio.NewScanner(pr)
-	var browsing stdsync.WaitGroup
+	var browsing sync.WaitGroup
 	approved := false
 	for sc.Scan() {
 		line := sc.Text()

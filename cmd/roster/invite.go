@@ -13,7 +13,7 @@ import (
 
 	"roster"
 	"roster/internal/action"
-	"roster/internal/sync"
+	"roster/internal/connect"
 )
 
 // runInvite is `roster invite`: invite an organization member to a team.
@@ -43,7 +43,7 @@ type actionFlags struct {
 	connID *int64
 	team   *string
 	key    *string
-	oauth  *sync.OAuthApp
+	oauth  *connect.App
 }
 
 func addActionFlags(fs *flagSet) *actionFlags {
@@ -90,8 +90,8 @@ func cliActor() string {
 }
 
 // newRunner is the action Runner of every command that acts.
-func newRunner(a *app, oauth sync.OAuthApp) *action.Runner {
-	return &action.Runner{Store: a.store, Sealer: a.sealer, Logger: a.logger, HTTPClient: &http.Client{}, OAuth: oauth}
+func newRunner(a *app, clients *connect.Clients) *action.Runner {
+	return &action.Runner{Store: a.store, Clients: clients, Logger: a.logger}
 }
 
 // runAction opens the app, asks confirm (when set) whether to go on, runs
@@ -113,7 +113,7 @@ func runAction(ctx context.Context, fs *flagSet, f *actionFlags, stdout io.Write
 	if err != nil {
 		return err
 	}
-	act, err := do(newRunner(a, *f.oauth), req)
+	act, err := do(newRunner(a, a.newClients(*f.oauth, &http.Client{})), req)
 	return printOutcome(stdout, fs.name, act, err)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 
 	"roster"
@@ -39,7 +40,7 @@ func runOffboard(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer a.Close()
-	r := newRunner(a, *f.oauth)
+	r := newRunner(a, a.newClients(*f.oauth, &http.Client{}))
 	// A bad request is reported before anyone is asked to confirm it.
 	check := action.Request{Key: "check", ConnectionID: *f.connID, Email: *email, Actor: cliActor()}
 	if err := r.Validate(ctx, roster.ActionSignOut, check); err != nil {

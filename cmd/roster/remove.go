@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 
@@ -35,7 +36,7 @@ func runRemove(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// A bad request is reported before anyone is asked to confirm it.
 	confirm := func(a *app) error {
 		req := action.Request{Key: "check", ConnectionID: *f.connID, MiroTeamID: *f.team, Email: *email, MiroUserID: *userID, Actor: cliActor()}
-		if err := newRunner(a, *f.oauth).Validate(ctx, roster.ActionRemove, req); err != nil {
+		if err := newRunner(a, a.newClients(*f.oauth, &http.Client{})).Validate(ctx, roster.ActionRemove, req); err != nil {
 			return printOutcome(stdout, "remove", roster.Action{}, err)
 		}
 		conn, err := a.store.Connection(ctx, *f.connID)

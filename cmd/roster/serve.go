@@ -12,14 +12,11 @@ import (
 	"net/url"
 	"time"
 
-	"roster"
-	"roster/internal/action"
 	"roster/internal/connect"
 	"roster/internal/jobs"
 	"roster/internal/metrics"
 	"roster/internal/miro"
 	"roster/internal/store"
-	"roster/internal/sync"
 	"roster/internal/web"
 )
 
@@ -90,14 +87,15 @@ type serveOptions struct {
 // on a until ctx is done, then stops gracefully. ready is called with the
 // URL once roster listens.
 func serveApp(ctx context.Context, a *app, o serveOptions, ready func(url string)) error {
-	oauth := &sync.OAuthApp{ClientID: o.miro.ClientID, ClientSecret: o.miro.ClientSecret}
-	// Metrics: syncs and actions record their outcomes, their Miro client
-	// counts answers (429s included), and the handler records latency.
+	// Metrics: syncs and actions record their outcomes, the Miro clients
+	// count answers (429s included), and the handler records latency.
+	// Syncs, actions and revocations share one owner of Miro clients, so
+	// one token has one credit pacer.
 	m := metrics.New()
-	syncer := newSyncer(a, *oauth)
-	syncer.HTTPClient = &http.Client{Transport: m.Transport(nil)}
-	actions := &action.Runner{Store: a.store, Sealer: a.sealer, OAuth: *oauth,
-		HTTPClient: &http.Client{Transport: m.Transport(nil)}, Logger: a.logger}
+	clients := a.newClients(o.miro, &http.Client{Transport: m.Transport(nil)})
+	syncer := newSyncer(a, clients)
+	actions := newRunner(a, clients)
+	actions.Observe = m.Action
 	auto := o.automation
 	if auto == nil {
 		auto = defaultAutomation()
@@ -106,7 +104,6 @@ func serveApp(ctx context.Context, a *app, o serveOptions, ready func(url string
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	engine.ObserveAction = m.Action
 	runner, err := jobs.New(ctx, auto.jobsConfig(jobs.Config{DB: a.db, DSN: a.dsn, Syncer: metrics.Syncer{Next: syncer, Metrics: m}, Logger: a.logger, Workers: o.workers}, engine))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -127,9 +124,9 @@ func serveApp(ctx context.Context, a *app, o serveOptions, ready func(url string
 
 	dash, err := web.New(web.Config{
 		Store: a.store, Jobs: runner, Logger: a.logger, SecureCookies: o.secure,
-		Connect:   &connect.Service{App: o.miro, Store: a.store, Sealer: a.sealer, HTTPClient: &http.Client{}, Logger: a.logger},
+		Connect:   &connect.Service{Store: a.store, Clients: clients},
 		PublicURL: o.publicURL,
-		Actions:   observedActions{actionRunner{actions}, m},
+		Actions:   actions,
 		Workflows: engine,
 	})
 	if err != nil {
@@ -190,132 +187,4 @@ func withMetrics(h http.Handler, m *metrics.Metrics) http.Handler {
 	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("/", h)
 	return m.Instrument(mux)
-}
-
-// observedActions records the outcome of every action the dashboard or
-// the API runs.
-type observedActions struct {
-	web.ActionRunner
-	m *metrics.Metrics
-}
-
-func (o observedActions) Invite(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
-	a, err := o.ActionRunner.Invite(ctx, req)
-	o.m.Action(roster.ActionInvite, a, err)
-	return a, err
-}
-
-func (o observedActions) Remove(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
-	a, err := o.ActionRunner.Remove(ctx, req)
-	o.m.Action(roster.ActionRemove, a, err)
-	return a, err
-}
-
-func (o observedActions) ChangeRole(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
-	a, err := o.ActionRunner.ChangeRole(ctx, req)
-	o.m.Action(roster.ActionChangeRole, a, err)
-	return a, err
-}
-
-func (o observedActions) Deactivate(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
-	a, err := o.ActionRunner.Deactivate(ctx, req)
-	o.m.Action(roster.ActionDeactivate, a, err)
-	return a, err
-}
-
-func (o observedActions) Reactivate(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
-	a, err := o.ActionRunner.Reactivate(ctx, req)
-	o.m.Action(roster.ActionReactivate, a, err)
-	return a, err
-}
-
-func (o observedActions) SignOut(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
-	a, err := o.ActionRunner.SignOut(ctx, req)
-	o.m.Action(roster.ActionSignOut, a, err)
-	return a, err
-}
-
-// RemoveFromAllTeams records every action run for every team (the
-// service account's invite or promotion, the removal). A team skipped
-// (last admin, no service account) counts as a refused removal, a team
-// that failed before any action was recorded as not run, and so does a
-// request turned away as a whole.
-func (o observedActions) RemoveFromAllTeams(ctx context.Context, req web.ActionRequest) (web.AllTeamsResult, error) {
-	res, err := o.ActionRunner.RemoveFromAllTeams(ctx, req)
-	if err != nil {
-		o.m.Action(roster.ActionRemove, roster.Action{}, err)
-		return res, err
-	}
-	for _, t := range res.Teams {
-		for _, a := range t.Actions {
-			o.m.Action(a.Kind, a, nil)
-		}
-		switch {
-		case t.Outcome == web.TeamSkipped:
-			o.m.Action(roster.ActionRemove, roster.Action{Key: "skipped", Status: roster.ActionRefused}, nil)
-		case len(t.Actions) == 0:
-			o.m.Action(roster.ActionRemove, roster.Action{}, errors.New(t.Reason))
-		}
-	}
-	return res, err
-}
-
-// actionRunner adapts internal/action to the dashboard's ActionRunner:
-// the same request, and field errors in the dashboard's terms so that
-// they show beside the form's fields.
-type actionRunner struct{ r *action.Runner }
-
-func (a actionRunner) Invite(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
-	return fieldErr(a.r.Invite(ctx, toAction(req)))
-}
-
-func (a actionRunner) Remove(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
-	return fieldErr(a.r.Remove(ctx, toAction(req)))
-}
-
-func (a actionRunner) ChangeRole(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
-	return fieldErr(a.r.ChangeRole(ctx, toAction(req)))
-}
-
-func (a actionRunner) Deactivate(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
-	return fieldErr(a.r.Deactivate(ctx, toAction(req)))
-}
-
-func (a actionRunner) Reactivate(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
-	return fieldErr(a.r.Reactivate(ctx, toAction(req)))
-}
-
-func (a actionRunner) SignOut(ctx context.Context, req web.ActionRequest) (roster.Action, error) {
-	return fieldErr(a.r.SignOut(ctx, toAction(req)))
-}
-
-// RemoveFromAllTeams converts internal/action's summary team by team.
-func (a actionRunner) RemoveFromAllTeams(ctx context.Context, req web.ActionRequest) (web.AllTeamsResult, error) {
-	sum, err := a.r.RemoveFromAllTeams(ctx, toAction(req))
-	if _, err := fieldErr(roster.Action{}, err); err != nil {
-		return web.AllTeamsResult{}, err
-	}
-	var res web.AllTeamsResult
-	for _, t := range sum.Teams {
-		res.Teams = append(res.Teams, web.TeamResult{TeamID: t.MiroTeamID, TeamName: t.TeamName,
-			Outcome: t.Outcome, Reason: t.Reason, Actions: t.Actions})
-	}
-	return res, nil
-}
-
-func (actionRunner) Consequence(conn roster.Connection, kind roster.ActionKind) string {
-	return action.Consequence(conn, kind)
-}
-
-func fieldErr(a roster.Action, err error) (roster.Action, error) {
-	var fe *action.FieldError
-	if errors.As(err, &fe) {
-		return a, &web.FieldError{Field: fe.Field, Reason: fe.Reason}
-	}
-	return a, err
-}
-
-func toAction(r web.ActionRequest) action.Request {
-	return action.Request{Key: r.Key, ConnectionID: r.ConnectionID, MiroTeamID: r.MiroTeamID,
-		Email: r.Email, MiroUserID: r.MiroUserID, Role: r.Role, Actor: r.Actor, ServiceAccountEmail: r.ServiceAccountEmail}
 }

@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"roster"
+	"roster/internal/connect"
 	"roster/internal/jobs"
-	"roster/internal/sync"
+	"roster/internal/mirosync"
 )
 
 // progressEvery is how often a running sync prints a progress line.
@@ -66,11 +67,11 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 
 	if *enqueue {
-		return enqueueSyncs(ctx, a, newSyncer(a, *oauth), ids, stdout)
+		return enqueueSyncs(ctx, a, newSyncer(a, a.newClients(*oauth, &http.Client{})), ids, stdout)
 	}
 	var failed []error
 	for _, id := range ids {
-		syncer := newSyncer(a, *oauth)
+		syncer := newSyncer(a, a.newClients(*oauth, &http.Client{}))
 		syncer.Actor = cliActor()
 		syncer.Progress = progressPrinter(stderr, id)
 		run, err := syncer.Sync(ctx, id)
@@ -87,8 +88,8 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // oauthAppFlags adds --client-id and --client-secret, with which syncs
 // refresh expiring tokens.
-func oauthAppFlags(fs *flagSet) *sync.OAuthApp {
-	var o sync.OAuthApp
+func oauthAppFlags(fs *flagSet) *connect.App {
+	var o connect.App
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id of the Miro app, to refresh expiring tokens")
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret of the Miro app, to refresh expiring tokens")
 	fs.envName("client-id", "ROSTER_MIRO_CLIENT_ID")
@@ -98,13 +99,13 @@ func oauthAppFlags(fs *flagSet) *sync.OAuthApp {
 
 // newSyncer is the Syncer of every command that syncs: roster sync runs
 // it inline, roster serve in its job workers.
-func newSyncer(a *app, oauth sync.OAuthApp) *sync.Syncer {
-	return &sync.Syncer{Store: a.store, Sealer: a.sealer, Logger: a.logger, HTTPClient: &http.Client{}, OAuth: oauth}
+func newSyncer(a *app, clients *connect.Clients) *mirosync.Syncer {
+	return &mirosync.Syncer{Store: a.store, Clients: clients, Logger: a.logger}
 }
 
 // enqueueSyncs queues a sync job per connection, for roster serve (here or
 // on another machine sharing the PostgreSQL database) to run.
-func enqueueSyncs(ctx context.Context, a *app, syncer *sync.Syncer, ids []int64, stdout io.Writer) error {
+func enqueueSyncs(ctx context.Context, a *app, syncer *mirosync.Syncer, ids []int64, stdout io.Writer) error {
 	runner, err := jobs.New(ctx, jobs.Config{DB: a.db, DSN: a.dsn, Syncer: syncer, Logger: a.logger})
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
@@ -125,9 +126,9 @@ func enqueueSyncs(ctx context.Context, a *app, syncer *sync.Syncer, ids []int64,
 }
 
 // progressPrinter prints a progress line at most every progressEvery.
-func progressPrinter(w io.Writer, connID int64) func(sync.Progress) {
+func progressPrinter(w io.Writer, connID int64) func(mirosync.Progress) {
 	var last time.Time
-	return func(p sync.Progress) {
+	return func(p mirosync.Progress) {
 		if now := time.Now(); now.Sub(last) >= progressEvery {
 			last = now
 			line := fmt.Sprintf("connection %d: %s: %d pages, %d members", connID, p.Phase, p.Pages, p.Members)

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -17,9 +18,9 @@ import (
 	"text/tabwriter"
 
 	"roster"
+	"roster/internal/connect"
 	"roster/internal/jobs"
 	"roster/internal/store"
-	"roster/internal/sync"
 	"roster/internal/workflow"
 )
 
@@ -179,7 +180,7 @@ func openWorkflowApp(ctx context.Context, fs *flagSet, withJobs bool, attempts i
 	if attempts > 0 {
 		auto.attempts = attempts
 	}
-	engine, err := newEngine(a, newRunner(a, sync.OAuthApp{}), auto)
+	engine, err := newEngine(a, newRunner(a, a.newClients(connect.App{}, &http.Client{})), auto)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("%s: %w", fs.name, err)
@@ -189,7 +190,7 @@ func openWorkflowApp(ctx context.Context, fs *flagSet, withJobs bool, attempts i
 		// The step kind must be registered for River to insert it, so the
 		// runner is configured as serve's is; it is never started.
 		runner, err := jobs.New(ctx, auto.jobsConfig(jobs.Config{DB: a.db, DSN: a.dsn,
-			Syncer: newSyncer(a, sync.OAuthApp{}), Logger: a.logger}, engine))
+			Syncer: newSyncer(a, a.newClients(connect.App{}, &http.Client{})), Logger: a.logger}, engine))
 		if err != nil {
 			a.Close()
 			return nil, fmt.Errorf("%s: %w", fs.name, err)

@@ -19,55 +19,38 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"roster"
+	"roster/internal/connect"
 	"roster/internal/miro"
 	"roster/internal/store"
-	"roster/internal/sync"
 )
 
-// Runner runs actions. Store and Sealer are required; the other fields
+// Runner runs actions. Store and Clients are required; the other fields
 // have defaults.
 type Runner struct {
-	Store  store.Store
-	Sealer sync.Sealer
-	// OAuth is the Miro app, used to refresh expiring tokens.
-	OAuth      sync.OAuthApp
-	HTTPClient *http.Client
-	Logger     *slog.Logger
+	Store store.Store
+	// Clients owns the connections' Miro and SCIM clients: actions through
+	// one connection share its token's client, and so spend one credit
+	// budget through one pacer, with the syncs of that connection.
+	Clients *connect.Clients
+	Logger  *slog.Logger
 	// Now stamps actions and audit entries; time.Now when nil.
 	Now func() time.Time
-	// MaxRetries and RetryBackoff tune the Miro client's retries of
-	// transient failures; zero keeps the client's defaults.
-	MaxRetries   int
-	RetryBackoff time.Duration
 	// PendingGrace is how long a pending action is taken to be still
 	// running somewhere (a double submit, another process) rather than
 	// crashed; a retry inside it is turned away. 5 minutes when zero.
 	PendingGrace time.Duration
-	// SCIMLimits overrides Miro's SCIM limits (a compressed simulator).
-	SCIMLimits *miro.SCIMLimits
+	// Observe, when set, is told every action's outcome: the action as
+	// recorded (zero when none was, for a bad request), and the error.
+	// Metrics hang on it, so that actions from the dashboard, the API, the
+	// CLI and workflows are counted in one place.
+	Observe func(kind roster.ActionKind, a roster.Action, err error)
 
-	mu      gosync.Mutex
-	keys    map[string]*keyLock // serialises runs of one key in this process
-	clients map[int64]cachedClient
-	scims   map[scimKey]*miro.SCIMClient
-}
-
-// cachedClient is a connection's Miro client for one sealed token.
-type cachedClient struct {
-	sealed string
-	c      *miro.Client
-}
-
-// scimKey names a cached SCIM client: per connection, token and retry
-// policy (lookups are retried, a PATCH is sent once).
-type scimKey struct {
-	conn    int64
-	sealed  string
-	retries int
+	mu   sync.Mutex
+	keys map[string]*keyLock // serialises runs of one key in this process
 }
 
 // Request asks for one action.
@@ -160,67 +143,24 @@ func (r *Runner) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// client is the Miro client of the connection's current token. Actions
-// through one connection share it, and so share one credit pacer: Miro's
-// budget is per token, and a bulk run of parallel actions must spend it
-// together rather than each learning it from a 429. The connection is
-// read from the store per action, so a token another process rotated
-// makes a new client instead of being used stale.
-func (r *Runner) client(conn roster.Connection) (*miro.Client, error) {
-	sealed := string(conn.SealedToken)
-	r.mu.Lock()
-	cached, ok := r.clients[conn.ID]
-	r.mu.Unlock()
-	if ok && cached.sealed == sealed {
-		return cached.c, nil
-	}
-	c, err := sync.NewClient(conn, sync.ClientOptions{
-		Sealer: r.Sealer, Tokens: r.Store, OAuth: r.OAuth, HTTPClient: r.HTTPClient, Logger: r.Logger,
-		MaxRetries: r.MaxRetries, RetryBackoff: r.RetryBackoff,
-	})
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if cached, ok := r.clients[conn.ID]; ok && cached.sealed == sealed {
-		return cached.c, nil // another action built it meanwhile
-	}
-	if r.clients == nil {
-		r.clients = map[int64]cachedClient{}
-	}
-	r.clients[conn.ID] = cachedClient{sealed: sealed, c: c}
-	return c, nil
+// client is the Miro client of the connection's current token.
+func (r *Runner) client(conn roster.Connection) (*miro.Client, error) { return r.Clients.REST(conn) }
+
+// scimClient is the connection's SCIM client for a retry policy.
+func (r *Runner) scimClient(conn roster.Connection, retries int) (*miro.SCIMClient, error) {
+	return r.Clients.SCIM(conn, retries)
 }
 
-// scimClient is the connection's SCIM client for a retry policy, shared
-// like client so that SCIM's per-30-second limits are paced together.
-func (r *Runner) scimClient(conn roster.Connection, retries int) (*miro.SCIMClient, error) {
-	k := scimKey{conn: conn.ID, sealed: string(conn.SealedSCIMToken), retries: retries}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if c, ok := r.scims[k]; ok {
-		return c, nil
-	}
-	tok, err := r.Sealer.Open(conn.SealedSCIMToken)
-	if err != nil {
-		return nil, fmt.Errorf("open the SCIM token: %w", err)
-	}
-	c, err := miro.NewSCIM(miro.SCIMConfig{BaseURL: conn.SCIMBaseURL, Token: string(tok),
-		HTTPClient: r.HTTPClient, Logger: r.Logger, MaxRetries: retries, RetryBackoff: r.RetryBackoff, Limits: r.SCIMLimits})
-	if err != nil {
-		return nil, err
-	}
-	if r.scims == nil {
-		r.scims = map[scimKey]*miro.SCIMClient{}
-	}
-	for old := range r.scims { // a replaced token's clients are dead
-		if old.conn == conn.ID && old.sealed != k.sealed {
-			delete(r.scims, old)
+// observe returns a function that tells Observe about an action of kind
+// and passes its outcome on, so that each public method observes its
+// outcome on its way out.
+func (r *Runner) observe(kind roster.ActionKind) func(roster.Action, error) (roster.Action, error) {
+	return func(a roster.Action, err error) (roster.Action, error) {
+		if r.Observe != nil {
+			r.Observe(kind, a, err)
 		}
+		return a, err
 	}
-	r.scims[k] = c
-	return c, nil
 }
 
 // job is one validated action, ready to run: the record it makes, the
@@ -385,7 +325,7 @@ func sameRequest(stored, asked roster.Action) error {
 // keyLock serialises runs of one key within the process, so a double
 // submit waits for the first run and then sees its outcome.
 type keyLock struct {
-	mu    gosync.Mutex
+	mu    sync.Mutex
 	users int
 }
 

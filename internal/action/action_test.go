@@ -13,15 +13,16 @@ import (
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
 	"roster/internal/store/storetest"
+	"roster/internal/testkit"
 )
 
 func TestOrganizationInviteRoleRemove(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
-		team := b.info.TeamIDs[1]
+		team := b.Info.TeamIDs[1]
 		p := b.outsider(t, team)
 
 		// Invite: Miro and the store hold the membership at once.
@@ -68,7 +69,7 @@ func TestOrganizationInviteRoleRemove(t *testing.T) {
 			require.True(t, live, "board %s is still in the team", id)
 			require.Equal(t, roster.TeamRoleAdmin, b.teamRoles(t, team)[newOwner], "board %s went to an admin", id)
 		}
-		trashed, _ := b.sim.Trash(team)
+		trashed, _ := b.Sim.Trash(team)
 		require.Empty(t, trashed)
 
 		// The audit log has all three, newest first, with Miro's answers.
@@ -89,7 +90,7 @@ func TestTeamLevelLegacyRemoveInviteRole(t *testing.T) {
 	for _, kind := range []string{mirosim.InstallTeam, mirosim.InstallNonEnterpriseTeam} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+			testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 				b := setup(t, db)
 				ctx := context.Background()
 				conn := b.connectKind(t, kind, roster.LevelTeam)
@@ -114,7 +115,7 @@ func TestTeamLevelLegacyRemoveInviteRole(t *testing.T) {
 				require.False(t, still)
 				_, still = b.memberships(t, team)[owner]
 				require.False(t, still)
-				trashed, _ := b.sim.Trash(team)
+				trashed, _ := b.Sim.Trash(team)
 				var ids []string
 				for _, bd := range trashed {
 					ids = append(ids, bd.ID)
@@ -153,21 +154,22 @@ func TestTeamLevelLegacyRemoveInviteRole(t *testing.T) {
 
 func TestIdempotentKey(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
-		team := b.info.TeamIDs[1]
+		team := b.Info.TeamIDs[1]
 		p := b.outsider(t, team)
 		r := req(conn, team)
 		r.Email = p.email
-		b.sim.ResetStats()
+		b.Sim.ResetStats()
+		seen := observe(b.runner)
 		first, err := b.runner.Invite(ctx, r)
 		require.NoError(t, err)
 		again, err := b.runner.Invite(ctx, r)
 		require.NoError(t, err)
 		require.Equal(t, first, again)
-		require.Equal(t, 1, b.sim.Stats().Calls, "the second run calls nothing")
+		require.Equal(t, 1, b.Sim.Stats().Calls, "the second run calls nothing")
 		require.Len(t, b.audit(t, conn.ID), 1)
 
 		// A refusal is final for its key too.
@@ -177,7 +179,9 @@ func TestIdempotentKey(t *testing.T) {
 		require.ErrorIs(t, err, ErrRefused)
 		_, err = b.runner.Invite(ctx, refused)
 		require.ErrorIs(t, err, ErrRefused)
-		require.Equal(t, 2, b.calls("enterprise-invite-team-member"))
+		require.Equal(t, map[string]int{"invite_to_team succeeded": 2, "invite_to_team refused": 2}, seen.take(),
+			"Observe is told of every run, a key's replay included")
+		require.Equal(t, 2, b.Calls("enterprise-invite-team-member"))
 
 		// A key used for another action is refused as bad input.
 		other := r
@@ -190,15 +194,15 @@ func TestIdempotentKey(t *testing.T) {
 
 func TestLostAnswersAreCheckedBeforeRetrying(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
-		team := b.info.TeamIDs[1]
+		team := b.Info.TeamIDs[1]
 		p := b.outsider(t, team)
 
 		// Miro invites, but the answer is lost: the run fails.
-		b.sim.SetFaults(mirosim.Fault{OperationID: "enterprise-invite-team-member", Kind: mirosim.FaultLost, Rate: 1, Times: 1})
+		b.Sim.SetFaults(mirosim.Fault{OperationID: "enterprise-invite-team-member", Kind: mirosim.FaultLost, Rate: 1, Times: 1})
 		r := req(conn, team)
 		r.Email = p.email
 		a, err := b.runner.Invite(ctx, r)
@@ -214,24 +218,24 @@ func TestLostAnswersAreCheckedBeforeRetrying(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, roster.ActionSucceeded, a.Status)
 		require.Contains(t, a.Result, "found in Miro before retrying")
-		require.Equal(t, 1, b.calls("enterprise-invite-team-member"))
+		require.Equal(t, 1, b.Calls("enterprise-invite-team-member"))
 		require.Equal(t, roster.TeamRoleMember, b.memberships(t, team)[p.id])
 
 		// Miro removes, but every answer is lost: the run fails; the retry
 		// finds them gone.
-		b.sim.SetFaults(mirosim.Fault{OperationID: "enterprise-delete-team-member", Kind: mirosim.FaultLost, Rate: 1})
+		b.Sim.SetFaults(mirosim.Fault{OperationID: "enterprise-delete-team-member", Kind: mirosim.FaultLost, Rate: 1})
 		r = req(conn, team)
 		r.MiroUserID = p.id
 		a, err = b.runner.Remove(ctx, r)
 		require.ErrorIs(t, err, ErrFailed)
 		require.Equal(t, roster.ActionFailed, a.Status)
-		b.sim.SetFaults()
-		deletes := b.calls("enterprise-delete-team-member")
+		b.Sim.SetFaults()
+		deletes := b.Calls("enterprise-delete-team-member")
 		a, err = b.runner.Remove(ctx, r)
 		require.NoError(t, err)
 		require.Equal(t, roster.ActionSucceeded, a.Status)
 		require.Contains(t, a.Result, "found in Miro before retrying")
-		require.Equal(t, deletes, b.calls("enterprise-delete-team-member"), "no second delete")
+		require.Equal(t, deletes, b.Calls("enterprise-delete-team-member"), "no second delete")
 		_, known = b.memberships(t, team)[p.id]
 		require.False(t, known)
 
@@ -245,12 +249,12 @@ func TestLostAnswersAreCheckedBeforeRetrying(t *testing.T) {
 
 func TestLegacyLostInviteIsCheckedBeforeRetrying(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectKind(t, mirosim.InstallTeam, roster.LevelTeam)
 		p := b.outsider(t, conn.TeamID)
-		b.sim.SetFaults(mirosim.Fault{OperationID: "legacy-invite-team-users", Kind: mirosim.FaultLost, Rate: 1, Times: 1})
+		b.Sim.SetFaults(mirosim.Fault{OperationID: "legacy-invite-team-users", Kind: mirosim.FaultLost, Rate: 1, Times: 1})
 		r := req(conn, conn.TeamID)
 		r.Email = p.email
 		_, err := b.runner.Invite(ctx, r)
@@ -258,18 +262,18 @@ func TestLegacyLostInviteIsCheckedBeforeRetrying(t *testing.T) {
 		a, err := b.runner.Invite(ctx, r)
 		require.NoError(t, err)
 		require.Equal(t, roster.ActionSucceeded, a.Status)
-		require.Equal(t, 1, b.calls("legacy-invite-team-users"))
+		require.Equal(t, 1, b.Calls("legacy-invite-team-users"))
 		require.Equal(t, roster.TeamRoleMember, b.memberships(t, conn.TeamID)[p.id], "the store learns the new account")
 	})
 }
 
 func TestPendingAction(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
-		team := b.info.TeamIDs[1]
+		team := b.Info.TeamIDs[1]
 		p := b.outsider(t, team)
 		now := time.Now()
 		b.runner.Now = func() time.Time { return now }
@@ -278,7 +282,7 @@ func TestPendingAction(t *testing.T) {
 		// submit, or another process) is left alone.
 		r := req(conn, team)
 		r.Email = p.email
-		b.sim.ResetStats()
+		b.Sim.ResetStats()
 		pending := roster.Action{Key: r.Key, Kind: roster.ActionInvite, ConnectionID: conn.ID, MiroTeamID: team,
 			Email: p.email, Role: roster.TeamRoleMember, Actor: r.Actor, CreatedAt: now.Add(-time.Minute)}
 		existed, err := db.StartAction(ctx, &pending)
@@ -286,15 +290,15 @@ func TestPendingAction(t *testing.T) {
 		require.False(t, existed)
 		_, err = b.runner.Invite(ctx, r)
 		require.ErrorIs(t, err, ErrInProgress)
-		require.Zero(t, b.sim.Stats().Calls)
+		require.Zero(t, b.Sim.Stats().Calls)
 
 		// Past the grace it crashed: the retry checks Miro, then invites.
 		now = now.Add(10 * time.Minute)
 		a, err := b.runner.Invite(ctx, r)
 		require.NoError(t, err)
 		require.Equal(t, roster.ActionSucceeded, a.Status)
-		require.Equal(t, 1, b.calls("enterprise-invite-team-member"))
-		require.Equal(t, 1, b.calls("enterprise-get-team-member"), "checked first")
+		require.Equal(t, 1, b.Calls("enterprise-invite-team-member"))
+		require.Equal(t, 1, b.Calls("enterprise-get-team-member"), "checked first")
 		require.Equal(t, roster.TeamRoleMember, b.teamRoles(t, team)[p.id])
 	})
 }
@@ -303,11 +307,11 @@ func TestPendingAction(t *testing.T) {
 // workflow run's lease) sets a shorter grace for its request.
 func TestPendingActionRequestGrace(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
-		team := b.info.TeamIDs[1]
+		team := b.Info.TeamIDs[1]
 		p := b.outsider(t, team)
 		r := req(conn, team)
 		r.Email = p.email
@@ -315,29 +319,29 @@ func TestPendingActionRequestGrace(t *testing.T) {
 			Email: p.email, Role: roster.TeamRoleMember, Actor: r.Actor, CreatedAt: time.Now().Add(-time.Minute)}
 		_, err := db.StartAction(ctx, &pending)
 		require.NoError(t, err)
-		b.sim.ResetStats()
+		b.Sim.ResetStats()
 
 		r.PendingGrace = 2 * time.Minute
 		_, err = b.runner.Invite(ctx, r)
 		require.ErrorIs(t, err, ErrInProgress, "a minute is within the request's grace")
-		require.Zero(t, b.sim.Stats().Calls)
+		require.Zero(t, b.Sim.Stats().Calls)
 
 		r.PendingGrace = 30 * time.Second
 		a, err := b.runner.Invite(ctx, r)
 		require.NoError(t, err, "a minute is past it: the run crashed")
 		require.Equal(t, roster.ActionSucceeded, a.Status)
-		require.Equal(t, 1, b.calls("enterprise-get-team-member"), "checked first")
-		require.Equal(t, 1, b.calls("enterprise-invite-team-member"))
+		require.Equal(t, 1, b.Calls("enterprise-get-team-member"), "checked first")
+		require.Equal(t, 1, b.Calls("enterprise-invite-team-member"))
 	})
 }
 
 func TestRefusals(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
-		team := b.info.TeamIDs[1]
+		team := b.Info.TeamIDs[1]
 
 		// The team's admins; demote all but one, so one is the last.
 		var admins []string
@@ -399,23 +403,23 @@ func TestRefusals(t *testing.T) {
 
 func TestCapabilityRefusal(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
-		admin := b.info.Installs[mirosim.InstallOrgAdmin]
-		in, err := b.sim.MintToken(admin.UserID, admin.TeamID, []string{"boards:read", "organizations:read", "organizations:teams:read"})
+		admin := b.Info.Installs[mirosim.InstallOrgAdmin]
+		in, err := b.Sim.MintToken(admin.UserID, admin.TeamID, []string{"boards:read", "organizations:read", "organizations:teams:read"})
 		require.NoError(t, err)
 		conn := b.connect(t, in, roster.LevelOrganization, true, true)
-		team := b.info.TeamIDs[1]
+		team := b.Info.TeamIDs[1]
 		r := req(conn, team)
 		r.Email = b.outsider(t, team).email
-		b.sim.ResetStats()
+		b.Sim.ResetStats()
 		a, err := b.runner.Invite(ctx, r)
 		require.ErrorIs(t, err, ErrRefused)
 		require.Equal(t, roster.ActionRefused, a.Status)
 		require.Contains(t, a.Result, "granted scopes lack organizations:teams:write")
 		require.Empty(t, a.MiroAnswer)
-		require.Zero(t, b.sim.Stats().Calls, "Miro is not called")
+		require.Zero(t, b.Sim.Stats().Calls, "Miro is not called")
 		entries := b.audit(t, conn.ID)
 		require.Len(t, entries, 1)
 		require.Equal(t, "refused", entries[0].Result)
@@ -424,7 +428,7 @@ func TestCapabilityRefusal(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		org := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
@@ -435,9 +439,9 @@ func TestBadInput(t *testing.T) {
 			f(&r)
 			return r
 		}
-		tid := b.info.TeamIDs[0]
+		tid := b.Info.TeamIDs[0]
 		if tid == team.TeamID {
-			tid = b.info.TeamIDs[1]
+			tid = b.Info.TeamIDs[1]
 		}
 		for _, tc := range []struct {
 			name string
@@ -477,6 +481,6 @@ func TestBadInput(t *testing.T) {
 		ok.Email = "a@example.com"
 		require.NoError(t, b.runner.Validate(ctx, roster.ActionInvite, ok))
 		require.Equal(t, before, storetest.Dump(t, db), "nothing written")
-		require.Zero(t, b.sim.Stats().Calls)
+		require.Zero(t, b.Sim.Stats().Calls)
 	})
 }

@@ -58,6 +58,38 @@ func (s AllTeamsSummary) Counts() (removed, skipped, failed int) {
 // is only for a bad request or an unreadable store: per-team failures are
 // in the summary.
 func (r *Runner) RemoveFromAllTeams(ctx context.Context, req Request) (AllTeamsSummary, error) {
+	sum, err := r.removeFromAllTeams(ctx, req)
+	r.observeAllTeams(sum, err)
+	return sum, err
+}
+
+// observeAllTeams tells Observe about every action run for every team
+// (the service account's invite or promotion, the removal). A team
+// skipped (last admin, no service account) counts as a refused removal;
+// a team that failed before any action was recorded, or a request turned
+// away as a whole, as a removal not run.
+func (r *Runner) observeAllTeams(sum AllTeamsSummary, err error) {
+	if r.Observe == nil {
+		return
+	}
+	if err != nil {
+		r.Observe(roster.ActionRemove, roster.Action{}, err)
+		return
+	}
+	for _, t := range sum.Teams {
+		for _, a := range t.Actions {
+			r.Observe(a.Kind, a, nil)
+		}
+		switch {
+		case t.Outcome == TeamSkipped:
+			r.Observe(roster.ActionRemove, roster.Action{Kind: roster.ActionRemove, Status: roster.ActionRefused}, nil)
+		case len(t.Actions) == 0:
+			r.Observe(roster.ActionRemove, roster.Action{}, errors.New(t.Reason))
+		}
+	}
+}
+
+func (r *Runner) removeFromAllTeams(ctx context.Context, req Request) (AllTeamsSummary, error) {
 	var sum AllTeamsSummary
 	if r.Store == nil {
 		return sum, errors.New("action: no store configured")
@@ -145,7 +177,7 @@ func (r *Runner) removeFromTeam(ctx context.Context, req Request, t orgTarget, m
 	}
 	rm := Request{Key: key, ConnectionID: t.conn.ID, MiroTeamID: m.MiroTeamID, MiroUserID: t.acc.MiroUserID, Actor: req.Actor,
 		PendingGrace: req.PendingGrace}
-	a, err := r.Remove(ctx, rm)
+	a, err := r.teamAction(ctx, roster.ActionRemove, rm)
 	if a.Key != "" {
 		out.Actions = append(out.Actions, a)
 	}
@@ -199,9 +231,9 @@ func (r *Runner) makeAdmin(ctx context.Context, req Request, connID int64, teamI
 				if m.Role == roster.TeamRoleAdmin {
 					return roster.Action{}, nil
 				}
-				return r.ChangeRole(ctx, in)
+				return r.teamAction(ctx, roster.ActionChangeRole, in)
 			}
 		}
 	}
-	return r.Invite(ctx, in)
+	return r.teamAction(ctx, roster.ActionInvite, in)
 }

@@ -3,85 +3,48 @@ package action
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"roster"
 	"roster/internal/miro"
 	"roster/internal/mirosim"
-	"roster/internal/secret"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
-	"roster/internal/store/storetest"
-	"roster/internal/sync"
+	"roster/internal/testkit"
 )
 
-// testBundle is one simulator behind a real HTTP server, one store and a
-// Runner wired to both.
+// testBundle is the shared kit (a simulator over HTTP, a store, the
+// clients) with a Runner wired to it.
 type testBundle struct {
-	sim    *mirosim.Sim
-	info   mirosim.Info
-	db     *sqlstore.DB
-	sealer sync.Sealer
+	*testkit.Kit
 	runner *Runner
-	admin  *miro.Client // the Company Admin's view of the simulator, for the truth
 }
 
 func setup(t *testing.T, db *sqlstore.DB) *testBundle {
 	t.Helper()
-	sim, err := mirosim.New(mirosim.Config{Members: 80, Teams: 4, TeamsPerMember: 2})
-	require.NoError(t, err)
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	k, _, err := secret.NewKey()
-	require.NoError(t, err)
-	b := &testBundle{sim: sim, info: sim.Info(srv.URL), db: db, sealer: secret.NewSealer(k)}
-	b.runner = b.newRunner(srv)
-	b.admin, err = miro.New(miro.Config{BaseURL: srv.URL, HTTPClient: srv.Client(),
-		Token: miro.StaticToken(b.info.Installs[mirosim.InstallOrgAdmin].AccessToken), RetryBackoff: time.Millisecond})
-	require.NoError(t, err)
-	return b
-}
-
-func (b *testBundle) newRunner(srv *httptest.Server) *Runner {
-	return &Runner{Store: b.db, Sealer: b.sealer, HTTPClient: srv.Client(), RetryBackoff: time.Millisecond,
-		OAuth: sync.OAuthApp{ClientID: b.info.ClientID, ClientSecret: b.info.ClientSecret}}
+	k := testkit.New(t, db, mirosim.Config{Members: 80, Teams: 4, TeamsPerMember: 2})
+	return &testBundle{Kit: k, runner: &Runner{Store: db, Clients: k.Clients}}
 }
 
 // connect stores a connection for an install, as roster connect would,
 // and syncs it so the store knows its teams and people.
 func (b *testBundle) connect(t *testing.T, in mirosim.Install, level roster.Level, enterprise, companyAdmin bool) roster.Connection {
 	t.Helper()
-	ctx := context.Background()
-	tok := miro.Token{AccessToken: in.AccessToken, RefreshToken: in.RefreshToken, TeamID: in.TeamID, UserID: in.UserID,
-		Scopes: in.Scopes, Expiry: time.Now().Add(time.Duration(in.ExpiresIn) * time.Second)}
-	sealed, err := sync.SealToken(b.sealer, tok)
-	require.NoError(t, err)
-	c := roster.Connection{
-		Level: level, OrgID: in.OrgID, TeamID: in.TeamID, TeamName: "team " + in.TeamID,
-		InstallerID: in.UserID, Scopes: in.Scopes, Enterprise: enterprise, CompanyAdmin: companyAdmin,
-		APIBaseURL: b.info.APIBaseURL, SealedToken: sealed, Status: roster.StatusActive,
-	}
-	require.NoError(t, b.db.CreateConnection(ctx, &c))
-	s := &sync.Syncer{Store: b.db, Sealer: b.sealer, HTTPClient: b.runner.HTTPClient, OAuth: b.runner.OAuth}
-	run, err := s.Sync(ctx, c.ID)
-	require.NoError(t, err)
-	require.Equal(t, roster.SyncSucceeded, run.Status)
-	c, err = b.db.Connection(ctx, c.ID)
-	require.NoError(t, err)
-	b.sim.ResetStats()
-	return c
+	c := b.ConnectInstall(t, in, level, enterprise, companyAdmin)
+	b.Sync(t, c.ID)
+	b.Sim.ResetStats()
+	return b.Connection(t, c.ID)
 }
 
-// connectKind connects one of the simulator's ready installs.
+// connectKind connects one of the simulator's ready installs and syncs it.
 func (b *testBundle) connectKind(t *testing.T, kind string, level roster.Level) roster.Connection {
 	t.Helper()
-	return b.connect(t, b.info.Installs[kind], level, kind != mirosim.InstallNonEnterpriseTeam, kind == mirosim.InstallOrgAdmin)
+	return b.Synced(t, kind, level)
 }
 
 var keys atomic.Int64
@@ -101,9 +64,9 @@ type person struct{ id, email string }
 func (b *testBundle) orgMembers(t *testing.T) []person {
 	t.Helper()
 	var out []person
-	for m, err := range b.admin.OrgMembers(context.Background(), b.info.OrgID, miro.MemberFilter{}) {
+	for m, err := range b.Admin.OrgMembers(context.Background(), b.Info.OrgID, miro.MemberFilter{}) {
 		require.NoError(t, err)
-		if m.Active && m.Role.String() == "organization_internal_user" {
+		if m.Active && m.Role.String() == roster.OrgRoleInternalUser {
 			out = append(out, person{m.ID, m.Email})
 		}
 	}
@@ -114,7 +77,7 @@ func (b *testBundle) orgMembers(t *testing.T) []person {
 func (b *testBundle) teamRoles(t *testing.T, teamID string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for m, err := range b.admin.TeamMembers(context.Background(), b.info.OrgID, teamID, "") {
+	for m, err := range b.Admin.TeamMembers(context.Background(), b.Info.OrgID, teamID, "") {
 		require.NoError(t, err)
 		out[m.ID] = m.Role.String()
 	}
@@ -125,7 +88,7 @@ func (b *testBundle) teamRoles(t *testing.T, teamID string) map[string]string {
 // on the install's token.
 func (b *testBundle) legacyRoles(t *testing.T, kind, teamID string) map[string]string {
 	t.Helper()
-	c, err := miro.New(miro.Config{BaseURL: b.info.APIBaseURL, Token: miro.StaticToken(b.info.Installs[kind].AccessToken)})
+	c, err := miro.New(miro.Config{BaseURL: b.Info.APIBaseURL, Token: miro.StaticToken(b.Info.Installs[kind].AccessToken)})
 	require.NoError(t, err)
 	out := map[string]string{}
 	for uc, err := range c.Legacy().TeamUserConnections(context.Background(), teamID) {
@@ -151,7 +114,7 @@ func (b *testBundle) outsider(t *testing.T, teamID string) person {
 // boards maps the team's live boards to their owners, read with kind's token.
 func (b *testBundle) boards(t *testing.T, kind, teamID string) map[string]string {
 	t.Helper()
-	c, err := miro.New(miro.Config{BaseURL: b.info.APIBaseURL, Token: miro.StaticToken(b.info.Installs[kind].AccessToken)})
+	c, err := miro.New(miro.Config{BaseURL: b.Info.APIBaseURL, Token: miro.StaticToken(b.Info.Installs[kind].AccessToken)})
 	require.NoError(t, err)
 	out := map[string]string{}
 	for bd, err := range c.Boards(context.Background(), miro.BoardQuery{TeamID: teamID}) {
@@ -185,11 +148,11 @@ func (b *testBundle) boardOwner(t *testing.T, kind, teamID string, roles map[str
 // memberships returns every stored membership of a team.
 func (b *testBundle) memberships(t *testing.T, teamID string) map[string]string {
 	t.Helper()
-	list, err := b.db.Accounts(context.Background(), store.AccountFilter{MiroTeamID: teamID})
+	list, err := b.DB.Accounts(context.Background(), store.AccountFilter{MiroTeamID: teamID})
 	require.NoError(t, err)
 	out := map[string]string{}
 	for _, a := range list {
-		ms, err := b.db.AccountMemberships(context.Background(), a.ID)
+		ms, err := b.DB.AccountMemberships(context.Background(), a.ID)
 		require.NoError(t, err)
 		for _, m := range ms {
 			if m.MiroTeamID == teamID {
@@ -203,19 +166,38 @@ func (b *testBundle) memberships(t *testing.T, teamID string) map[string]string 
 // audit returns the connection's audit entries for actions, newest first.
 func (b *testBundle) audit(t *testing.T, connID int64) []roster.AuditEntry {
 	t.Helper()
-	list, err := b.db.AuditEntries(context.Background(), store.AuditFilter{Kind: "action", ConnectionID: connID})
+	list, err := b.DB.AuditEntries(context.Background(), store.AuditFilter{Kind: "action", ConnectionID: connID})
 	require.NoError(t, err)
 	return list
 }
 
-// calls counts the simulator's calls of one operation.
-func (b *testBundle) calls(op string) int { return b.sim.Stats().ByOperation[op].Calls }
+// observed counts what Runner.Observe is told, as "kind status" (or
+// "kind not_run" for a request that recorded nothing).
+type observed struct {
+	mu sync.Mutex
+	n  map[string]int
+}
 
-// eachBackend runs fn on a fresh SQLite store, and on PostgreSQL when
-// ROSTER_TEST_POSTGRES_URL is set.
-func eachBackend(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
-	storetest.Backends(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
-		fn(t, db)
-	})
+// observe sets r's Observe hook to count into a new observed.
+func observe(r *Runner) *observed {
+	o := &observed{n: map[string]int{}}
+	r.Observe = func(kind roster.ActionKind, a roster.Action, err error) {
+		status := string(a.Status)
+		if status == "" {
+			status = "not_run"
+		}
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.n[string(kind)+" "+status]++
+	}
+	return o
+}
+
+// take returns the counts so far and starts again.
+func (o *observed) take() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := o.n
+	o.n = map[string]int{}
+	return n
 }

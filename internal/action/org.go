@@ -19,19 +19,19 @@ import (
 // to free a paid license. Guests, external users, connections without a
 // SCIM token and team-level connections are refused.
 func (r *Runner) Deactivate(ctx context.Context, req Request) (roster.Action, error) {
-	return r.orgAction(ctx, roster.ActionDeactivate, req)
+	return r.observe(roster.ActionDeactivate)(r.orgAction(ctx, roster.ActionDeactivate, req))
 }
 
 // Reactivate reactivates a deactivated person through SCIM, as Deactivate.
 func (r *Runner) Reactivate(ctx context.Context, req Request) (roster.Action, error) {
-	return r.orgAction(ctx, roster.ActionReactivate, req)
+	return r.observe(roster.ActionReactivate)(r.orgAction(ctx, roster.ActionReactivate, req))
 }
 
 // SignOut signs the person out of every session (POST
 // /v2/sessions/reset_all, scope sessions:delete). A retry of a key whose
 // outcome is unknown resets again, which is harmless.
 func (r *Runner) SignOut(ctx context.Context, req Request) (roster.Action, error) {
-	return r.orgAction(ctx, roster.ActionSignOut, req)
+	return r.observe(roster.ActionSignOut)(r.orgAction(ctx, roster.ActionSignOut, req))
 }
 
 // orgTarget is a validated organization-wide request.
@@ -230,7 +230,7 @@ func (s scimSteps) check(ctx context.Context) (outcome, bool) {
 	if out, refused := s.refuseRole(); refused {
 		return out, true
 	}
-	c, err := s.scim(s.r.MaxRetries)
+	c, err := s.scim(s.r.Clients.MaxRetries)
 	if err != nil {
 		return scimFailure(err, s.verb()+" "+s.t.acc.Email), true
 	}
@@ -251,7 +251,7 @@ func (s scimSteps) act(ctx context.Context, _ bool) outcome {
 		return out
 	}
 	doing := s.verb() + " " + s.t.acc.Email
-	c, err := s.scim(s.r.MaxRetries)
+	c, err := s.scim(s.r.Clients.MaxRetries)
 	if err != nil {
 		return scimFailure(err, doing)
 	}

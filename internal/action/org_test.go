@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -13,43 +12,26 @@ import (
 	"roster/internal/mirosim"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
-	"roster/internal/sync"
+	"roster/internal/testkit"
 )
 
 // connectSCIM connects the organization admin's install with the
-// simulator's SCIM token, sealed as roster connect --scim-token does.
+// simulator's SCIM token, sealed as roster connect --scim-token does,
+// and syncs it.
 func (b *testBundle) connectSCIM(t *testing.T) roster.Connection {
 	t.Helper()
-	ctx := context.Background()
-	in := b.info.Installs[mirosim.InstallOrgAdmin]
-	tok := miro.Token{AccessToken: in.AccessToken, RefreshToken: in.RefreshToken, TeamID: in.TeamID, UserID: in.UserID,
-		Scopes: in.Scopes, Expiry: time.Now().Add(time.Duration(in.ExpiresIn) * time.Second)}
-	sealed, err := sync.SealToken(b.sealer, tok)
-	require.NoError(t, err)
-	c := roster.Connection{
-		Level: roster.LevelOrganization, OrgID: in.OrgID, TeamID: in.TeamID, TeamName: "team " + in.TeamID,
-		InstallerID: in.UserID, Scopes: in.Scopes, Enterprise: true, CompanyAdmin: true,
-		APIBaseURL: b.info.APIBaseURL, SCIMBaseURL: b.info.SCIMBaseURL, SealedToken: sealed, Status: roster.StatusActive,
-	}
-	c.SealedSCIMToken, err = b.sealer.Seal([]byte(b.info.SCIMToken))
-	require.NoError(t, err)
-	require.NoError(t, b.db.CreateConnection(ctx, &c))
-	s := &sync.Syncer{Store: b.db, Sealer: b.sealer, HTTPClient: b.runner.HTTPClient, OAuth: b.runner.OAuth}
-	run, err := s.Sync(ctx, c.ID)
-	require.NoError(t, err)
-	require.Equal(t, roster.SyncSucceeded, run.Status)
-	c, err = b.db.Connection(ctx, c.ID)
-	require.NoError(t, err)
-	b.sim.ResetStats()
-	return c
+	c := b.WithSCIM(t, b.Connect(t, mirosim.InstallOrgAdmin, roster.LevelOrganization))
+	b.Sync(t, c.ID)
+	b.Sim.ResetStats()
+	return b.Connection(t, c.ID)
 }
 
 // licensed is an active internal member holding a full license.
 func (b *testBundle) licensed(t *testing.T) person {
 	t.Helper()
-	for m, err := range b.admin.OrgMembers(context.Background(), b.info.OrgID, miro.MemberFilter{}) {
+	for m, err := range b.Admin.OrgMembers(context.Background(), b.Info.OrgID, miro.MemberFilter{}) {
 		require.NoError(t, err)
-		if m.Active && m.Role.String() == "organization_internal_user" && m.License.String() == roster.LicenseFull {
+		if m.Active && m.Role.String() == roster.OrgRoleInternalUser && m.License.String() == roster.LicenseFull {
 			return person{m.ID, m.Email}
 		}
 	}
@@ -59,14 +41,14 @@ func (b *testBundle) licensed(t *testing.T) person {
 
 func (b *testBundle) orgMember(t *testing.T, id string) miro.OrganizationMember {
 	t.Helper()
-	m, err := b.admin.OrgMember(context.Background(), b.info.OrgID, id)
+	m, err := b.Admin.OrgMember(context.Background(), b.Info.OrgID, id)
 	require.NoError(t, err)
 	return m
 }
 
 func (b *testBundle) account(t *testing.T, id string) roster.Account {
 	t.Helper()
-	accs, err := b.db.AccountsByMiroIDs(context.Background(), []string{id})
+	accs, err := b.DB.AccountsByMiroIDs(context.Background(), []string{id})
 	require.NoError(t, err)
 	return accs[id]
 }
@@ -77,7 +59,7 @@ func orgReq(conn roster.Connection, email string) Request {
 
 func TestDeactivateReactivate(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectSCIM(t)
@@ -95,13 +77,13 @@ func TestDeactivateReactivate(t *testing.T) {
 		acc := b.account(t, p.id)
 		require.False(t, acc.Active)
 		require.Equal(t, roster.LicenseFree, acc.License)
-		require.Equal(t, 1, b.calls("patchUser"))
+		require.Equal(t, 1, b.Calls("patchUser"))
 
 		// The same key again: its outcome, no SCIM call.
 		again, err := b.runner.Deactivate(ctx, r)
 		require.NoError(t, err)
 		require.Equal(t, a, again)
-		require.Equal(t, 1, b.calls("patchUser"))
+		require.Equal(t, 1, b.Calls("patchUser"))
 
 		// Reactivation.
 		a, err = b.runner.Reactivate(ctx, orgReq(conn, p.email))
@@ -109,7 +91,7 @@ func TestDeactivateReactivate(t *testing.T) {
 		require.Equal(t, roster.ActionSucceeded, a.Status, a.Result)
 		require.True(t, b.orgMember(t, p.id).Active)
 		require.True(t, b.account(t, p.id).Active)
-		require.Equal(t, 2, b.calls("patchUser"))
+		require.Equal(t, 2, b.Calls("patchUser"))
 
 		entries := b.audit(t, conn.ID)
 		require.Len(t, entries, 2)
@@ -121,7 +103,7 @@ func TestDeactivateReactivate(t *testing.T) {
 
 func TestDeactivateRefused(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectSCIM(t)
@@ -143,7 +125,7 @@ func TestDeactivateRefused(t *testing.T) {
 			require.Equal(t, roster.ActionRefused, a.Status)
 			require.Contains(t, a.Result, "only internal users")
 		}
-		require.Zero(t, b.sim.Stats().Calls, "no SCIM call")
+		require.Zero(t, b.Sim.Stats().Calls, "no SCIM call")
 
 		// No SCIM token.
 		noToken := conn
@@ -159,7 +141,7 @@ func TestDeactivateRefused(t *testing.T) {
 		a, err = b.runner.Reactivate(ctx, orgReq(team, p.email))
 		require.ErrorIs(t, err, ErrRefused)
 		require.Contains(t, a.Result, "organization-level connection")
-		require.Zero(t, b.calls("patchUser"))
+		require.Zero(t, b.Calls("patchUser"))
 		require.True(t, b.orgMember(t, p.id).Active)
 
 		// A bad request records nothing.
@@ -170,12 +152,12 @@ func TestDeactivateRefused(t *testing.T) {
 
 func TestDeactivateLostAnswer(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectSCIM(t)
 		p := b.licensed(t)
-		b.sim.SetFaults(mirosim.Fault{OperationID: "patchUser", Kind: mirosim.FaultLost, Rate: 1, Times: 1})
+		b.Sim.SetFaults(mirosim.Fault{OperationID: "patchUser", Kind: mirosim.FaultLost, Rate: 1, Times: 1})
 
 		// SCIM deactivated them, but the answer was lost.
 		r := orgReq(conn, p.email)
@@ -183,14 +165,14 @@ func TestDeactivateLostAnswer(t *testing.T) {
 		require.ErrorIs(t, err, ErrFailed)
 		require.Equal(t, roster.ActionFailed, a.Status)
 		require.False(t, b.orgMember(t, p.id).Active)
-		require.Equal(t, 1, b.calls("patchUser"))
+		require.Equal(t, 1, b.Calls("patchUser"))
 
 		// The retry asks SCIM first, and does not PATCH again.
 		a, err = b.runner.Deactivate(ctx, r)
 		require.NoError(t, err)
 		require.Equal(t, roster.ActionSucceeded, a.Status)
 		require.Contains(t, a.Result, "found in SCIM before retrying")
-		require.Equal(t, 1, b.calls("patchUser"))
+		require.Equal(t, 1, b.Calls("patchUser"))
 		require.False(t, b.account(t, p.id).Active)
 		require.Equal(t, roster.LicenseFree, b.account(t, p.id).License)
 	})
@@ -198,33 +180,33 @@ func TestDeactivateLostAnswer(t *testing.T) {
 
 func TestSignOutLostAnswer(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 		require.True(t, conn.HasScope(roster.ScopeAuditLogsRead))
 		p := b.orgMembers(t)[0]
-		b.sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.FaultLost, Rate: 1, Times: 1})
+		b.Sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.FaultLost, Rate: 1, Times: 1})
 
 		// Miro reset the sessions, but the answer was lost.
 		r := orgReq(conn, p.email)
 		_, err := b.runner.SignOut(ctx, r)
 		require.ErrorIs(t, err, ErrFailed)
-		require.Equal(t, 1, b.calls("enterprise-post-user-sessions-reset"))
+		require.Equal(t, 1, b.Calls("enterprise-post-user-sessions-reset"))
 
 		// The retry finds the reset in the audit log and does not send it again.
 		a, err := b.runner.SignOut(ctx, r)
 		require.NoError(t, err)
 		require.Contains(t, a.Result, "found in the audit log")
-		require.Equal(t, 1, b.calls("enterprise-post-user-sessions-reset"))
+		require.Equal(t, 1, b.Calls("enterprise-post-user-sessions-reset"))
 
 		// Without a reset in the log (another person), the retry sends it.
 		other := b.orgMembers(t)[1]
-		b.sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.Fault503, Rate: 1, Times: 20})
+		b.Sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.Fault503, Rate: 1, Times: 20})
 		r2 := orgReq(conn, other.email)
 		_, err = b.runner.SignOut(ctx, r2)
 		require.ErrorIs(t, err, ErrFailed)
-		b.sim.SetFaults()
+		b.Sim.SetFaults()
 		a, err = b.runner.SignOut(ctx, r2)
 		require.NoError(t, err)
 		require.Equal(t, "signed "+other.email+" out of all sessions", a.Result)
@@ -233,7 +215,7 @@ func TestSignOutLostAnswer(t *testing.T) {
 
 func TestSignOut(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
@@ -244,7 +226,7 @@ func TestSignOut(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, roster.ActionSucceeded, a.Status, a.Result)
 		}
-		require.Equal(t, 1, b.calls("enterprise-post-user-sessions-reset"))
+		require.Equal(t, 1, b.Calls("enterprise-post-user-sessions-reset"))
 
 		team := b.connectKind(t, mirosim.InstallTeam, roster.LevelTeam)
 		a, err := b.runner.SignOut(ctx, orgReq(team, p.email))
@@ -261,7 +243,7 @@ func (b *testBundle) lastAdminTeam(t *testing.T, exclude string) (string, person
 	for _, p := range b.orgMembers(t) {
 		members[p.id] = p.email
 	}
-	for _, team := range b.info.TeamIDs {
+	for _, team := range b.Info.TeamIDs {
 		var admins []string
 		for id, role := range b.teamRoles(t, team) {
 			if role == roster.TeamRoleAdmin {
@@ -278,20 +260,27 @@ func (b *testBundle) lastAdminTeam(t *testing.T, exclude string) (string, person
 
 func TestRemoveFromAllTeams(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
-		team, p := b.lastAdminTeam(t, b.info.Installs[mirosim.InstallOrgAdmin].UserID)
+		team, p := b.lastAdminTeam(t, b.Info.Installs[mirosim.InstallOrgAdmin].UserID)
 		acc := b.account(t, p.id)
 		ms, err := db.AccountMemberships(ctx, acc.ID)
 		require.NoError(t, err)
+
+		seen := observe(b.runner)
 
 		// Without a service account: the last-admin team is skipped.
 		r := orgReq(conn, p.email)
 		sum, err := b.runner.RemoveFromAllTeams(ctx, r)
 		require.NoError(t, err)
 		require.Len(t, sum.Teams, len(ms))
+		want := map[string]int{"remove_from_team refused": 1}
+		if len(ms) > 1 {
+			want["remove_from_team succeeded"] = len(ms) - 1
+		}
+		require.Equal(t, want, seen.take(), "Observe counts each team's removal, and the skip as a refused removal")
 		for _, o := range sum.Teams {
 			if o.MiroTeamID == team {
 				require.Equal(t, TeamSkipped, o.Outcome)
@@ -322,11 +311,14 @@ func TestRemoveFromAllTeams(t *testing.T) {
 		require.Len(t, sum.Teams, 1)
 		require.Equal(t, TeamRemoved, sum.Teams[0].Outcome, sum.Teams[0].Reason)
 		require.Len(t, sum.Teams[0].Actions, 2)
+		made := seen.take()
+		require.Equal(t, 1, made["remove_from_team succeeded"])
+		require.Equal(t, 1, made["invite_to_team succeeded"]+made["change_team_role succeeded"], "the service account's promotion is observed")
 		roles := b.teamRoles(t, team)
 		require.Equal(t, roster.TeamRoleAdmin, roles[svc.id])
 		_, still := roles[p.id]
 		require.False(t, still)
-		for _, tm := range b.info.TeamIDs {
+		for _, tm := range b.Info.TeamIDs {
 			_, in := b.teamRoles(t, tm)[p.id]
 			require.False(t, in, "removed from team %s", tm)
 		}
@@ -334,11 +326,16 @@ func TestRemoveFromAllTeams(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, ms)
 
+		// A bad request is observed as not run.
+		_, err = b.runner.RemoveFromAllTeams(ctx, orgReq(conn, "not an email"))
+		require.ErrorIs(t, err, ErrInvalid)
+		require.Equal(t, map[string]int{"remove_from_team not_run": 1}, seen.take())
+
 		// Resuming a finished run repeats no team.
-		b.sim.ResetStats()
+		b.Sim.ResetStats()
 		sum, err = b.runner.RemoveFromAllTeams(ctx, r2)
 		require.NoError(t, err)
 		require.Empty(t, sum.Teams)
-		require.Zero(t, b.sim.Stats().Calls)
+		require.Zero(t, b.Sim.Stats().Calls)
 	})
 }

@@ -16,18 +16,18 @@ import (
 // empty). The person must already be in the organization: Miro brings
 // nobody in through a team invite.
 func (r *Runner) Invite(ctx context.Context, req Request) (roster.Action, error) {
-	return r.teamAction(ctx, roster.ActionInvite, req)
+	return r.observe(roster.ActionInvite)(r.teamAction(ctx, roster.ActionInvite, req))
 }
 
 // Remove removes a person from the team. What happens to their boards
 // depends on the API the connection uses; Consequence says it in words.
 func (r *Runner) Remove(ctx context.Context, req Request) (roster.Action, error) {
-	return r.teamAction(ctx, roster.ActionRemove, req)
+	return r.observe(roster.ActionRemove)(r.teamAction(ctx, roster.ActionRemove, req))
 }
 
 // ChangeRole sets a person's role in the team to Request.Role.
 func (r *Runner) ChangeRole(ctx context.Context, req Request) (roster.Action, error) {
-	return r.teamAction(ctx, roster.ActionChangeRole, req)
+	return r.observe(roster.ActionChangeRole)(r.teamAction(ctx, roster.ActionChangeRole, req))
 }
 
 // Validate checks a request of kind as Invite, Remove, ChangeRole,

@@ -12,7 +12,6 @@ import (
 	"roster"
 	"roster/internal/miro"
 	"roster/internal/store"
-	"roster/internal/sync"
 )
 
 // App is the registered Miro app and where Miro (or a simulator) lives.
@@ -118,38 +117,33 @@ func LevelRequirement(l roster.Level) Requirement {
 
 // Service runs the steps of connecting and disconnecting that the command
 // line and the dashboard share: the authorize URL, the code exchange, the
-// check of what a token can do, and revocation.
+// check of what a token can do, and revocation. Its Clients holds the
+// app (resolved with App.Resolve), the sealer, the HTTP client and the
+// logger; revocation goes through the connection's own token source.
 type Service struct {
-	App        App // resolved (App.Resolve)
-	Store      store.Store
-	Sealer     sync.Sealer
-	HTTPClient *http.Client
-	Logger     *slog.Logger
+	Store   store.Store
+	Clients *Clients
 }
 
-func (s *Service) logger() *slog.Logger {
-	if s.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return s.Logger
-}
+// App is the Miro app the service connects through.
+func (s *Service) App() App { return s.Clients.App }
 
-func (s *Service) httpClient() *http.Client {
-	if s.HTTPClient == nil {
-		return http.DefaultClient
-	}
-	return s.HTTPClient
-}
+// Sealer seals the service's secrets at rest (tokens, and the dashboard's
+// OAuth state cookie).
+func (s *Service) Sealer() Sealer { return s.Clients.Sealer }
+
+func (s *Service) logger() *slog.Logger     { return s.Clients.logger() }
+func (s *Service) httpClient() *http.Client { return s.Clients.httpClient() }
 
 // AuthCodeURL is the link that sends the admin to Miro to install the app;
 // state and verifier must be kept until the callback.
 func (s *Service) AuthCodeURL(redirectURL, state, verifier, teamID string) string {
-	return s.App.OAuth(redirectURL, s.httpClient(), s.logger()).AuthCodeURL(state, verifier, teamID)
+	return s.App().OAuth(redirectURL, s.httpClient(), s.logger()).AuthCodeURL(state, verifier, teamID)
 }
 
 // Exchange trades the callback's code for a token.
 func (s *Service) Exchange(ctx context.Context, redirectURL, code, verifier string) (miro.Token, error) {
-	tok, err := s.App.OAuth(redirectURL, s.httpClient(), s.logger()).Exchange(ctx, code, verifier)
+	tok, err := s.App().OAuth(redirectURL, s.httpClient(), s.logger()).Exchange(ctx, code, verifier)
 	if err != nil {
 		return miro.Token{}, fmt.Errorf("connect: exchange the authorization code: %w", err)
 	}
@@ -161,7 +155,7 @@ func (s *Service) Exchange(ctx context.Context, redirectURL, code, verifier stri
 // scopes) are completed from the report. When report.Unusable is set the
 // connection must not be saved.
 func (s *Service) Check(ctx context.Context, tok miro.Token, level roster.Level) (Report, roster.Connection, error) {
-	client, err := miro.New(miro.Config{BaseURL: s.App.APIBaseURL, Token: miro.StaticToken(tok.AccessToken), HTTPClient: s.httpClient(), Logger: s.logger()})
+	client, err := miro.New(miro.Config{BaseURL: s.App().APIBaseURL, Token: miro.StaticToken(tok.AccessToken), HTTPClient: s.httpClient(), Logger: s.logger()})
 	if err != nil {
 		return Report{}, roster.Connection{}, fmt.Errorf("connect: %w", err)
 	}
@@ -170,7 +164,7 @@ func (s *Service) Check(ctx context.Context, tok miro.Token, level roster.Level)
 		return Report{}, roster.Connection{}, err
 	}
 	conn := report.Connection()
-	conn.APIBaseURL = s.App.APIBaseURL
+	conn.APIBaseURL = s.App().APIBaseURL
 	if tok.TeamID == "" {
 		tok.TeamID = report.TeamID
 	}
@@ -180,7 +174,7 @@ func (s *Service) Check(ctx context.Context, tok miro.Token, level roster.Level)
 	if len(tok.Scopes) == 0 {
 		tok.Scopes = report.Scopes
 	}
-	if conn.SealedToken, err = sync.SealToken(s.Sealer, tok); err != nil {
+	if conn.SealedToken, err = SealToken(s.Clients.Sealer, tok); err != nil {
 		return Report{}, roster.Connection{}, fmt.Errorf("connect: %w", err)
 	}
 	return report, conn, nil
@@ -217,7 +211,7 @@ func (s *Service) Disconnect(ctx context.Context, id int64) (Disconnected, error
 	}
 	out := Disconnected{}
 	if len(conn.SealedToken) > 0 {
-		if !s.App.CanAuthorize() {
+		if !s.App().CanAuthorize() {
 			return Disconnected{}, fmt.Errorf("%w: roster has no Miro app client id and secret (ROSTER_MIRO_CLIENT_ID, ROSTER_MIRO_CLIENT_SECRET), which revocation needs; nothing was changed", ErrCannotRevoke)
 		}
 		if out.Revoked, out.MiroAnswer, err = s.revoke(ctx, conn); err != nil {
@@ -230,45 +224,25 @@ func (s *Service) Disconnect(ctx context.Context, id int64) (Disconnected, error
 	if err := s.Store.UpdateConnection(ctx, &conn); err != nil {
 		return Disconnected{}, fmt.Errorf("connect: mark connection %d disconnected: %w", id, err)
 	}
+	s.Clients.Forget(id)
 	out.Connection = conn
 	return out, nil
 }
 
 // revoke revokes conn's token. A token Miro no longer accepts is dead
-// already: that is not an error, and its answer is returned.
+// already: that is not an error, and its answer is returned. An expired
+// token is refreshed first through the connection's token source (the
+// rotation saved first), so that the revocation reaches its refresh token
+// too.
 func (s *Service) revoke(ctx context.Context, conn roster.Connection) (revoked bool, answer string, err error) {
-	tok, err := sync.OpenToken(s.Sealer, conn.SealedToken)
+	access, err := s.Clients.AccessToken(ctx, conn)
 	if err != nil {
+		if dead(err) {
+			return false, err.Error(), nil
+		}
 		return false, "", err
 	}
-	base := conn.APIBaseURL
-	if base == "" {
-		base = miro.DefaultBaseURL
-	}
-	oauth := &miro.OAuth{
-		ClientID: s.App.ClientID, ClientSecret: s.App.ClientSecret,
-		TokenURL: strings.TrimRight(base, "/") + "/v1/oauth/token", APIBaseURL: base,
-		HTTPClient: s.httpClient(), Logger: s.logger(),
-	}
-	access := tok.AccessToken
-	if tok.Expiring() {
-		// Refresh an expired token so that the revocation reaches its
-		// refresh token too; the rotation is saved first, as always.
-		ts := oauth.RefreshingTokenSource(tok, func(ctx context.Context, next miro.Token) error {
-			sealed, err := sync.SealToken(s.Sealer, next)
-			if err != nil {
-				return err
-			}
-			return s.Store.SaveToken(ctx, conn.ID, sealed)
-		})
-		if access, err = ts.Token(ctx); err != nil {
-			if dead(err) {
-				return false, err.Error(), nil
-			}
-			return false, "", err
-		}
-	}
-	if err := oauth.Revoke(ctx, access); err != nil {
+	if err := s.Clients.oauth(conn).Revoke(ctx, access); err != nil {
 		if dead(err) {
 			return false, err.Error(), nil
 		}

@@ -15,7 +15,6 @@ import (
 	"roster/internal/mirosim"
 	"roster/internal/secret"
 	"roster/internal/store/sqlstore"
-	"roster/internal/sync"
 )
 
 // service is a connect.Service on a fresh SQLite store and the simulator.
@@ -28,7 +27,7 @@ func (b testBundle) service(t *testing.T) *connect.Service {
 	require.NoError(t, err)
 	app, err := connect.App{ClientID: b.info.ClientID, ClientSecret: b.info.ClientSecret, APIBaseURL: b.info.APIBaseURL}.Resolve()
 	require.NoError(t, err)
-	return &connect.Service{App: app, Store: db, Sealer: secret.NewSealer(k), HTTPClient: b.srv.Client()}
+	return &connect.Service{Store: db, Clients: &connect.Clients{App: app, Store: db, Sealer: secret.NewSealer(k), HTTPClient: b.srv.Client()}}
 }
 
 // saved checks and saves an install as a connection; expired makes its
@@ -72,7 +71,7 @@ func TestCheck(t *testing.T) {
 	require.Empty(t, report.Problems)
 	require.Equal(t, b.info.APIBaseURL, conn.APIBaseURL)
 	// The sealed token carries what it is bound to, from the report.
-	tok, err := sync.OpenToken(svc.Sealer, conn.SealedToken)
+	tok, err := connect.OpenToken(svc.Sealer(), conn.SealedToken)
 	require.NoError(t, err)
 	require.Equal(t, in.AccessToken, tok.AccessToken)
 	require.Equal(t, in.TeamID, tok.TeamID)
@@ -120,7 +119,7 @@ func TestDisconnect(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, done.Revoked)
 		// Neither the old refresh token nor the rotated pair works.
-		oauth := svc.App.OAuth("", b.srv.Client(), nil)
+		oauth := svc.App().OAuth("", b.srv.Client(), nil)
 		_, err = oauth.Refresh(ctx, b.info.Installs[mirosim.InstallTeam].RefreshToken)
 		require.Error(t, err)
 		now := b.sim.Info(b.info.APIBaseURL).Installs[mirosim.InstallTeam]
@@ -132,7 +131,7 @@ func TestDisconnect(t *testing.T) {
 		b := setup(t)
 		svc := b.service(t)
 		conn := b.saved(t, svc, mirosim.InstallNonEnterpriseTeam, roster.LevelTeam, false)
-		require.NoError(t, svc.App.OAuth("", b.srv.Client(), nil).Revoke(ctx, b.info.Installs[mirosim.InstallNonEnterpriseTeam].AccessToken))
+		require.NoError(t, svc.App().OAuth("", b.srv.Client(), nil).Revoke(ctx, b.info.Installs[mirosim.InstallNonEnterpriseTeam].AccessToken))
 		done, err := svc.Disconnect(ctx, conn.ID)
 		require.NoError(t, err)
 		require.False(t, done.Revoked)
@@ -164,7 +163,7 @@ func TestDisconnect(t *testing.T) {
 		b := setup(t)
 		svc := b.service(t)
 		conn := b.saved(t, svc, mirosim.InstallOrgAdmin, roster.LevelOrganization, false)
-		svc.App.ClientSecret = ""
+		svc.Clients.App.ClientSecret = ""
 		_, err := svc.Disconnect(ctx, conn.ID)
 		require.ErrorIs(t, err, connect.ErrCannotRevoke)
 		require.ErrorContains(t, err, "ROSTER_MIRO_CLIENT_ID")

@@ -3,61 +3,38 @@ package jobs
 import (
 	"context"
 	"log/slog"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"roster"
-	"roster/internal/miro"
 	"roster/internal/mirosim"
-	"roster/internal/secret"
+	"roster/internal/mirosync"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
 	"roster/internal/store/storetest"
-	"roster/internal/sync"
+	"roster/internal/testkit"
 )
 
-// testBundle is a simulator over HTTP, a store and a connection to the
-// simulator in it.
+// testBundle is the shared kit on the store dsn names.
 type testBundle struct {
-	sim    *mirosim.Sim
-	srv    *httptest.Server
-	info   mirosim.Info
-	sealer *secret.Sealer
-	dsn    string
-	db     *sqlstore.DB
+	*testkit.Kit
+	dsn string
 }
 
 // setup starts a small simulated organization and opens the store dsn names.
 func setup(t *testing.T, dsn string) *testBundle {
 	t.Helper()
-	sim, err := mirosim.New(mirosim.Config{Members: 60, Teams: 3, RateWindow: time.Second})
-	require.NoError(t, err)
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	k, _, err := secret.NewKey()
-	require.NoError(t, err)
-	return &testBundle{sim: sim, srv: srv, info: sim.Info(srv.URL), sealer: secret.NewSealer(k),
-		dsn: dsn, db: storetest.Open(t, dsn)}
+	k := testkit.New(t, storetest.Open(t, dsn), mirosim.Config{Members: 60, Teams: 3, RateWindow: time.Second})
+	return &testBundle{Kit: k, dsn: dsn}
 }
 
 // connect stores a connection for one of the simulator's installs, as
 // roster connect would.
 func (b *testBundle) connect(t *testing.T, kind string, level roster.Level) roster.Connection {
 	t.Helper()
-	in := b.info.Installs[kind]
-	sealed, err := sync.SealToken(b.sealer, miro.Token{AccessToken: in.AccessToken, RefreshToken: in.RefreshToken,
-		TeamID: in.TeamID, UserID: in.UserID, Scopes: in.Scopes, Expiry: time.Now().Add(time.Hour)})
-	require.NoError(t, err)
-	c := roster.Connection{
-		Level: level, OrgID: in.OrgID, TeamID: in.TeamID, InstallerID: in.UserID, Scopes: in.Scopes,
-		Enterprise: kind != mirosim.InstallNonEnterpriseTeam, CompanyAdmin: kind == mirosim.InstallOrgAdmin,
-		APIBaseURL: b.info.APIBaseURL, SealedToken: sealed, Status: roster.StatusActive,
-	}
-	require.NoError(t, b.db.CreateConnection(context.Background(), &c))
-	return c
+	return b.Connect(t, kind, level)
 }
 
 // runner builds a Runner on db, closed when t ends.
@@ -76,10 +53,10 @@ func (b *testBundle) runner(t *testing.T, db *sqlstore.DB, cfg Config) *Runner {
 	return r
 }
 
-// syncer is a Syncer on db talking to the simulator.
-func (b *testBundle) syncer(db *sqlstore.DB) *sync.Syncer {
-	return &sync.Syncer{Store: db, Sealer: b.sealer, HTTPClient: b.srv.Client(), RetryBackoff: 5 * time.Millisecond,
-		OAuth: sync.OAuthApp{ClientID: b.info.ClientID, ClientSecret: b.info.ClientSecret}}
+// syncer is a Syncer on db talking to the simulator, with the clients
+// of a process whose store db is.
+func (b *testBundle) syncer(db *sqlstore.DB) *mirosync.Syncer {
+	return &mirosync.Syncer{Store: db, Clients: b.NewClients(db)}
 }
 
 // logger shows warnings and errors in the test's output.
@@ -123,17 +100,17 @@ func TestEnqueueSyncRunsIt(t *testing.T) {
 	b := setup(t, storetest.SQLiteDSN(t))
 	c := b.connect(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 	// The scheduler would sync the new connection too: keep it out of the way.
-	r := b.runner(t, b.db, Config{ScheduleEvery: time.Hour, DefaultSyncInterval: time.Hour})
-	require.NoError(t, b.db.UpdateConnection(context.Background(), withLastSync(c, time.Now())))
+	r := b.runner(t, b.DB, Config{ScheduleEvery: time.Hour, DefaultSyncInterval: time.Hour})
+	require.NoError(t, b.DB.UpdateConnection(context.Background(), withLastSync(c, time.Now())))
 	start(t, r)
 
 	inserted, err := r.EnqueueSync(context.Background(), c.ID)
 	require.NoError(t, err)
 	require.True(t, inserted)
-	runs := waitRuns(t, b.db, c.ID, 1)
+	runs := waitRuns(t, b.DB, c.ID, 1)
 	require.Len(t, runs, 1)
 	require.Equal(t, roster.SyncSucceeded, runs[0].Status, runs[0].Error)
-	accounts, err := b.db.Accounts(context.Background(), store.AccountFilter{})
+	accounts, err := b.DB.Accounts(context.Background(), store.AccountFilter{})
 	require.NoError(t, err)
 	require.NotEmpty(t, accounts)
 
@@ -143,7 +120,7 @@ func TestEnqueueSyncRunsIt(t *testing.T) {
 		require.NoError(t, err)
 		return inserted
 	}, 10*time.Second, 20*time.Millisecond)
-	runs = waitRuns(t, b.db, c.ID, 2)
+	runs = waitRuns(t, b.DB, c.ID, 2)
 	require.Equal(t, roster.SyncSucceeded, runs[0].Status, runs[0].Error)
 }
 
@@ -152,7 +129,7 @@ func TestEnqueueSyncIsUniqueWhileLive(t *testing.T) {
 	b := setup(t, storetest.SQLiteDSN(t))
 	c1 := b.connect(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 	c2 := b.connect(t, mirosim.InstallTeam, roster.LevelTeam)
-	r := b.runner(t, b.db, Config{}) // never started: the jobs stay queued
+	r := b.runner(t, b.DB, Config{}) // never started: the jobs stay queued
 	ctx := context.Background()
 
 	for _, want := range []bool{true, false, false} {
@@ -173,11 +150,11 @@ func TestScheduleDue(t *testing.T) {
 
 	never := b.connect(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 	stale := b.connect(t, mirosim.InstallTeam, roster.LevelTeam)
-	require.NoError(t, b.db.UpdateConnection(ctx, withLastSync(stale, now.Add(-25*time.Hour))))
+	require.NoError(t, b.DB.UpdateConnection(ctx, withLastSync(stale, now.Add(-25*time.Hour))))
 	fresh := b.connect(t, mirosim.InstallNonEnterpriseTeam, roster.LevelTeam)
-	require.NoError(t, b.db.UpdateConnection(ctx, withLastSync(fresh, now.Add(-time.Hour))))
+	require.NoError(t, b.DB.UpdateConnection(ctx, withLastSync(fresh, now.Add(-time.Hour))))
 
-	r := b.runner(t, b.db, Config{Now: func() time.Time { return now }})
+	r := b.runner(t, b.DB, Config{Now: func() time.Time { return now }})
 	ids, err := r.ScheduleDue(ctx)
 	require.NoError(t, err)
 	require.ElementsMatch(t, []int64{never.ID, stale.ID}, ids)
@@ -219,20 +196,20 @@ func TestPeriodicSchedulerSyncsDueConnections(t *testing.T) {
 	ctx := context.Background()
 	due := b.connect(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 	fresh := b.connect(t, mirosim.InstallTeam, roster.LevelTeam)
-	require.NoError(t, b.db.UpdateConnection(ctx, withLastSync(fresh, time.Now())))
+	require.NoError(t, b.DB.UpdateConnection(ctx, withLastSync(fresh, time.Now())))
 
-	r := b.runner(t, b.db, Config{ScheduleEvery: 100 * time.Millisecond})
+	r := b.runner(t, b.DB, Config{ScheduleEvery: 100 * time.Millisecond})
 	start(t, r)
-	runs := waitRuns(t, b.db, due.ID, 1)
+	runs := waitRuns(t, b.DB, due.ID, 1)
 	require.Equal(t, roster.SyncSucceeded, runs[0].Status, runs[0].Error)
 
 	// Several ticks later: the synced connection is not due again, and the
 	// fresh one never was.
 	time.Sleep(500 * time.Millisecond)
-	runs, err := b.db.SyncRuns(ctx, due.ID, 0)
+	runs, err := b.DB.SyncRuns(ctx, due.ID, 0)
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
-	runs, err = b.db.SyncRuns(ctx, fresh.ID, 0)
+	runs, err = b.DB.SyncRuns(ctx, fresh.ID, 0)
 	require.NoError(t, err)
 	require.Empty(t, runs)
 }
@@ -242,18 +219,18 @@ func TestFailedSyncIsRetried(t *testing.T) {
 	b := setup(t, storetest.SQLiteDSN(t))
 	ctx := context.Background()
 	c := b.connect(t, mirosim.InstallTeam, roster.LevelTeam)
-	require.NoError(t, b.db.UpdateConnection(ctx, withLastSync(c, time.Now())))
+	require.NoError(t, b.DB.UpdateConnection(ctx, withLastSync(c, time.Now())))
 	// The first call fails, and the client does not retry it: the first
 	// try fails, River's retry succeeds.
-	b.sim.SetFaults(mirosim.Fault{Kind: mirosim.Fault503, Rate: 1, Times: 1})
-	s := b.syncer(b.db)
-	s.MaxRetries = -1
-	r := b.runner(t, b.db, Config{Syncer: s})
+	b.Sim.SetFaults(mirosim.Fault{Kind: mirosim.Fault503, Rate: 1, Times: 1})
+	s := b.syncer(b.DB)
+	s.Clients.MaxRetries = -1
+	r := b.runner(t, b.DB, Config{Syncer: s})
 	start(t, r)
 
 	_, err := r.EnqueueSync(ctx, c.ID)
 	require.NoError(t, err)
-	runs := waitRuns(t, b.db, c.ID, 2)
+	runs := waitRuns(t, b.DB, c.ID, 2)
 	require.Len(t, runs, 2)
 	require.Equal(t, roster.SyncFailed, runs[1].Status)
 	require.Equal(t, roster.SyncSucceeded, runs[0].Status, runs[0].Error)
@@ -265,8 +242,8 @@ func TestSyncOfGoneConnectionIsCancelled(t *testing.T) {
 	ctx := context.Background()
 	c := b.connect(t, mirosim.InstallTeam, roster.LevelTeam)
 	c.Status = roster.StatusDisconnected
-	require.NoError(t, b.db.UpdateConnection(ctx, &c))
-	r := b.runner(t, b.db, Config{})
+	require.NoError(t, b.DB.UpdateConnection(ctx, &c))
+	r := b.runner(t, b.DB, Config{})
 	start(t, r)
 
 	for _, id := range []int64{c.ID, 999} {
@@ -280,7 +257,7 @@ func TestSyncOfGoneConnectionIsCancelled(t *testing.T) {
 			return inserted
 		}, 10*time.Second, 20*time.Millisecond)
 	}
-	runs, err := b.db.SyncRuns(ctx, c.ID, 0)
+	runs, err := b.DB.SyncRuns(ctx, c.ID, 0)
 	require.NoError(t, err)
 	require.Empty(t, runs)
 }

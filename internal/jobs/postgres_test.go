@@ -3,7 +3,7 @@ package jobs
 import (
 	"context"
 	"slices"
-	stdsync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,15 +37,15 @@ func TestTwoServeProcessesNeverSyncOneConnectionTwiceAtOnce(t *testing.T) {
 	ctx := context.Background()
 	c := b.connect(t, mirosim.InstallTeam, roster.LevelTeam)
 	// Synced just now, so that only the requests below start syncs.
-	require.NoError(t, b.db.UpdateConnection(ctx, withLastSync(c, time.Now())))
+	require.NoError(t, b.DB.UpdateConnection(ctx, withLastSync(c, time.Now())))
 	// Every Miro call is slow, so a sync lasts long enough to be overlapped.
-	b.sim.SetFaults(mirosim.Fault{Kind: mirosim.FaultLatency, Rate: 1, Latency: 80 * time.Millisecond})
+	b.Sim.SetFaults(mirosim.Fault{Kind: mirosim.FaultLatency, Rate: 1, Latency: 80 * time.Millisecond})
 
 	// Both processes start at once: their River migrations take turns.
 	runners := make([]*Runner, 2)
 	counters := make([]*countingSyncer, 2)
 	errs := make([]error, 2)
-	var wg stdsync.WaitGroup
+	var wg sync.WaitGroup
 	for i := range runners {
 		db := storetest.Open(t, b.dsn)
 		counters[i] = &countingSyncer{Syncer: b.syncer(db)}
@@ -85,7 +85,7 @@ func TestTwoServeProcessesNeverSyncOneConnectionTwiceAtOnce(t *testing.T) {
 
 	n := int(inserted.Load())
 	require.Greater(t, n, 2, "syncs should have followed one another")
-	runs := waitRuns(t, b.db, c.ID, n)
+	runs := waitRuns(t, b.DB, c.ID, n)
 	require.Equal(t, n, len(runs), "one run per inserted job")
 	slices.Reverse(runs) // oldest first
 	for i, run := range runs {
@@ -96,7 +96,7 @@ func TestTwoServeProcessesNeverSyncOneConnectionTwiceAtOnce(t *testing.T) {
 				"run %d started at %s, before run %d ended at %s", run.ID, run.StartedAt, runs[i-1].ID, runs[i-1].EndedAt)
 		}
 	}
-	require.Equal(t, n*runs[0].APICalls, b.sim.Stats().Calls, "Miro saw one sync's calls per run")
+	require.Equal(t, n*runs[0].APICalls, b.Sim.Stats().Calls, "Miro saw one sync's calls per run")
 	require.EqualValues(t, n, counters[0].n.Load()+counters[1].n.Load())
 	t.Logf("%d syncs: %d by the first process, %d by the second", n, counters[0].n.Load(), counters[1].n.Load())
 }

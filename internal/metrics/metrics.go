@@ -114,7 +114,7 @@ func (m *Metrics) Sync(run roster.SyncRun, err error) {
 // recorded (a bad field, mostly) counts as status "not_run".
 func (m *Metrics) Action(kind roster.ActionKind, a roster.Action, err error) {
 	status := string(a.Status)
-	if a.Key == "" || status == "" {
+	if status == "" {
 		if err == nil {
 			return
 		}

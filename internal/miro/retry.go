@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -64,7 +63,7 @@ type engine struct {
 	parseError     errorParser
 	errPrefix      string // "miro" or "miro scim"
 
-	calls, credits, rateLimited, retries atomic.Int64
+	counters
 }
 
 // Stats counts what a client spent, for sync records and benchmarks.
@@ -75,14 +74,7 @@ type Stats struct {
 	Retries     int // attempts repeated after a 429, 5xx, reset, timeout or bad body
 }
 
-func (e *engine) stats() Stats {
-	return Stats{
-		Calls:       int(e.calls.Load()),
-		Credits:     int(e.credits.Load()),
-		RateLimited: int(e.rateLimited.Load()),
-		Retries:     int(e.retries.Load()),
-	}
-}
+func (e *engine) stats() Stats { return e.counters.stats() }
 
 // failf wraps err once with the call it belongs to.
 func (e *engine) failf(r *request, format string, args ...any) error {
@@ -169,13 +161,13 @@ func (e *engine) do(ctx context.Context, r *request, out any) error {
 			}
 			return nil
 		case status == http.StatusTooManyRequests:
-			e.rateLimited.Add(1)
+			e.tally(ctx, func(c *counters) { c.rateLimited.Add(1) })
 			limited++
 			apiErr := e.parseError(r, status, body)
 			if limited > e.maxRateLimited {
 				return apiErr
 			}
-			e.retries.Add(1)
+			e.tally(ctx, func(c *counters) { c.retries.Add(1) })
 			e.log.DebugContext(ctx, "miro: rate limited, waiting", "op", r.op, "attempt", limited)
 			if d := e.pace.rateLimitedWait(header, limited, e.now()); d > 0 {
 				if err := sleepCtx(ctx, d); err != nil {
@@ -189,7 +181,7 @@ func (e *engine) do(ctx context.Context, r *request, out any) error {
 			if errors.As(apiErr, &ae) && ae.Code == "tokenExpired" {
 				refreshed = true
 				if e.invalidate(ans.token) {
-					e.retries.Add(1)
+					e.tally(ctx, func(c *counters) { c.retries.Add(1) })
 					continue
 				}
 			}
@@ -225,7 +217,7 @@ func (n *noAttemptError) Is(target error) bool { return target == errNoAttempt }
 
 // retryAfter logs and sleeps a jittered exponential backoff before retry n.
 func (e *engine) retryAfter(ctx context.Context, r *request, n int, cause error) error {
-	e.retries.Add(1)
+	e.tally(ctx, func(c *counters) { c.retries.Add(1) })
 	d := e.backoff << (n - 1)
 	if limit := 30 * time.Second; d > limit || d <= 0 {
 		d = limit
@@ -323,11 +315,13 @@ func (e *engine) attempt(ctx context.Context, r *request, target string, payload
 		return ans, err
 	}
 	defer resp.Body.Close()
-	e.calls.Add(1)
 	ans.status, ans.header = resp.StatusCode, resp.Header
-	if ans.status != http.StatusTooManyRequests && ans.status < 500 {
-		e.credits.Add(int64(r.level.Credits()))
-	}
+	e.tally(ctx, func(c *counters) {
+		c.calls.Add(1)
+		if ans.status != http.StatusTooManyRequests && ans.status < 500 {
+			c.credits.Add(int64(r.level.Credits()))
+		}
+	})
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		// A body cut short is a transport failure of this attempt; the

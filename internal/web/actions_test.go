@@ -155,12 +155,12 @@ func TestActionBadInput(t *testing.T) {
 		edit  func(url.Values)
 		field string
 	}{
-		{"ErrEmail", func(v url.Values) { v.Set("email", "not-an-email") }, "Enter an email address"},
-		{"ErrEmptyEmail", func(v url.Values) { v.Set("email", "") }, "Enter an email address"},
-		{"ErrUnknownTeam", func(v url.Values) { v.Set("team", "999999") }, `Unknown team &#34;999999&#34;`},
-		{"ErrTeamOfOtherConnection", func(v url.Values) { v.Set("team", f.team.TeamID) }, "does not cover it"},
-		{"ErrRole", func(v url.Values) { v.Set("role", "owner") }, "Choose member or admin"},
-		{"ErrConnection", func(v url.Values) { v.Set("connection", "42") }, "Unknown connection"},
+		{"ErrEmail", func(v url.Values) { v.Set("email", "not-an-email") }, "&#34;not-an-email&#34; is not an email address"},
+		{"ErrEmptyEmail", func(v url.Values) { v.Set("email", "") }, "Email is required"},
+		{"ErrUnknownTeam", func(v url.Values) { v.Set("team", "999999") }, "Team 999999 is not a team connection"},
+		{"ErrTeamOfOtherConnection", func(v url.Values) { v.Set("team", f.team.TeamID) }, "is not a team connection"},
+		{"ErrRole", func(v url.Values) { v.Set("role", "owner") }, "Role must be &#34;member&#34; or &#34;admin&#34;"},
+		{"ErrConnection", func(v url.Values) { v.Set("connection", "42") }, "No connection 42"},
 		{"ErrNoKey", func(v url.Values) { v.Del("key") }, "idempotency key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -178,7 +178,7 @@ func TestActionBadInput(t *testing.T) {
 	form.Set("team", f.teamOutside(t, acc))
 	p := br.post("/users/"+id+"/actions/invite", form)
 	require.Equal(t, http.StatusBadRequest, p.StatusCode)
-	require.Contains(t, p.Body, "does not cover it")
+	require.Contains(t, p.Body, "A team-level connection acts only on its own team")
 
 	// Unknown user and action.
 	require.Equal(t, http.StatusNotFound, br.post("/users/999999/actions/invite", url.Values{}).StatusCode)
@@ -202,12 +202,21 @@ func TestActionDisabledByCapability(t *testing.T) {
 
 	p := br.mustGet("/users/" + id)
 	require.Contains(t, p.Body, "team:write is missing")
+
+	// Posting the disabled form anyway (a stale page, a crafted post):
+	// the action layer refuses it, records and audits the refusal, and
+	// calls nothing at Miro, as it would for the API or the CLI.
 	form := inviteForm(t, br, id, f.team.ID)
-	before := storetest.Dump(t, f.db)
+	calls := f.writeCalls()
 	p = br.post("/users/"+id+"/actions/invite", form)
-	require.Equal(t, http.StatusBadRequest, p.StatusCode)
-	require.Contains(t, p.Body, "This action is disabled: team:write is missing")
-	require.Equal(t, before, storetest.Dump(t, f.db))
+	require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
+	res := br.mustGet(strings.TrimSuffix(p.location(), "#result"))
+	require.Contains(t, res.Body, "invite to team: refused.")
+	require.Contains(t, res.Body, "team:write is missing")
+	a, err := f.db.ActionByKey(ctx, form.Get("key"))
+	require.NoError(t, err)
+	require.Equal(t, roster.ActionRefused, a.Status)
+	require.Equal(t, calls, f.writeCalls())
 }
 
 // htmlEscape escapes s as html/template does in text.

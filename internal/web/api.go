@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"roster"
+	"roster/internal/action"
 	"roster/internal/store"
 )
 
@@ -233,7 +234,7 @@ type apiErrorBody struct {
 // their detail stays in the log.
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
-	var fe *FieldError
+	var fe *action.FieldError
 	switch {
 	case errors.As(err, &ae):
 	case errors.As(err, &fe):
@@ -267,6 +268,8 @@ func apiField(f string) string {
 		return "user_id"
 	case "key":
 		return "idempotency_key"
+	case "service account":
+		return "service_account_email"
 	}
 	return f
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"roster"
+	"roster/internal/action"
 	"roster/internal/store"
 )
 
@@ -27,9 +28,10 @@ type apiActionRequest struct {
 const maxAPIBody = 64 << 10
 
 // apiAction is POST /api/v1/actions: invite to, remove from, or change
-// the role in a team. Fields are checked first (nothing is written for a
-// bad one); the ActionRunner then makes the action idempotent by its key,
-// refuses what the connection cannot do, calls Miro and audits.
+// the role in a team. The body becomes an action.Request for the runner,
+// which validates it (a bad field is a 400 naming it, nothing written),
+// makes it idempotent by its key, refuses what the connection cannot do,
+// calls Miro and audits.
 func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) error {
 	var body apiActionRequest
 	if err := decodeJSON(w, r, &body); err != nil {
@@ -39,27 +41,12 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	kind := roster.ActionKind(body.Kind)
-	switch kind {
-	case roster.ActionInvite, roster.ActionRemove, roster.ActionChangeRole:
-	case "":
-		return invalidField("kind", "kind is required: invite_to_team, remove_from_team or change_team_role")
-	default:
-		return invalidField("kind", "kind must be invite_to_team, remove_from_team or change_team_role, got %q", body.Kind)
-	}
-	if body.ConnectionID <= 0 {
-		return invalidField("connection_id", "connection_id is required: the connection to act through")
-	}
-	email := strings.TrimSpace(body.Email)
-	if email != "" && !roster.ValidEmail(strings.ToLower(email)) {
-		return invalidField("email", "email %q is not an email address, like ann@example.com", body.Email)
-	}
 	if s.actions == nil {
-		return apiErr(http.StatusServiceUnavailable, "internal", "", "Actions are not available in this roster process.")
+		return errNoActions
 	}
-
-	req := ActionRequest{Key: key, ConnectionID: body.ConnectionID, MiroTeamID: strings.TrimSpace(body.TeamID),
-		Email: email, MiroUserID: strings.TrimSpace(body.UserID), Role: strings.TrimSpace(body.Role), Actor: callerOf(r).Actor}
+	req := action.Request{Key: key, ConnectionID: body.ConnectionID, MiroTeamID: body.TeamID,
+		Email: body.Email, MiroUserID: body.UserID, Role: body.Role, Actor: callerOf(r).Actor}
+	kind := roster.ActionKind(body.Kind)
 	var a roster.Action
 	switch kind {
 	case roster.ActionInvite:
@@ -68,9 +55,16 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) error {
 		a, err = s.actions.Remove(r.Context(), req)
 	case roster.ActionChangeRole:
 		a, err = s.actions.ChangeRole(r.Context(), req)
+	case "":
+		return invalidField("kind", "kind is required: invite_to_team, remove_from_team or change_team_role")
+	default:
+		return invalidField("kind", "kind must be invite_to_team, remove_from_team or change_team_role, got %q", body.Kind)
 	}
 	return writeActionOutcome(w, kind, a, err)
 }
+
+// errNoActions answers an action asked of a process that runs none.
+var errNoActions = apiErr(http.StatusServiceUnavailable, "internal", "", "Actions are not available in this roster process.")
 
 // apiIdempotencyKey is a request's idempotency key: the body's, or the
 // Idempotency-Key header's (the two must agree when both are sent).
@@ -82,11 +76,9 @@ func apiIdempotencyKey(r *http.Request, body string) (string, error) {
 		}
 		key = h
 	}
-	switch {
-	case key == "":
+	if key == "" {
+		// Said here rather than by the runner, to name the header too.
 		return "", invalidField("idempotency_key", "idempotency_key (or the Idempotency-Key header) is required: the same key never acts twice, so a retry is safe")
-	case len(key) > 200:
-		return "", invalidField("idempotency_key", "idempotency_key must be at most 200 characters")
 	}
 	return key, nil
 }
@@ -222,9 +214,9 @@ func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request) error {
 }
 
 // apiOrgAction runs an organization-wide action as apiAction runs a team
-// action: fields first, then the runner (idempotent by key, refusing
-// what the connection or the person's role rules out, audited), then
-// the same answers.
+// action: the body becomes a request for the runner (idempotent by key,
+// refusing what the connection or the person's role rules out, audited),
+// with the same answers.
 func (s *Server) apiOrgAction(w http.ResponseWriter, r *http.Request, kind roster.ActionKind) error {
 	var body apiOrgActionRequest
 	if err := decodeJSON(w, r, &body); err != nil {
@@ -246,26 +238,17 @@ func (s *Server) apiOrgAction(w http.ResponseWriter, r *http.Request, kind roste
 	return writeActionOutcome(w, kind, a, err)
 }
 
-// apiOrgRequest checks an organization-wide request's fields.
-func (s *Server) apiOrgRequest(r *http.Request, body apiOrgActionRequest) (ActionRequest, error) {
+// apiOrgRequest is the request of an organization-wide body.
+func (s *Server) apiOrgRequest(r *http.Request, body apiOrgActionRequest) (action.Request, error) {
 	key, err := apiIdempotencyKey(r, body.IdempotencyKey)
 	if err != nil {
-		return ActionRequest{}, err
-	}
-	if body.ConnectionID <= 0 {
-		return ActionRequest{}, invalidField("connection_id", "connection_id is required: the connection to act through")
-	}
-	email, userID := strings.TrimSpace(body.Email), strings.TrimSpace(body.UserID)
-	switch {
-	case email == "" && userID == "":
-		return ActionRequest{}, invalidField("email", "email or user_id is required: the person to act on")
-	case email != "" && !roster.ValidEmail(strings.ToLower(email)):
-		return ActionRequest{}, invalidField("email", "email %q is not an email address, like ann@example.com", body.Email)
+		return action.Request{}, err
 	}
 	if s.actions == nil {
-		return ActionRequest{}, apiErr(http.StatusServiceUnavailable, "internal", "", "Actions are not available in this roster process.")
+		return action.Request{}, errNoActions
 	}
-	return ActionRequest{Key: key, ConnectionID: body.ConnectionID, Email: email, MiroUserID: userID, Actor: callerOf(r).Actor}, nil
+	return action.Request{Key: key, ConnectionID: body.ConnectionID, Email: body.Email, MiroUserID: body.UserID,
+		Actor: callerOf(r).Actor}, nil
 }
 
 // apiAllTeamsJSON is a removal from every team's outcome.
@@ -299,23 +282,15 @@ func (s *Server) apiRemoveFromAllTeams(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	svc := strings.ToLower(strings.TrimSpace(body.ServiceAccountEmail))
-	if svc != "" && !roster.ValidEmail(svc) {
-		return invalidField("service_account_email", "service_account_email %q is not an email address, like miro-admin@example.com", body.ServiceAccountEmail)
-	}
-	req.ServiceAccountEmail = svc
-	res, err := s.actions.RemoveFromAllTeams(r.Context(), req)
-	var fe *FieldError
-	if errors.As(err, &fe) && fe.Field == "service account" {
-		return invalidField("service_account_email", "service_account_email: %s", fe.Reason)
-	}
+	req.ServiceAccountEmail = body.ServiceAccountEmail
+	sum, err := s.actions.RemoveFromAllTeams(r.Context(), req)
 	if err != nil {
 		return err
 	}
-	out := apiAllTeamsJSON{Teams: make([]apiTeamOutcomeJSON, 0, len(res.Teams))}
-	out.Removed, out.Skipped, out.Failed = res.Counts()
-	for _, t := range res.Teams {
-		o := apiTeamOutcomeJSON{TeamID: t.TeamID, TeamName: t.TeamName, Outcome: t.Outcome, Reason: t.Reason, Actions: make([]apiActionJSON, 0, len(t.Actions))}
+	out := apiAllTeamsJSON{Teams: make([]apiTeamOutcomeJSON, 0, len(sum.Teams))}
+	out.Removed, out.Skipped, out.Failed = sum.Counts()
+	for _, t := range sum.Teams {
+		o := apiTeamOutcomeJSON{TeamID: t.MiroTeamID, TeamName: t.TeamName, Outcome: t.Outcome, Reason: t.Reason, Actions: make([]apiActionJSON, 0, len(t.Actions))}
 		for _, a := range t.Actions {
 			o.Actions = append(o.Actions, apiActionOf(a))
 		}

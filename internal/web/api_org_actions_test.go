@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"roster"
+	"roster/internal/action"
 	"roster/internal/store/storetest"
 )
 
@@ -183,7 +184,7 @@ func TestAPIOrgActions(t *testing.T) {
 		require.Len(t, all.Data.Teams, len(ms))
 		require.Equal(t, len(ms), all.Data.Removed, string(a.Body))
 		for _, tm := range all.Data.Teams {
-			require.Equal(t, TeamRemoved, tm.Outcome)
+			require.Equal(t, action.TeamRemoved, tm.Outcome)
 			require.NotEmpty(t, tm.Actions)
 			require.Equal(t, "api-a-1:"+tm.TeamID, tm.Actions[len(tm.Actions)-1].IdempotencyKey)
 			require.Empty(t, f.simRole(t, tm.TeamID, acc.MiroUserID))

@@ -93,7 +93,7 @@ func (s *Server) connectionAuthorize(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return fmt.Errorf("encode the OAuth state: %w", err)
 	}
-	sealed, err := s.connect.Sealer.Seal(plain)
+	sealed, err := s.connect.Sealer().Seal(plain)
 	if err != nil {
 		return fmt.Errorf("seal the OAuth state: %w", err)
 	}
@@ -122,7 +122,7 @@ func (s *Server) takePending(w http.ResponseWriter, r *http.Request) (pendingAut
 	if err != nil {
 		return p, restart("The authorization's cookie is damaged. Nothing was saved.")
 	}
-	plain, err := s.connect.Sealer.Open(sealed)
+	plain, err := s.connect.Sealer().Open(sealed)
 	if err != nil || json.Unmarshal(plain, &p) != nil {
 		return p, restart("The authorization's cookie is damaged or from another roster. Nothing was saved.")
 	}

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,7 +21,7 @@ import (
 // fakeJobs is a SyncEnqueuer that remembers what is queued, unique per
 // connection like River's sync jobs.
 type fakeJobs struct {
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	queued map[int64]bool
 }
 
@@ -54,7 +54,8 @@ func newConnFixture(t *testing.T) *connFixture {
 	})
 	app, err := connect.App{ClientID: f.info.ClientID, ClientSecret: f.info.ClientSecret, APIBaseURL: f.info.APIBaseURL}.Resolve()
 	require.NoError(t, err)
-	*svc = connect.Service{App: app, Store: f.db, Sealer: f.syncer.Sealer, HTTPClient: f.syncer.HTTPClient}
+	*svc = connect.Service{Store: f.db, Clients: f.kit.NewClients(f.db)}
+	svc.Clients.App = app
 	return &connFixture{fixture: f, jobs: jobs}
 }
 

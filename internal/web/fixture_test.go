@@ -2,15 +2,12 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
@@ -19,110 +16,42 @@ import (
 	"roster/internal/action"
 	"roster/internal/miro"
 	"roster/internal/mirosim"
-	"roster/internal/secret"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
-	"roster/internal/sync"
+	"roster/internal/testkit"
 )
 
 // fixture is a dashboard on a store synced from an in-process simulated
-// Miro: an organization-level connection and a team-level connection to
-// a team outside the organization (legacy API, inferred licenses). Its
-// actions run for real against the simulator.
+// Miro (the shared test kit): an organization-level connection and a
+// team-level connection to a team outside the organization (legacy API,
+// inferred licenses). Its actions run for real against the simulator.
 type fixture struct {
 	*testBundle
-	sim    *mirosim.Sim
-	info   mirosim.Info
-	org    roster.Connection
-	team   roster.Connection
-	syncer *sync.Syncer
-	admin  *miro.Client // the Company Admin's view of the simulator
+	kit  *testkit.Kit
+	sim  *mirosim.Sim
+	info mirosim.Info
+	org  roster.Connection
+	team roster.Connection
+	// admin is the Company Admin's view of the simulator.
+	admin *miro.Client
 }
 
 func newFixture(t *testing.T, db *sqlstore.DB, opts ...func(*Config)) *fixture {
 	t.Helper()
-	sim, err := mirosim.New(mirosim.Config{Seed: 7, Members: 120, Teams: 6, TeamsPerMember: 2, NonEnterpriseTeams: 1})
-	require.NoError(t, err)
-	simSrv := httptest.NewServer(sim.Handler())
-	t.Cleanup(simSrv.Close)
-	k, _, err := secret.NewKey()
-	require.NoError(t, err)
-	f := &fixture{sim: sim, info: sim.Info(simSrv.URL)}
-	oauth := sync.OAuthApp{ClientID: f.info.ClientID, ClientSecret: f.info.ClientSecret}
-	sealer := secret.NewSealer(k)
-	f.syncer = &sync.Syncer{Store: db, Sealer: sealer, HTTPClient: simSrv.Client(), OAuth: oauth, RetryBackoff: time.Millisecond}
-	runner := &action.Runner{Store: db, Sealer: sealer, HTTPClient: simSrv.Client(), OAuth: oauth, RetryBackoff: time.Millisecond}
-	opts = append([]func(*Config){func(c *Config) { c.Actions = realRunner{runner} }}, opts...)
+	k := testkit.New(t, db, mirosim.Config{Seed: 7, Members: 120, Teams: 6, TeamsPerMember: 2, NonEnterpriseTeams: 1})
+	f := &fixture{kit: k, sim: k.Sim, info: k.Info, admin: k.Admin}
+	runner := &action.Runner{Store: db, Clients: k.Clients}
+	opts = append([]func(*Config){func(c *Config) { c.Actions = runner }}, opts...)
 	f.testBundle = setupOn(t, db, opts...)
-	f.admin, err = miro.New(miro.Config{BaseURL: simSrv.URL, HTTPClient: simSrv.Client(),
-		Token: miro.StaticToken(f.info.Installs[mirosim.InstallOrgAdmin].AccessToken), RetryBackoff: time.Millisecond})
-	require.NoError(t, err)
-
-	f.org = f.connect(t, sealer, mirosim.InstallOrgAdmin, roster.LevelOrganization)
-	f.team = f.connect(t, sealer, mirosim.InstallNonEnterpriseTeam, roster.LevelTeam)
+	f.org = k.Connect(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
+	f.team = k.Connect(t, mirosim.InstallNonEnterpriseTeam, roster.LevelTeam)
 	f.sync(t, f.org.ID)
 	f.sync(t, f.team.ID)
 	return f
 }
 
-// connect stores a connection for a simulator install, as roster connect would.
-func (f *fixture) connect(t *testing.T, sealer sync.Sealer, kind string, level roster.Level) roster.Connection {
-	t.Helper()
-	in := f.info.Installs[kind]
-	tok := miro.Token{AccessToken: in.AccessToken, RefreshToken: in.RefreshToken, TeamID: in.TeamID, UserID: in.UserID,
-		Scopes: in.Scopes, Expiry: time.Now().Add(time.Duration(in.ExpiresIn) * time.Second)}
-	sealed, err := sync.SealToken(sealer, tok)
-	require.NoError(t, err)
-	c := roster.Connection{
-		Level: level, OrgID: in.OrgID, TeamID: in.TeamID, TeamName: "team " + in.TeamID, OrgName: "Example Corp",
-		InstallerID: in.UserID, Scopes: in.Scopes,
-		Enterprise: kind != mirosim.InstallNonEnterpriseTeam, CompanyAdmin: kind == mirosim.InstallOrgAdmin,
-		APIBaseURL: f.info.APIBaseURL, SealedToken: sealed, Status: roster.StatusActive,
-	}
-	require.NoError(t, f.db.CreateConnection(context.Background(), &c))
-	return c
-}
-
-func (f *fixture) sync(t *testing.T, connID int64) {
-	t.Helper()
-	run, err := f.syncer.Sync(context.Background(), connID)
-	require.NoError(t, err)
-	require.Equal(t, roster.SyncSucceeded, run.Status, run.Error)
-}
-
-// realRunner adapts internal/action, as cmd/roster does.
-type realRunner struct{ r *action.Runner }
-
-func toRequest(r ActionRequest) action.Request {
-	return action.Request{Key: r.Key, ConnectionID: r.ConnectionID, MiroTeamID: r.MiroTeamID,
-		Email: r.Email, MiroUserID: r.MiroUserID, Role: r.Role, Actor: r.Actor}
-}
-
-func (a realRunner) Invite(ctx context.Context, req ActionRequest) (roster.Action, error) {
-	return realErr(a.r.Invite(ctx, toRequest(req)))
-}
-
-func (a realRunner) Remove(ctx context.Context, req ActionRequest) (roster.Action, error) {
-	return realErr(a.r.Remove(ctx, toRequest(req)))
-}
-
-func (a realRunner) ChangeRole(ctx context.Context, req ActionRequest) (roster.Action, error) {
-	return realErr(a.r.ChangeRole(ctx, toRequest(req)))
-}
-
-func (realRunner) Consequence(conn roster.Connection, kind roster.ActionKind) string {
-	return action.Consequence(conn, kind)
-}
-
-func realErr(a roster.Action, err error) (roster.Action, error) {
-	var fe *action.FieldError
-	if errors.As(err, &fe) {
-		return a, &FieldError{Field: fe.Field, Reason: fe.Reason}
-	}
-	return a, err
-}
-
-// --- HTML helpers ---
+// sync syncs a connection and requires it to succeed.
+func (f *fixture) sync(t *testing.T, connID int64) { f.kit.Sync(t, connID) }
 
 // parseHTML parses a page.
 func parseHTML(t *testing.T, body string) *html.Node {

@@ -29,11 +29,10 @@ func TestMain(m *testing.M) {
 
 // testBundle is a dashboard on a real store behind a real HTTP server.
 type testBundle struct {
-	db      *sqlstore.DB
-	srv     *Server
-	ts      *httptest.Server
-	actions *fakeRunner
-	clock   *clock
+	db    *sqlstore.DB
+	srv   *Server
+	ts    *httptest.Server
+	clock *clock
 }
 
 // clock is a settable Now.
@@ -72,8 +71,8 @@ func openSQLite(t *testing.T) *sqlstore.DB {
 // setupOn starts a dashboard on db.
 func setupOn(t *testing.T, db *sqlstore.DB, opts ...func(*Config)) *testBundle {
 	t.Helper()
-	b := &testBundle{db: db, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, actions: &fakeRunner{}}
-	cfg := Config{Store: db, Actions: b.actions, Now: b.clock.Now}
+	b := &testBundle{db: db, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	cfg := Config{Store: db, Now: b.clock.Now}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -195,64 +194,4 @@ func (b *testBundle) loggedIn(t *testing.T, role roster.Role) *browser {
 	p := br.login(email, "correct horse battery")
 	require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
 	return br
-}
-
-// fakeRunner records action requests and answers like internal/action
-// would for an idempotency key: the same outcome for the same key.
-type fakeRunner struct {
-	mu    sync.Mutex
-	calls []ActionRequest
-	kinds []roster.ActionKind
-	// result decides the outcome; nil means success.
-	result func(kind roster.ActionKind, req ActionRequest) roster.Action
-	seen   map[string]roster.Action
-}
-
-func (f *fakeRunner) run(kind roster.ActionKind, req ActionRequest) (roster.Action, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if a, ok := f.seen[req.Key]; ok {
-		return a, nil
-	}
-	f.calls = append(f.calls, req)
-	f.kinds = append(f.kinds, kind)
-	a := roster.Action{Key: req.Key, Kind: kind, ConnectionID: req.ConnectionID, MiroTeamID: req.MiroTeamID,
-		MiroUserID: req.MiroUserID, Email: req.Email, Role: req.Role, Actor: req.Actor,
-		Status: roster.ActionSucceeded, Result: "done"}
-	if f.result != nil {
-		a = f.result(kind, req)
-	}
-	if f.seen == nil {
-		f.seen = map[string]roster.Action{}
-	}
-	f.seen[req.Key] = a
-	return a, nil
-}
-
-func (f *fakeRunner) Invite(_ context.Context, req ActionRequest) (roster.Action, error) {
-	return f.run(roster.ActionInvite, req)
-}
-
-func (f *fakeRunner) Remove(_ context.Context, req ActionRequest) (roster.Action, error) {
-	return f.run(roster.ActionRemove, req)
-}
-
-func (f *fakeRunner) ChangeRole(_ context.Context, req ActionRequest) (roster.Action, error) {
-	return f.run(roster.ActionChangeRole, req)
-}
-
-func (f *fakeRunner) Consequence(conn roster.Connection, kind roster.ActionKind) string {
-	if kind == roster.ActionRemove && conn.Level == roster.LevelTeam {
-		return "Boards and projects the user owns in the team are removed too."
-	}
-	if kind == roster.ActionRemove {
-		return "Boards are reassigned to the team's admin."
-	}
-	return ""
-}
-
-func (f *fakeRunner) callCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.calls)
 }

@@ -12,63 +12,10 @@ import (
 	"golang.org/x/net/html"
 
 	"roster"
-	"roster/internal/action"
 	"roster/internal/mirosim"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 )
-
-// The organization-wide actions of the test doubles.
-
-func toOrgRequest(r ActionRequest) action.Request {
-	req := toRequest(r)
-	req.ServiceAccountEmail = r.ServiceAccountEmail
-	return req
-}
-
-func (a realRunner) Deactivate(ctx context.Context, req ActionRequest) (roster.Action, error) {
-	return realErr(a.r.Deactivate(ctx, toOrgRequest(req)))
-}
-
-func (a realRunner) Reactivate(ctx context.Context, req ActionRequest) (roster.Action, error) {
-	return realErr(a.r.Reactivate(ctx, toOrgRequest(req)))
-}
-
-func (a realRunner) SignOut(ctx context.Context, req ActionRequest) (roster.Action, error) {
-	return realErr(a.r.SignOut(ctx, toOrgRequest(req)))
-}
-
-func (a realRunner) RemoveFromAllTeams(ctx context.Context, req ActionRequest) (AllTeamsResult, error) {
-	sum, err := a.r.RemoveFromAllTeams(ctx, toOrgRequest(req))
-	if _, err := realErr(roster.Action{}, err); err != nil {
-		return AllTeamsResult{}, err
-	}
-	var res AllTeamsResult
-	for _, t := range sum.Teams {
-		res.Teams = append(res.Teams, TeamResult{TeamID: t.MiroTeamID, TeamName: t.TeamName, Outcome: t.Outcome, Reason: t.Reason, Actions: t.Actions})
-	}
-	return res, nil
-}
-
-func (f *fakeRunner) Deactivate(_ context.Context, req ActionRequest) (roster.Action, error) {
-	return f.run(roster.ActionDeactivate, req)
-}
-
-func (f *fakeRunner) Reactivate(_ context.Context, req ActionRequest) (roster.Action, error) {
-	return f.run(roster.ActionReactivate, req)
-}
-
-func (f *fakeRunner) SignOut(_ context.Context, req ActionRequest) (roster.Action, error) {
-	return f.run(roster.ActionSignOut, req)
-}
-
-// RemoveFromAllTeams removes from one team, "t1", under key:t1.
-func (f *fakeRunner) RemoveFromAllTeams(_ context.Context, req ActionRequest) (AllTeamsResult, error) {
-	team := req
-	team.Key, team.MiroTeamID = req.Key+":t1", "t1"
-	a, err := f.run(roster.ActionRemove, team)
-	return AllTeamsResult{Teams: []TeamResult{{TeamID: "t1", TeamName: "Team one", Outcome: TeamRemoved, Reason: a.Result, Actions: []roster.Action{a}}}}, err
-}
 
 // --- helpers ---
 
@@ -76,14 +23,7 @@ func (f *fakeRunner) RemoveFromAllTeams(_ context.Context, req ActionRequest) (A
 // token, as roster connect --scim-token does.
 func (f *fixture) enableSCIM(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := f.db.Connection(ctx, f.org.ID)
-	require.NoError(t, err)
-	conn.SCIMBaseURL = f.info.SCIMBaseURL
-	conn.SealedSCIMToken, err = f.syncer.Sealer.Seal([]byte(f.info.SCIMToken))
-	require.NoError(t, err)
-	require.NoError(t, f.db.UpdateConnection(ctx, &conn))
-	f.org = conn
+	f.org = f.kit.WithSCIM(t, f.kit.Connection(t, f.org.ID))
 }
 
 // licensedMember is an active internal member with a full license, an
@@ -269,13 +209,14 @@ func TestOrgActionsDisabledOnTeamConnection(t *testing.T) {
 	require.True(t, disabledButton(node))
 	require.Contains(t, text(node), "Disabled:")
 
-	// Posting the disabled form changes nothing.
-	before := storetest.Dump(t, f.db)
+	// Posting the disabled form anyway is refused by the action layer,
+	// recorded and audited, with no call to Miro.
 	form.Set("confirm", "1")
 	p := br.post("/users/"+id+"/actions/deactivate", form)
-	require.Equal(t, http.StatusBadRequest, p.StatusCode)
-	require.Contains(t, p.Body, "This action is disabled: deactivation goes through SCIM")
-	require.Equal(t, before, storetest.Dump(t, f.db))
+	require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
+	res := br.mustGet(strings.TrimSuffix(p.location(), "#result"))
+	require.Contains(t, res.Body, "refused")
+	require.Contains(t, res.Body, "organization-level connection")
 	require.Zero(t, f.writeCalls())
 }
 
@@ -324,7 +265,7 @@ func TestRemoveFromAllTeamsFromUserPage(t *testing.T) {
 		form.Set("service_account", "not an email")
 		p := br.post("/users/"+id+"/actions/remove-all", form)
 		require.Equal(t, http.StatusBadRequest, p.StatusCode)
-		require.Contains(t, p.Body, "service account&#39;s email")
+		require.Contains(t, p.Body, "&#34;not an email&#34; is not an email address")
 		require.Zero(t, f.writeCalls())
 
 		// The runner's own refusal of a field shows beside it too.

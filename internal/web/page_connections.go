@@ -122,7 +122,7 @@ func (s *Server) canAdd(p Page) (bool, string) {
 	switch {
 	case !p.CanAct:
 		return false, ViewerReason
-	case s.connect == nil || !s.connect.App.CanAuthorize():
+	case s.connect == nil || !s.connect.App().CanAuthorize():
 		return false, "roster serve has no Miro app configured: set ROSTER_MIRO_CLIENT_ID and ROSTER_MIRO_CLIENT_SECRET (or --client-id and --client-secret), or connect with roster connect"
 	}
 	return true, ""
@@ -139,7 +139,7 @@ func (s *Server) connectionReasons(p Page, c roster.Connection) (syncWhy, discon
 	if s.jobs == nil {
 		syncWhy = "this roster runs no sync workers; use roster sync"
 	}
-	if s.connect == nil || !s.connect.App.CanAuthorize() {
+	if s.connect == nil || !s.connect.App().CanAuthorize() {
 		disconnectWhy = "roster needs the Miro app's client id and secret (ROSTER_MIRO_CLIENT_ID, ROSTER_MIRO_CLIENT_SECRET) to revoke the token"
 	}
 	return syncWhy, disconnectWhy

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"roster"
+	"roster/internal/action"
 	"roster/internal/store"
 )
 
@@ -53,7 +54,7 @@ type orgActions struct {
 // allTeamsView is a removal from every team's outcome, team by team.
 type allTeamsView struct {
 	Email                    string
-	Teams                    []TeamResult
+	Teams                    []action.TeamOutcome
 	Removed, Skipped, Failed int
 	Retry                    *actionForm // the same key again, when a team failed
 }
@@ -69,7 +70,7 @@ type changeRow struct {
 // actionForm is one action form: where it posts, its fixed fields, and
 // why it is disabled, if it is.
 type actionForm struct {
-	Kind         string // "invite", "remove", "role", or an organization-wide kind (orgKinds)
+	Kind         string // a key of userActionKinds
 	Label        string // the button, for organization-wide kinds
 	Action       string // the URL it posts to
 	Key          string // a fresh idempotency key
@@ -90,30 +91,6 @@ type actionForm struct {
 	Errors           map[string]string
 	CSRF             string
 }
-
-// Kinds of user action, as they appear in /users/{id}/actions/{kind}.
-var actionKinds = map[string]roster.ActionKind{
-	"invite": roster.ActionInvite,
-	"remove": roster.ActionRemove,
-	"role":   roster.ActionChangeRole,
-}
-
-// Organization-wide kinds of user action, in /users/{id}/actions/{kind}:
-// what each records, the capability it needs and its button.
-var orgKinds = map[string]struct {
-	kind       roster.ActionKind
-	capability string
-	label      string
-}{
-	"deactivate": {roster.ActionDeactivate, roster.CapDeactivate, "Deactivate"},
-	"reactivate": {roster.ActionReactivate, roster.CapDeactivate, "Reactivate"},
-	"signout":    {roster.ActionSignOut, roster.CapSignOut, "Sign out of all sessions"},
-	// Each team's removal is recorded under its own key (key:team).
-	kindRemoveAll: {roster.ActionRemove, roster.CapManage, "Remove from every team"},
-}
-
-// kindRemoveAll is the removal from every team of a connection.
-const kindRemoveAll = "remove-all"
 
 // userPage shows one person: license, roles, teams, history and actions.
 func (s *Server) userPage(w http.ResponseWriter, r *http.Request) error {
@@ -212,8 +189,8 @@ func (s *Server) loadUserPage(r *http.Request, id int64, sub *submitted) (userPa
 			if ok {
 				f.ConnectionID, f.Connection = conn.ID, connLabel(conn)
 				f.Disabled, f.Reason = s.disabled(auth, conn)
-				if kind == "remove" && s.actions != nil {
-					f.Consequence = s.actions.Consequence(conn, roster.ActionRemove)
+				if kind == "remove" {
+					f.Consequence = action.Consequence(conn, roster.ActionRemove)
 				}
 			} else {
 				f.Disabled, f.Reason = true, "no connection covers this team"
@@ -347,8 +324,8 @@ func (s *Server) loadOrgActions(r *http.Request, p *userPage, conns []roster.Con
 		}
 		who := cmp.Or(acc.Email, acc.Name, acc.MiroUserID)
 		set := orgActions{Connection: connLabel(c)}
-		for _, kind := range []string{"deactivate", "reactivate", "signout", kindRemoveAll} {
-			k := orgKinds[kind]
+		for _, kind := range orgKindNames {
+			k := userActionKinds[kind]
 			f := actionForm{Kind: kind, Label: k.label, Action: base + kind, Key: randomToken(), CSRF: p.CSRF,
 				ConnectionID: c.ID, Connection: connLabel(c)}
 			f.Disabled, f.Reason = s.disabledFor(auth, c, k.capability)
@@ -382,9 +359,7 @@ func (s *Server) loadOrgActions(r *http.Request, p *userPage, conns []roster.Con
 					why = "in no team this connection covers"
 				}
 				f.Confirm = fmt.Sprintf("Remove %s from every team %s covers (%s).", who, f.Connection, strings.Join(inTeams, ", "))
-				if s.actions != nil {
-					f.Consequence = s.actions.Consequence(c, roster.ActionRemove)
-				}
+				f.Consequence = action.Consequence(c, roster.ActionRemove)
 			}
 			if why != "" && !f.Disabled {
 				f.Disabled, f.Reason = true, why
@@ -425,8 +400,8 @@ func (p *userPage) retryForm(a roster.Action) *actionForm {
 	if !p.CanAct {
 		return nil
 	}
-	for kind, k := range orgKinds {
-		if k.kind == a.Kind && kind != kindRemoveAll {
+	for _, kind := range orgKindNames {
+		if k := userActionKinds[kind]; k.kind == a.Kind && kind != kindRemoveAll {
 			return &actionForm{Kind: kind, Label: "Retry: " + strings.ToLower(k.label),
 				Action: fmt.Sprintf("/users/%d/actions/%s", p.Account.ID, kind), Key: a.Key, ConnectionID: a.ConnectionID, CSRF: p.CSRF}
 		}

@@ -174,7 +174,7 @@ func TestInjection(t *testing.T) {
 	p = br.post("/users/"+acc+"/actions/invite", form)
 	require.Equal(t, http.StatusBadRequest, p.StatusCode)
 	require.NotContains(t, p.Body, "<script>alert(1)</script>")
-	require.Contains(t, p.Body, "Enter an email address")
+	require.Contains(t, p.Body, "is not an email address")
 
 	after, err := f.db.ListAccounts(ctx, storeQueryAll())
 	require.NoError(t, err)

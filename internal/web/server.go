@@ -6,7 +6,7 @@
 // own file (page_*.go, action_*.go); render.go parses the embedded
 // templates once; auth.go, csrf.go and errors.go are the helpers every
 // handler shares. Handlers stay thin: numbers come from the store and
-// internal/insights, actions from the ActionRunner.
+// internal/insights, actions from internal/action's Runner.
 package web
 
 import (
@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"roster"
+	"roster/internal/action"
 	"roster/internal/connect"
 	"roster/internal/store"
 	"roster/internal/workflow"
@@ -30,43 +30,6 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// ActionRequest is one action asked for in the dashboard. It mirrors
-// internal/action's Request so an adapter in cmd/roster is a one-liner.
-type ActionRequest struct {
-	Key          string // idempotency key, generated when the form was rendered
-	ConnectionID int64
-	MiroTeamID   string
-	Email        string
-	MiroUserID   string
-	Role         string // team role for invite and change role
-	Actor        string // "operator:<email>"
-	// ServiceAccountEmail is, for RemoveFromAllTeams, who becomes admin of
-	// a team before its last admin leaves; empty skips such teams.
-	ServiceAccountEmail string
-}
-
-// ActionRunner runs actions on Miro. It is declared here, where it is
-// used, so the dashboard does not depend on internal/action's timing; a
-// nil runner disables every action with a reason.
-type ActionRunner interface {
-	Invite(ctx context.Context, req ActionRequest) (roster.Action, error)
-	Remove(ctx context.Context, req ActionRequest) (roster.Action, error)
-	ChangeRole(ctx context.Context, req ActionRequest) (roster.Action, error)
-	// Deactivate, Reactivate and SignOut act on the person in the whole
-	// organization (SCIM, and Miro's session reset); req has no team.
-	Deactivate(ctx context.Context, req ActionRequest) (roster.Action, error)
-	Reactivate(ctx context.Context, req ActionRequest) (roster.Action, error)
-	SignOut(ctx context.Context, req ActionRequest) (roster.Action, error)
-	// RemoveFromAllTeams removes the person from every team of the
-	// connection, each under its own key derived from req.Key; the error
-	// is for a bad request only, per-team failures are in the result.
-	RemoveFromAllTeams(ctx context.Context, req ActionRequest) (AllTeamsResult, error)
-	// Consequence says in plain words what an action of kind does through
-	// conn, shown before the admin confirms (e.g. boards removed or
-	// reassigned on removal).
-	Consequence(conn roster.Connection, kind roster.ActionKind) string
-}
-
 // SyncEnqueuer queues a sync of one connection ("sync now"); queued is
 // false when one is already pending.
 type SyncEnqueuer interface {
@@ -76,8 +39,9 @@ type SyncEnqueuer interface {
 // Config is what the dashboard needs. Store is required; the rest have
 // defaults.
 type Config struct {
-	Store   store.Store
-	Actions ActionRunner // nil: actions are shown disabled
+	Store store.Store
+	// Actions runs actions on Miro; nil shows them disabled.
+	Actions *action.Runner
 	Jobs    SyncEnqueuer // nil: "sync now" is unavailable
 	// Connect adds (OAuth to Miro) and disconnects connections; nil
 	// leaves only the list. PublicURL is roster's address as the browser
@@ -101,7 +65,7 @@ const DefaultSessionTTL = 12 * time.Hour
 // Server is the dashboard, an http.Handler.
 type Server struct {
 	store    store.Store
-	actions  ActionRunner
+	actions  *action.Runner
 	jobs     SyncEnqueuer
 	connect  *connect.Service
 	public   string

@@ -62,14 +62,12 @@ type wfFixture struct {
 }
 
 // withEngine gives a Config a workflow engine on its store and its
-// action runner (a realRunner, or none).
+// action runner (or none).
 func withEngine(jobs *jobRecorder, out **workflow.Engine) func(*Config) {
 	return func(c *Config) {
 		e := &workflow.Engine{Store: c.Store, Jobs: jobs, LinkKey: bytes.Repeat([]byte("k"), 32),
 			PublicURL: "http://roster.test", Now: c.Now}
-		if rr, ok := c.Actions.(realRunner); ok {
-			e.Actions = rr.r
-		}
+		e.Actions = c.Actions
 		c.Workflows = e
 		if out != nil {
 			*out = e

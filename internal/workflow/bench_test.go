@@ -91,7 +91,7 @@ func offboard1000(b *testing.B, dsn string, budget, workers int) {
 	people := make([]roster.Person, len(leavers))
 	for i, a := range leavers {
 		people[i] = roster.Person{Email: a.Email, Name: a.Name, Status: roster.PersonActive}
-		if err := h.db.UpsertPerson(ctx, &people[i]); err != nil {
+		if err := h.DB.UpsertPerson(ctx, &people[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -106,14 +106,14 @@ func offboard1000(b *testing.B, dsn string, budget, workers int) {
 	}
 	for i := range people {
 		people[i].Status = roster.PersonLeft
-		if err := h.db.UpdatePerson(ctx, &people[i]); err != nil {
+		if err := h.DB.UpdatePerson(ctx, &people[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
 
 	// Start just after a credit window begins, the same start every run.
 	time.Sleep(time.Until(time.Now().Truncate(offboardWindow).Add(offboardWindow + 10*time.Millisecond)))
-	h.sim.ResetStats()
+	h.Sim.ResetStats()
 	start := time.Now()
 	b.StartTimer()
 	n, err := h.engine.Evaluate(ctx)
@@ -133,7 +133,7 @@ func offboard1000(b *testing.B, dsn string, budget, workers int) {
 		}
 	}
 	wall := last.Sub(start)
-	stats := h.sim.Stats()
+	stats := h.Sim.Stats()
 
 	// The bound: what the limits allow at best, from what was spent.
 	creditBound := time.Duration(float64(stats.Credits) / float64(budget) * float64(offboardWindow))
@@ -163,7 +163,7 @@ func offboard1000(b *testing.B, dsn string, budget, workers int) {
 	dups := stats.ByOperation[opPatchUser].Calls - patches + stats.ByOperation[opSessionReset].Calls - resets +
 		stats.ByOperation[opTeamDelete].Calls - deletes - stats.RateLimited
 	b.Logf("%s, %d workers: wall %.2fs; bound %.2fs (credits %d → %.2fs, SCIM PATCH %d → %.2fs, GET %d → %.2fs); "+
-		"calls %d, 429s %d; memberships %d", h.db.Dialect(), workers, wall.Seconds(), bound.Seconds(), stats.Credits,
+		"calls %d, 429s %d; memberships %d", h.DB.Dialect(), workers, wall.Seconds(), bound.Seconds(), stats.Credits,
 		creditBound.Seconds(), patches, patchBound.Seconds(), gets, getBound.Seconds(), stats.Calls, stats.RateLimited, memberships)
 	b.Logf("steps: %s", stepSpans(b, h, runs, start))
 
@@ -192,7 +192,7 @@ func acted(s mirosim.Stats, op string) int {
 func (h *harness) leavers(b testing.TB, n int) ([]roster.Account, int) {
 	b.Helper()
 	ctx := context.Background()
-	accs, err := h.db.Accounts(ctx, store.AccountFilter{ConnectionID: h.conn.ID, License: roster.LicenseFull,
+	accs, err := h.DB.Accounts(ctx, store.AccountFilter{ConnectionID: h.conn.ID, License: roster.LicenseFull,
 		OrgRole: "organization_internal_user"})
 	if err != nil {
 		b.Fatal(err)
@@ -206,7 +206,7 @@ func (h *harness) leavers(b testing.TB, n int) ([]roster.Account, int) {
 		if !a.Active || a.Email == "" {
 			continue
 		}
-		ms, err := h.db.AccountMemberships(ctx, a.ID)
+		ms, err := h.DB.AccountMemberships(ctx, a.ID)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -228,7 +228,7 @@ func (h *harness) waitAllEnded(b testing.TB, workflowID int64, want int, timeout
 	b.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		page, err := h.db.Runs(context.Background(), store.RunFilter{WorkflowID: workflowID, Limit: 1})
+		page, err := h.DB.Runs(context.Background(), store.RunFilter{WorkflowID: workflowID, Limit: 1})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -254,7 +254,7 @@ func (h *harness) allRuns(b testing.TB, workflowID int64) []roster.WorkflowRun {
 	var out []roster.WorkflowRun
 	f := store.RunFilter{WorkflowID: workflowID, Limit: 500}
 	for {
-		page, err := h.db.Runs(context.Background(), f)
+		page, err := h.DB.Runs(context.Background(), f)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -276,7 +276,7 @@ func (h *harness) checkOffboarded(b testing.TB, leavers []roster.Account) {
 		left[a.MiroUserID] = true
 	}
 	seen := 0
-	for m, err := range h.admin.OrgMembers(ctx, h.info.OrgID, miro.MemberFilter{}) {
+	for m, err := range h.Admin.OrgMembers(ctx, h.Info.OrgID, miro.MemberFilter{}) {
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -291,11 +291,11 @@ func (h *harness) checkOffboarded(b testing.TB, leavers []roster.Account) {
 	if seen != len(leavers) {
 		b.Fatalf("Miro lists %d of the %d leavers", seen, len(leavers))
 	}
-	for tm, err := range h.admin.Teams(ctx, h.info.OrgID, "") {
+	for tm, err := range h.Admin.Teams(ctx, h.Info.OrgID, "") {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for m, err := range h.admin.TeamMembers(ctx, h.info.OrgID, tm.ID, "") {
+		for m, err := range h.Admin.TeamMembers(ctx, h.Info.OrgID, tm.ID, "") {
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -319,7 +319,7 @@ func stepSpans(b testing.TB, h *harness, runs []roster.WorkflowRun, start time.T
 	spans := map[string]*span{}
 	var order []string
 	for _, r := range runs {
-		steps, err := h.db.RunSteps(context.Background(), r.ID)
+		steps, err := h.DB.RunSteps(context.Background(), r.ID)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -77,12 +77,8 @@ type Engine struct {
 	Lease time.Duration
 	// InactiveEvery spaces the inactive trigger's evaluations.
 	InactiveEvery time.Duration
-	// ObserveAction, when set, is told of every action a step runs
-	// (metrics.Metrics.Action), as the dashboard's actions are.
-	ObserveAction func(kind roster.ActionKind, a roster.Action, err error)
-
-	mu   sync.Mutex
-	seen map[int64]map[int64]bool // workflow → events handled, not yet passed by its cursor
+	mu            sync.Mutex
+	seen          map[int64]map[int64]bool // workflow → events handled, not yet passed by its cursor
 }
 
 func (e *Engine) now() time.Time {

@@ -98,7 +98,7 @@ connection: 1
 trigger: {kind: manual}
 steps: [{kind: wait}]`))
 	require.Contains(t, fieldPaths(t, err), "bad: steps[0].duration")
-	ws, err := h.db.Workflows(ctx)
+	ws, err := h.DB.Workflows(ctx)
 	require.NoError(t, err)
 	require.Empty(t, ws)
 }
@@ -108,7 +108,7 @@ func TestYAMLRoundTrip(t *testing.T) {
 	h := newHarness(t, storetest.SQLiteDSN(t), smallOrg())
 	ctx := context.Background()
 	for _, name := range workflow.Templates {
-		teams, err := h.db.Teams(ctx, h.conn.ID)
+		teams, err := h.DB.Teams(ctx, h.conn.ID)
 		require.NoError(t, err)
 		w, err := workflow.Template(name, workflow.TemplateOptions{ConnectionID: h.conn.ID, Team: teams[0].MiroTeamID})
 		require.NoError(t, err)
@@ -136,7 +136,7 @@ func TestDryRunTouchesNothing(t *testing.T) {
 	h.person(t, roster.Person{Email: m.Email, Status: roster.PersonLeft})
 	w, err := workflow.Template("offboarding", workflow.TemplateOptions{ConnectionID: h.conn.ID})
 	require.NoError(t, err)
-	calls := h.sim.Stats().Calls
+	calls := h.Sim.Stats().Calls
 	d, err := h.engine.Preview(ctx, w, nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, d.Total, d.Basis)
@@ -145,8 +145,8 @@ func TestDryRunTouchesNothing(t *testing.T) {
 	require.Contains(t, plans[0].Plan, "remove from")
 	require.Contains(t, plans[0].Plan, teams[0])
 	require.Contains(t, plans[1].Plan, "deactivate through SCIM")
-	require.Equal(t, calls, h.sim.Stats().Calls, "a dry run calls nothing")
-	page, err := h.db.Runs(ctx, store.RunFilter{})
+	require.Equal(t, calls, h.Sim.Stats().Calls, "a dry run calls nothing")
+	page, err := h.DB.Runs(ctx, store.RunFilter{})
 	require.NoError(t, err)
 	require.Zero(t, page.Total)
 	// Named people: a guest, whose deactivation Miro's API refuses, and
@@ -154,14 +154,14 @@ func TestDryRunTouchesNothing(t *testing.T) {
 	guest := h.member(t, func(m miro.OrganizationMember) bool {
 		return m.Active && m.Role.String() == "organization_team_guest_user"
 	})
-	calls = h.sim.Stats().Calls
+	calls = h.Sim.Stats().Calls
 	d, err = h.engine.Preview(ctx, w, []string{guest.Email, "nobody@example.com"})
 	require.NoError(t, err)
 	require.Equal(t, 1, d.Total)
 	require.True(t, d.Runs[0].Steps[1].Blocked, d.Runs[0].Steps[1].Plan)
 	require.Contains(t, d.Runs[0].Steps[1].Plan, "guests")
 	require.Equal(t, []workflow.Exclusion{{Email: "nobody@example.com", Reason: "roster knows no one with this email"}}, d.Excluded)
-	require.Equal(t, calls, h.sim.Stats().Calls)
+	require.Equal(t, calls, h.Sim.Stats().Calls)
 }
 
 func TestManualRunAndCancel(t *testing.T) {
@@ -181,10 +181,10 @@ func TestManualRunAndCancel(t *testing.T) {
 		require.Len(t, res.Started, 1, "the same person twice starts one run")
 		require.Equal(t, "ghost@example.com", res.Excluded[0].Email)
 		run := h.waitStatus(t, res.Started[0].ID, roster.RunWaiting)
-		appr, err := h.db.ApprovalFor(ctx, run.ID, "ask")
+		appr, err := h.DB.ApprovalFor(ctx, run.ID, "ask")
 		require.NoError(t, err)
 		require.Equal(t, "boss@example.com", appr.Approver)
-		pending, err := h.db.Approvals(ctx, true, 10)
+		pending, err := h.DB.Approvals(ctx, true, 10)
 		require.NoError(t, err)
 		require.Len(t, pending, 1)
 
@@ -193,7 +193,7 @@ func TestManualRunAndCancel(t *testing.T) {
 		require.Equal(t, roster.RunCancelled, run.Status)
 		_, err = h.engine.Cancel(ctx, run.ID, "operator:admin@example.com")
 		require.ErrorIs(t, err, store.ErrConflict, "a run ends once")
-		pending, err = h.db.Approvals(ctx, true, 10)
+		pending, err = h.DB.Approvals(ctx, true, 10)
 		require.NoError(t, err)
 		require.Empty(t, pending, "the cancelled run's question is closed")
 		_, err = h.engine.Decide(ctx, appr.ID, true, "operator:admin@example.com")
@@ -214,7 +214,7 @@ func TestTransientFailuresAreRetriedThenFail(t *testing.T) {
 			OnFailure: &roster.Step{Channel: roster.ChannelWebhook, Text: "{{.Workflow}} failed for {{.Email}}: {{.Error}}"}})
 
 		// Two 503s, then Miro answers: the step is retried and succeeds.
-		h.sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.Fault503, Rate: 1, Times: 2})
+		h.Sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.Fault503, Rate: 1, Times: 2})
 		res, err := h.engine.RunManual(ctx, w.ID, []string{a.Email}, "operator:admin@example.com")
 		require.NoError(t, err)
 		run := h.waitStatus(t, res.Started[0].ID, roster.RunSucceeded)
@@ -223,7 +223,7 @@ func TestTransientFailuresAreRetriedThenFail(t *testing.T) {
 		require.GreaterOrEqual(t, step.Attempts, 2)
 
 		// Miro keeps failing: after the attempts (4 here) the run fails, saying why.
-		h.sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.Fault503, Rate: 1})
+		h.Sim.SetFaults(mirosim.Fault{OperationID: "enterprise-post-user-sessions-reset", Kind: mirosim.Fault503, Rate: 1})
 		res, err = h.engine.RunManual(ctx, w.ID, []string{b.Email}, "operator:admin@example.com")
 		require.NoError(t, err)
 		run = h.waitStatus(t, res.Started[0].ID, roster.RunFailed)
@@ -238,7 +238,7 @@ func TestTransientFailuresAreRetriedThenFail(t *testing.T) {
 		require.Equal(t, "workflow.failed", got[0].JSON["event"])
 		require.Contains(t, got[0].JSON["text"], "sign-out failed for "+b.Email+": step sign-out failed after 4 attempts")
 		require.Eventually(t, func() bool { // recorded just after it is sent
-			steps, err := h.db.RunSteps(ctx, run.ID)
+			steps, err := h.DB.RunSteps(ctx, run.ID)
 			return err == nil && slices.ContainsFunc(steps, func(s roster.RunStep) bool {
 				return s.StepID == roster.OnFailureID && s.Status == roster.StepSucceeded
 			})
@@ -258,12 +258,12 @@ func TestOrphanedRunIsTakenOver(t *testing.T) {
 			Steps: []roster.Step{{ID: "sign-out", Kind: roster.StepSignOut}}})
 		// A run recorded but whose first job was never enqueued, then
 		// leased by a job that died.
-		started, err := h.db.StartRuns(ctx, []roster.WorkflowRun{{WorkflowID: w.ID, WorkflowName: w.Name, Definition: w,
+		started, err := h.DB.StartRuns(ctx, []roster.WorkflowRun{{WorkflowID: w.ID, WorkflowName: w.Name, Definition: w,
 			TriggerKey: "manual:orphan", Trigger: "test", Email: m.Email}}, "test")
 		require.NoError(t, err)
 		run := started[0]
 		now := time.Now()
-		_, ok, err := h.db.ClaimStep(ctx, run.ID, 0, run.Generation, now.Add(time.Second), now)
+		_, ok, err := h.DB.ClaimStep(ctx, run.ID, 0, run.Generation, now.Add(time.Second), now)
 		require.NoError(t, err)
 		require.True(t, ok)
 		require.Eventually(t, func() bool {
@@ -299,12 +299,12 @@ func TestApprovalNotSentClosesIt(t *testing.T) {
 	require.Contains(t, run.Error, "step ask failed")
 	var a roster.Approval
 	require.Eventually(t, func() bool { // closed just after the run is recorded failed
-		a, err = h.db.ApprovalFor(ctx, run.ID, "ask")
+		a, err = h.DB.ApprovalFor(ctx, run.ID, "ask")
 		return err == nil && a.Status != roster.ApprovalPending
 	}, 10*time.Second, 20*time.Millisecond)
 	require.Equal(t, roster.ApprovalDenied, a.Status)
 	require.Equal(t, "run failed", a.DecidedBy)
-	pending, err := h.db.Approvals(ctx, true, 10)
+	pending, err := h.DB.Approvals(ctx, true, 10)
 	require.NoError(t, err)
 	require.Empty(t, pending)
 	require.Zero(t, h.calls("enterprise-post-user-sessions-reset"))

@@ -5,7 +5,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"strings"
-	stdsync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,11 +20,9 @@ import (
 	"roster/internal/mirosim"
 	"roster/internal/notify"
 	"roster/internal/notify/notifytest"
-	"roster/internal/secret"
 	"roster/internal/store"
-	"roster/internal/store/sqlstore"
 	"roster/internal/store/storetest"
-	"roster/internal/sync"
+	"roster/internal/testkit"
 	"roster/internal/workflow"
 )
 
@@ -34,13 +32,10 @@ const hookSecret = "test-webhook-secret"
 // organization connection, a store, the engine with real River jobs, and
 // local SMTP and webhook receivers.
 type harness struct {
-	sim    *mirosim.Sim
-	info   mirosim.Info
-	db     *sqlstore.DB
+	*testkit.Kit
 	conn   roster.Connection
 	engine *workflow.Engine
 	runner *jobs.Runner
-	admin  *miro.Client
 	smtp   *notifytest.SMTPServer
 	hook   *notifytest.WebhookServer
 	// metrics counts the actions steps run, as serve's /metrics does.
@@ -82,35 +77,11 @@ func newHarness(t *testing.T, dsn string, cfg mirosim.Config) *harness {
 func newHarnessWith(t testing.TB, dsn string, cfg mirosim.Config, o harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
-	sim, err := mirosim.New(cfg)
-	require.NoError(t, err)
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	h := &harness{sim: sim, info: sim.Info(srv.URL), db: storetest.Open(t, dsn)}
-	k, _, err := secret.NewKey()
-	require.NoError(t, err)
-	sealer := secret.NewSealer(k)
-	oauth := sync.OAuthApp{ClientID: h.info.ClientID, ClientSecret: h.info.ClientSecret}
-	h.admin, err = miro.New(miro.Config{BaseURL: srv.URL, HTTPClient: srv.Client(),
-		Token: miro.StaticToken(h.info.Installs[mirosim.InstallOrgAdmin].AccessToken), RetryBackoff: time.Millisecond})
-	require.NoError(t, err)
-
-	in := h.info.Installs[mirosim.InstallOrgAdmin]
-	sealed, err := sync.SealToken(sealer, miro.Token{AccessToken: in.AccessToken, RefreshToken: in.RefreshToken,
-		TeamID: in.TeamID, UserID: in.UserID, Scopes: in.Scopes, Expiry: time.Now().Add(time.Duration(in.ExpiresIn) * time.Second)})
-	require.NoError(t, err)
-	h.conn = roster.Connection{Level: roster.LevelOrganization, OrgID: in.OrgID, TeamID: in.TeamID, TeamName: "team " + in.TeamID,
-		InstallerID: in.UserID, Scopes: in.Scopes, Enterprise: true, CompanyAdmin: true,
-		APIBaseURL: h.info.APIBaseURL, SCIMBaseURL: h.info.SCIMBaseURL, SealedToken: sealed, Status: roster.StatusActive}
-	h.conn.SealedSCIMToken, err = sealer.Seal([]byte(h.info.SCIMToken))
-	require.NoError(t, err)
-	require.NoError(t, h.db.CreateConnection(ctx, &h.conn))
-	syncer := &sync.Syncer{Store: h.db, Sealer: sealer, HTTPClient: srv.Client(), OAuth: oauth}
-	run, err := syncer.Sync(ctx, h.conn.ID)
-	require.NoError(t, err)
-	require.Equal(t, roster.SyncSucceeded, run.Status)
-	h.conn, err = h.db.Connection(ctx, h.conn.ID)
-	require.NoError(t, err)
+	h := &harness{Kit: testkit.New(t, storetest.Open(t, dsn), cfg)}
+	h.Clients.SCIMLimits = o.SCIMLimits
+	h.conn = h.WithSCIM(t, h.Connect(t, mirosim.InstallOrgAdmin, roster.LevelOrganization))
+	h.Sync(t, h.conn.ID)
+	h.conn = h.Connection(t, h.conn.ID)
 
 	h.smtp = notifytest.NewSMTP(t)
 	h.hook = notifytest.NewWebhook(t, hookSecret)
@@ -118,15 +89,14 @@ func newHarnessWith(t testing.TB, dsn string, cfg mirosim.Config, o harnessOptio
 		WebhookURL: h.hook.URL(), WebhookSecret: hookSecret})
 	require.NoError(t, err)
 	h.metrics = metrics.New()
-	h.engine = &workflow.Engine{ObserveAction: h.metrics.Action, Store: h.db, Notifier: n, LinkKey: sealer.MACKey("approval links"),
+	h.engine = &workflow.Engine{Store: h.DB, Notifier: n, LinkKey: h.Sealer.MACKey("approval links"),
 		PublicURL: "http://roster.test", Lease: 5 * time.Second,
-		Actions: &action.Runner{Store: h.db, Sealer: sealer, OAuth: oauth, HTTPClient: srv.Client(), RetryBackoff: time.Millisecond,
-			SCIMLimits: o.SCIMLimits}}
+		Actions: &action.Runner{Store: h.DB, Clients: h.Clients, Observe: h.metrics.Action}}
 	var workflows jobs.Workflows = h.engine
 	if o.ManualTriggers {
 		workflows = stepsOnly{h.engine}
 	}
-	h.runner, err = jobs.New(ctx, jobs.Config{DB: h.db, DSN: dsn, Syncer: syncer, PollInterval: cmp.Or(o.PollInterval, 50*time.Millisecond),
+	h.runner, err = jobs.New(ctx, jobs.Config{DB: h.DB, DSN: dsn, Syncer: h.Syncer, PollInterval: cmp.Or(o.PollInterval, 50*time.Millisecond),
 		Workflows: workflows, StepRetryBase: 50 * time.Millisecond, StepAttempts: 4, TriggerEvery: time.Hour,
 		WorkflowWorkers: o.Workers})
 	require.NoError(t, err)
@@ -138,7 +108,7 @@ func newHarnessWith(t testing.TB, dsn string, cfg mirosim.Config, o harnessOptio
 		_ = h.runner.Stop(stop)
 		h.runner.Close()
 	})
-	h.sim.ResetStats()
+	h.Sim.ResetStats()
 	return h
 }
 
@@ -157,7 +127,7 @@ func smallOrg() mirosim.Config {
 // member is a simulator member matching pred, with its Miro state.
 func (h *harness) member(t *testing.T, pred func(m miro.OrganizationMember) bool) miro.OrganizationMember {
 	t.Helper()
-	for m, err := range h.admin.OrgMembers(context.Background(), h.info.OrgID, miro.MemberFilter{}) {
+	for m, err := range h.Admin.OrgMembers(context.Background(), h.Info.OrgID, miro.MemberFilter{}) {
 		require.NoError(t, err)
 		if pred(m) {
 			return m
@@ -169,7 +139,7 @@ func (h *harness) member(t *testing.T, pred func(m miro.OrganizationMember) bool
 
 func (h *harness) orgMember(t *testing.T, id string) miro.OrganizationMember {
 	t.Helper()
-	m, err := h.admin.OrgMember(context.Background(), h.info.OrgID, id)
+	m, err := h.Admin.OrgMember(context.Background(), h.Info.OrgID, id)
 	require.NoError(t, err)
 	return m
 }
@@ -178,9 +148,9 @@ func (h *harness) orgMember(t *testing.T, id string) miro.OrganizationMember {
 func (h *harness) teamsOf(t *testing.T, userID string) []string {
 	t.Helper()
 	var out []string
-	for tm, err := range h.admin.Teams(context.Background(), h.info.OrgID, "") {
+	for tm, err := range h.Admin.Teams(context.Background(), h.Info.OrgID, "") {
 		require.NoError(t, err)
-		for m, err := range h.admin.TeamMembers(context.Background(), h.info.OrgID, tm.ID, "") {
+		for m, err := range h.Admin.TeamMembers(context.Background(), h.Info.OrgID, tm.ID, "") {
 			require.NoError(t, err)
 			if m.ID == userID {
 				out = append(out, tm.ID)
@@ -202,7 +172,7 @@ func (h *harness) save(t *testing.T, w roster.Workflow) roster.Workflow {
 // person writes a directory person.
 func (h *harness) person(t *testing.T, p roster.Person) roster.Person {
 	t.Helper()
-	require.NoError(t, h.db.UpsertPerson(context.Background(), &p))
+	require.NoError(t, h.DB.UpsertPerson(context.Background(), &p))
 	return p
 }
 
@@ -210,12 +180,12 @@ func (h *harness) person(t *testing.T, p roster.Person) roster.Person {
 func (h *harness) waitRuns(t *testing.T, workflowID int64, want int) []roster.WorkflowRun {
 	t.Helper()
 	var (
-		mu      stdsync.Mutex
+		mu      sync.Mutex
 		page    store.RunPage
 		lastErr error
 	)
 	ok := assert.Eventually(t, func() bool {
-		p, err := h.db.Runs(context.Background(), store.RunFilter{WorkflowID: workflowID, Limit: 500})
+		p, err := h.DB.Runs(context.Background(), store.RunFilter{WorkflowID: workflowID, Limit: 500})
 		mu.Lock()
 		defer mu.Unlock()
 		if lastErr = err; err != nil {
@@ -243,12 +213,12 @@ func (h *harness) waitRuns(t *testing.T, workflowID int64, want int) []roster.Wo
 func (h *harness) waitStatus(t *testing.T, runID int64, status roster.RunStatus) roster.WorkflowRun {
 	t.Helper()
 	var (
-		mu      stdsync.Mutex
+		mu      sync.Mutex
 		run     roster.WorkflowRun
 		lastErr error
 	)
 	ok := assert.Eventually(t, func() bool {
-		r, err := h.db.Run(context.Background(), runID)
+		r, err := h.DB.Run(context.Background(), runID)
 		mu.Lock()
 		defer mu.Unlock()
 		run, lastErr = r, err
@@ -262,7 +232,7 @@ func (h *harness) waitStatus(t *testing.T, runID int64, status roster.RunStatus)
 
 func (h *harness) timeline(t *testing.T, runID int64) map[string]roster.RunStep {
 	t.Helper()
-	steps, err := h.db.RunSteps(context.Background(), runID)
+	steps, err := h.DB.RunSteps(context.Background(), runID)
 	require.NoError(t, err)
 	out := map[string]roster.RunStep{}
 	for _, s := range steps {
@@ -271,7 +241,7 @@ func (h *harness) timeline(t *testing.T, runID int64) map[string]roster.RunStep 
 	return out
 }
 
-func (h *harness) calls(op string) int { return h.sim.Stats().ByOperation[op].Calls }
+func (h *harness) calls(op string) int { return h.Sim.Stats().ByOperation[op].Calls }
 
 // linkFrom finds an approval link in a message body.
 func linkFrom(t *testing.T, body, word string) string {

@@ -343,21 +343,7 @@ func (e *Engine) act(ctx context.Context, run roster.WorkflowRun, step roster.St
 	default:
 		return result{status: roster.StepFailed, detail: fmt.Sprintf("unknown step kind %q", step.Kind)}
 	}
-	e.observe(kinds[step.Kind], a, err)
 	return actionResult(a, err, next)
-}
-
-// kinds are the action kinds of the single-action steps.
-var kinds = map[roster.StepKind]roster.ActionKind{
-	roster.StepInvite: roster.ActionInvite, roster.StepRemove: roster.ActionRemove,
-	roster.StepChangeRole: roster.ActionChangeRole, roster.StepDeactivate: roster.ActionDeactivate,
-	roster.StepReactivate: roster.ActionReactivate, roster.StepSignOut: roster.ActionSignOut,
-}
-
-func (e *Engine) observe(kind roster.ActionKind, a roster.Action, err error) {
-	if e.ObserveAction != nil {
-		e.ObserveAction(kind, a, err)
-	}
 }
 
 // actionResult maps the action layer's outcome onto the step.
@@ -378,13 +364,7 @@ func actionResult(a roster.Action, err error, next string) result {
 func (e *Engine) removeAll(ctx context.Context, req action.Request, next string) result {
 	sum, err := e.Actions.RemoveFromAllTeams(ctx, req)
 	if err != nil {
-		e.observe(roster.ActionRemove, roster.Action{}, err)
 		return actionResult(roster.Action{}, err, next)
-	}
-	for _, t := range sum.Teams {
-		for _, a := range t.Actions {
-			e.observe(a.Kind, a, nil)
-		}
 	}
 	removed, skipped, failed := sum.Counts()
 	var notes []string

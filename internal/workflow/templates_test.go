@@ -24,15 +24,15 @@ import (
 // applies to removing them.
 func (h *harness) plainMember(t *testing.T, exclude ...string) (miro.OrganizationMember, []string) {
 	t.Helper()
-	for m, err := range h.admin.OrgMembers(context.Background(), h.info.OrgID, miro.MemberFilter{}) {
+	for m, err := range h.Admin.OrgMembers(context.Background(), h.Info.OrgID, miro.MemberFilter{}) {
 		require.NoError(t, err)
 		if !m.Active || m.Role.String() != "organization_internal_user" || m.License.String() != roster.LicenseFull || slices.Contains(exclude, m.ID) {
 			continue
 		}
 		teams, admin := []string{}, false
-		for tm, err := range h.admin.Teams(context.Background(), h.info.OrgID, "") {
+		for tm, err := range h.Admin.Teams(context.Background(), h.Info.OrgID, "") {
 			require.NoError(t, err)
-			for tmm, err := range h.admin.TeamMembers(context.Background(), h.info.OrgID, tm.ID, "") {
+			for tmm, err := range h.Admin.TeamMembers(context.Background(), h.Info.OrgID, tm.ID, "") {
 				require.NoError(t, err)
 				if tmm.ID == m.ID {
 					teams = append(teams, tm.ID)
@@ -63,7 +63,7 @@ func TestOffboardingTemplate(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, n, "a person joining does not start offboarding")
 		p.Status = roster.PersonLeft
-		require.NoError(t, h.db.UpdatePerson(ctx, &p))
+		require.NoError(t, h.DB.UpdatePerson(ctx, &p))
 		// Someone without a Miro account leaves too: nothing to run.
 		h.person(t, roster.Person{Email: "never-used-miro@example.com", Status: roster.PersonActive})
 		h.person(t, roster.Person{Email: "never-used-miro@example.com", Status: roster.PersonLeft})
@@ -111,7 +111,7 @@ func TestOffboardingTemplate(t *testing.T) {
 		n, err = h.engine.Evaluate(ctx)
 		require.NoError(t, err)
 		require.Zero(t, n)
-		audit, err := h.db.AuditEntries(ctx, store.AuditFilter{Kind: "workflow"})
+		audit, err := h.DB.AuditEntries(ctx, store.AuditFilter{Kind: "workflow"})
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, len(audit), 5, "run start and four steps are audited")
 	})
@@ -121,12 +121,12 @@ func TestOnboardingTemplate(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, smallOrg(), func(t *testing.T, h *harness) {
 		ctx := context.Background()
-		teams, err := h.db.Teams(ctx, h.conn.ID)
+		teams, err := h.DB.Teams(ctx, h.conn.ID)
 		require.NoError(t, err)
 		target := teams[0].MiroTeamID
 		// Someone of the organization who is not in the target team.
 		var newcomer miro.OrganizationMember
-		for m, err := range h.admin.OrgMembers(ctx, h.info.OrgID, miro.MemberFilter{}) {
+		for m, err := range h.Admin.OrgMembers(ctx, h.Info.OrgID, miro.MemberFilter{}) {
 			require.NoError(t, err)
 			if m.Active && m.Role.String() == "organization_internal_user" && !slices.Contains(h.teamsOf(t, m.ID), target) {
 				newcomer = m
@@ -145,7 +145,7 @@ func TestOnboardingTemplate(t *testing.T) {
 		run := h.waitRuns(t, w.ID, 1)[0]
 		require.Equal(t, roster.RunSucceeded, run.Status, run.Error)
 		require.Contains(t, h.teamsOf(t, newcomer.ID), target)
-		tm, err := h.admin.TeamMember(ctx, h.info.OrgID, target, newcomer.ID)
+		tm, err := h.Admin.TeamMember(ctx, h.Info.OrgID, target, newcomer.ID)
 		require.NoError(t, err)
 		require.Equal(t, "member", tm.Role.String())
 		require.Equal(t, 1, h.calls("enterprise-invite-team-member"))
@@ -159,7 +159,7 @@ func TestLicenseReclaimTemplate(t *testing.T) {
 		// Three people with an unused full license and a manager: one
 		// approved, one denied, one left unanswered.
 		var cands []roster.Account
-		accs, err := h.db.Accounts(ctx, store.AccountFilter{License: roster.LicenseFull, InactiveSince: time.Now().AddDate(0, 0, -90)})
+		accs, err := h.DB.Accounts(ctx, store.AccountFilter{License: roster.LicenseFull, InactiveSince: time.Now().AddDate(0, 0, -90)})
 		require.NoError(t, err)
 		for _, a := range accs {
 			if a.Active && a.OrgRole == "organization_internal_user" {
@@ -252,7 +252,7 @@ func TestLicenseReclaimTemplate(t *testing.T) {
 		require.Equal(t, roster.RunSucceeded, silentRun.Status, silentRun.Error)
 		tl = h.timeline(t, silentRun.ID)
 		require.Equal(t, "timed out → end", tl["ask-manager"].Branch)
-		appr, err := h.db.ApprovalFor(ctx, silentRun.ID, "ask-manager")
+		appr, err := h.DB.ApprovalFor(ctx, silentRun.ID, "ask-manager")
 		require.NoError(t, err)
 		require.Equal(t, roster.ApprovalTimedOut, appr.Status)
 		require.True(t, h.orgMember(t, silent.MiroUserID).Active)

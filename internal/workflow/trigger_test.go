@@ -26,12 +26,12 @@ func tell(name string, trigger roster.Trigger, conds ...roster.Condition) roster
 func (h *harness) syncNow(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	before, err := h.db.SyncRuns(ctx, h.conn.ID, 100)
+	before, err := h.DB.SyncRuns(ctx, h.conn.ID, 100)
 	require.NoError(t, err)
 	_, err = h.runner.EnqueueSync(ctx, h.conn.ID)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		runs, err := h.db.SyncRuns(ctx, h.conn.ID, 100)
+		runs, err := h.DB.SyncRuns(ctx, h.conn.ID, 100)
 		require.NoError(t, err)
 		return len(runs) > len(before) && runs[0].Status == roster.SyncSucceeded
 	}, 60*time.Second, 50*time.Millisecond)
@@ -48,14 +48,14 @@ func TestSyncChangeTriggers(t *testing.T) {
 		// free member is given a full license.
 		domain := h.member(t, func(m miro.OrganizationMember) bool { return m.Email != "" }).Email
 		domain = domain[strings.Index(domain, "@"):]
-		_, err := h.sim.AddMember(mirosim.NewUser{Email: "shadow" + domain, GivenName: "Sha", FamilyName: "Dow",
+		_, err := h.Sim.AddMember(mirosim.NewUser{Email: "shadow" + domain, GivenName: "Sha", FamilyName: "Dow",
 			Role: "organization_internal_user", License: roster.LicenseFree})
 		require.NoError(t, err)
 		free := h.member(t, func(m miro.OrganizationMember) bool {
 			return m.Active && m.Role.String() == "organization_internal_user" && m.License.String() == roster.LicenseFree
 		})
 		full := roster.LicenseFull
-		_, err = h.sim.UpdateMember(free.ID, mirosim.UserPatch{License: &full})
+		_, err = h.Sim.UpdateMember(free.ID, mirosim.UserPatch{License: &full})
 		require.NoError(t, err)
 		h.syncNow(t)
 
@@ -91,7 +91,7 @@ func TestScheduleTrigger(t *testing.T) {
 		n, err := h.engine.Evaluate(ctx)
 		require.NoError(t, err)
 		require.Zero(t, n)
-		cursor, next, err := h.db.TriggerState(ctx, w.ID)
+		cursor, next, err := h.DB.TriggerState(ctx, w.ID)
 		require.NoError(t, err)
 		require.WithinDuration(t, time.Now().Add(time.Hour), next, time.Minute)
 		n, err = h.engine.Evaluate(ctx)
@@ -100,7 +100,7 @@ func TestScheduleTrigger(t *testing.T) {
 
 		// Due (the hour is played by moving the planned time back).
 		due := time.Now().Add(-time.Second).UTC().Truncate(time.Millisecond)
-		require.NoError(t, h.db.SetTriggerState(ctx, w.ID, cursor, due))
+		require.NoError(t, h.DB.SetTriggerState(ctx, w.ID, cursor, due))
 		n, err = h.engine.Evaluate(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, n, "one account matches the conditions")
@@ -135,7 +135,7 @@ func TestWaitStep(t *testing.T) {
 		require.Equal(t, "waited 2s", tl["pause"].Detail)
 		require.Equal(t, roster.StepSucceeded, tl["sign-out"].Status)
 		require.Equal(t, 1, h.calls("enterprise-post-user-sessions-reset"))
-		page, err := h.db.Runs(ctx, store.RunFilter{WorkflowID: w.ID})
+		page, err := h.DB.Runs(ctx, store.RunFilter{WorkflowID: w.ID})
 		require.NoError(t, err)
 		require.Equal(t, 1, page.Counts[roster.RunSucceeded])
 	})

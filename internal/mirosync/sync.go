@@ -5,7 +5,7 @@
 // account, membership or change rows.
 //
 // Scheduling (River jobs) lives elsewhere; this package runs one sync.
-package sync
+package mirosync
 
 import (
 	"cmp"
@@ -13,22 +13,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"roster"
+	"roster/internal/connect"
+	"roster/internal/miro"
 	"roster/internal/store"
 )
 
-// Syncer syncs connections. Store and Sealer are required; the other
+// Syncer syncs connections. Store and Clients are required; the other
 // fields have defaults.
 type Syncer struct {
-	Store  store.Store
-	Sealer Sealer
-	// OAuth is the Miro app, used to refresh expiring tokens.
-	OAuth      OAuthApp
-	HTTPClient *http.Client
-	Logger     *slog.Logger
+	Store store.Store
+	// Clients owns the connections' Miro clients: a sync shares its
+	// token's client, and so its credit pacer, with the actions running
+	// through the same connection.
+	Clients *connect.Clients
+	Logger  *slog.Logger
 	// Now stamps runs, accounts and changes; time.Now when nil. Network
 	// pacing and token expiry always use the real clock.
 	Now func() time.Time
@@ -40,16 +41,6 @@ type Syncer struct {
 	// Actor names who runs the syncs in the audit log: "system" (the
 	// scheduler) when empty, "cli:<user>" from the command line.
 	Actor string
-	// MaxRetries and RetryBackoff tune the Miro client's retries of
-	// transient failures; zero keeps the client's defaults (5, 250ms).
-	MaxRetries   int
-	RetryBackoff time.Duration
-}
-
-// OAuthApp is the registered Miro app (client id and secret).
-type OAuthApp struct {
-	ClientID     string
-	ClientSecret string
 }
 
 // Progress is where a running sync stands.
@@ -85,8 +76,8 @@ func (s *Syncer) logger() *slog.Logger {
 // recorded as failed, with the error, pages done and credits spent, and
 // the store is otherwise unchanged.
 func (s *Syncer) Sync(ctx context.Context, connectionID int64) (roster.SyncRun, error) {
-	if s.Store == nil {
-		return roster.SyncRun{}, errors.New("sync: no store configured")
+	if s.Store == nil || s.Clients == nil {
+		return roster.SyncRun{}, errors.New("sync: no store or clients configured")
 	}
 	conn, err := s.Store.Connection(ctx, connectionID)
 	if err != nil {
@@ -104,7 +95,8 @@ func (s *Syncer) Sync(ctx context.Context, connectionID int64) (roster.SyncRun, 
 		return run, fmt.Errorf("sync connection %d: start run: %w", connectionID, err)
 	}
 	w := &walk{s: s, conn: conn, started: time.Now()}
-	d, err := s.fetchAndDiff(ctx, w, p, &run)
+	// The client is shared; the meter counts this sync's calls alone.
+	d, err := s.fetchAndDiff(miro.WithMeter(ctx, &w.meter), w, p, &run)
 	w.record(&run)
 	if err != nil {
 		return s.fail(ctx, run, err)

@@ -1,4 +1,4 @@
-package sync
+package mirosync_test
 
 import (
 	"context"
@@ -8,9 +8,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"roster"
+	"roster/internal/connect"
 	"roster/internal/mirosim"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
+	"roster/internal/testkit"
 )
 
 func TestTransientFaultsAreRetried(t *testing.T) {
@@ -27,16 +29,16 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 	for name, faults := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+			testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 				b := setup(t, smallOrg, db)
-				b.syncer.MaxRetries = 10 // fault rates this high can fail a call 6 times in a row
+				b.Clients.MaxRetries = 10 // fault rates this high can fail a call 6 times in a row
 				conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 				tr := b.readTruth(t)
-				b.sim.SetFaults(faults...)
-				run := b.sync(t, conn.ID)
-				b.sim.SetFaults()
+				b.Sim.SetFaults(faults...)
+				run := b.Sync(t, conn.ID)
+				b.Sim.SetFaults()
 				requireMatchesTruth(t, b, conn.ID, tr)
-				st := b.sim.Stats()
+				st := b.Sim.Stats()
 				require.Greater(t, st.Calls, run.Pages, "some calls were repeated")
 				require.Equal(t, len(tr.members), run.Added)
 			})
@@ -57,26 +59,26 @@ func TestFailedSyncChangesNothing(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+			testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 				b := setup(t, smallOrg, db)
 				ctx := context.Background()
 				conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 				tr := b.readTruth(t)
-				b.sync(t, conn.ID)
+				b.Sync(t, conn.ID)
 
 				// Changes a successful sync would write: a leaver among them.
 				p := pickPeople(b, tr, 2)
-				require.NoError(t, b.sim.RemoveMember(p[0]))
+				require.NoError(t, b.Sim.RemoveMember(p[0]))
 				free := "free"
-				_, err := b.sim.UpdateMember(p[1], mirosim.UserPatch{License: &free})
+				_, err := b.Sim.UpdateMember(p[1], mirosim.UserPatch{License: &free})
 				require.NoError(t, err)
-				_, err = b.sim.AddMember(mirosim.NewUser{Email: "late@example.com", TeamIDs: []string{b.info.TeamIDs[0]}})
+				_, err = b.Sim.AddMember(mirosim.NewUser{Email: "late@example.com", TeamIDs: []string{b.Info.TeamIDs[0]}})
 				require.NoError(t, err)
 
 				before := dump(t, db)
-				b.sim.SetFaults(tc.fault)
-				run, err := b.syncer.Sync(ctx, conn.ID)
-				b.sim.SetFaults()
+				b.Sim.SetFaults(tc.fault)
+				run, err := b.Syncer.Sync(ctx, conn.ID)
+				b.Sim.SetFaults()
 				require.Error(t, err)
 				require.Equal(t, roster.SyncFailed, run.Status)
 				require.Contains(t, run.Error, tc.error)
@@ -104,7 +106,7 @@ func TestFailedSyncChangesNothing(t *testing.T) {
 				require.Equal(t, run.Error, c.StatusMessage)
 
 				// Nothing was lost: the next sync sees every change.
-				run = b.sync(t, conn.ID)
+				run = b.Sync(t, conn.ID)
 				require.Equal(t, 1, run.Added)
 				require.Equal(t, 1, run.Removed)
 				require.Equal(t, 1, run.Changed)
@@ -116,24 +118,24 @@ func TestFailedSyncChangesNothing(t *testing.T) {
 
 func TestTokenExpiresMidSync(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		cfg := smallOrg
 		cfg.AccessTokenTTL = 2 * time.Second
 		b := setup(t, cfg, db)
 		ctx := context.Background()
 		tr := b.readTruth(t) // before the admin install's own token expires
-		admin := b.info.Installs[mirosim.InstallOrgAdmin]
-		in, err := b.sim.MintToken(admin.UserID, admin.TeamID, nil)
+		admin := b.Info.Installs[mirosim.InstallOrgAdmin]
+		in, err := b.Sim.MintToken(admin.UserID, admin.TeamID, nil)
 		require.NoError(t, err)
 		conn := b.connect(t, in, roster.LevelOrganization, true, true)
 
 		// A slow walk, one team at a time, outlives the token.
-		b.syncer.Concurrency = 1
-		b.sim.SetFaults(mirosim.Fault{OperationID: "enterprise-get-team-members", Kind: mirosim.FaultLatency, Rate: 1, Latency: 250 * time.Millisecond})
-		run := b.sync(t, conn.ID)
-		b.sim.SetFaults()
+		b.Syncer.Concurrency = 1
+		b.Sim.SetFaults(mirosim.Fault{OperationID: "enterprise-get-team-members", Kind: mirosim.FaultLatency, Rate: 1, Latency: 250 * time.Millisecond})
+		run := b.Sync(t, conn.ID)
+		b.Sim.SetFaults()
 		require.GreaterOrEqual(t, time.Duration(tr.teamPages)*250*time.Millisecond, 2*time.Second, "the walk must outlast the token")
-		require.Positive(t, b.sim.Stats().ByOperation["oauth-token"].Calls, "the token was refreshed")
+		require.Positive(t, b.Sim.Stats().ByOperation["oauth-token"].Calls, "the token was refreshed")
 		requireMatchesTruth(t, b, conn.ID, tr)
 		require.Equal(t, len(tr.members), run.Added)
 
@@ -141,7 +143,7 @@ func TestTokenExpiresMidSync(t *testing.T) {
 		stored, err := db.Connection(ctx, conn.ID)
 		require.NoError(t, err)
 		require.NotEqual(t, conn.SealedToken, stored.SealedToken)
-		tok, err := OpenToken(b.sealer, stored.SealedToken)
+		tok, err := connect.OpenToken(b.Sealer, stored.SealedToken)
 		require.NoError(t, err)
 		require.NotEqual(t, in.AccessToken, tok.AccessToken)
 		require.NotEqual(t, in.RefreshToken, tok.RefreshToken)
@@ -149,7 +151,7 @@ func TestTokenExpiresMidSync(t *testing.T) {
 		require.True(t, tok.Expiring())
 
 		// And it works: the next sync uses it (refreshing again if due).
-		run = b.sync(t, conn.ID)
+		run = b.Sync(t, conn.ID)
 		require.Zero(t, run.Added+run.Changed+run.Removed)
 	})
 }

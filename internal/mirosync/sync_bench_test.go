@@ -1,4 +1,4 @@
-package sync
+package mirosync_test
 
 import (
 	"bufio"
@@ -17,15 +17,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
 	"roster"
 	"roster/internal/mirosim"
+	"roster/internal/mirosync"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
 	"roster/internal/store/storetest"
+	"roster/internal/testkit"
 )
 
 // Benchmarks of a full organization: ROSTER_BENCH_MEMBERS members (default
@@ -51,7 +53,7 @@ func benchMembers(b *testing.B) int {
 // the rows a sync asked to write.
 type countingStore struct {
 	store.Store
-	mu      gosync.Mutex
+	mu      sync.Mutex
 	written int
 }
 
@@ -169,12 +171,12 @@ func benchBundle(b *testing.B, dsn string) (*testBundle, *countingStore, benchTr
 	}
 	b.Cleanup(func() { db.Close() })
 	url := startSimChild(b)
-	tb := &testBundle{hc: &http.Client{}, db: db}
-	tb.info.AdminURL = url + "/_sim"
-	tb.simAdmin(b, http.MethodGet, "/info", nil, &tb.info)
-	tb.wire(b)
+	hc := &http.Client{}
+	var info mirosim.Info
+	simAdmin(b, hc, url+"/_sim", http.MethodGet, "/info", nil, &info)
+	tb := &testBundle{Kit: testkit.Wire(b, db, info, hc), hc: hc}
 	cs := &countingStore{Store: db}
-	tb.syncer.Store = cs
+	tb.Syncer.Store = cs
 	tr := tb.readTruth(b)
 	bt := benchTruth{minCalls: tr.minCalls(), members: len(tr.members), memberships: len(tr.memberships),
 		licenses: map[string]string{}}
@@ -211,7 +213,7 @@ func peakRSS() func() float64 {
 func heapSampler() func() (inUse, live float64) {
 	done := make(chan struct{})
 	var peakInUse, peakLive uint64
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
 	wg.Go(func() {
 		t := time.NewTicker(20 * time.Millisecond)
@@ -261,8 +263,8 @@ func BenchmarkFirstSync(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			tb.db = db
-			tb.syncer.Store = db
+			tb.DB = db
+			tb.Syncer.Store = db
 			conn := tb.connectKind(b, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 			tb.resetStats(b)
 			runtime.GC()
@@ -271,7 +273,7 @@ func BenchmarkFirstSync(b *testing.B) {
 			start := time.Now()
 			b.StartTimer()
 
-			run, err = tb.syncer.Sync(ctx, conn.ID)
+			run, err = tb.Syncer.Sync(ctx, conn.ID)
 
 			b.StopTimer()
 			secs = time.Since(start).Seconds()
@@ -311,14 +313,14 @@ func BenchmarkResyncNoChanges(b *testing.B) {
 		tb, cs, _ := benchBundle(b, dsn())
 		conn := tb.connectKind(b, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 		ctx := context.Background()
-		if _, err := tb.syncer.Sync(ctx, conn.ID); err != nil {
+		if _, err := tb.Syncer.Sync(ctx, conn.ID); err != nil {
 			b.Fatal(err)
 		}
 		var secs float64
 		b.ResetTimer()
 		for range b.N {
 			start := time.Now()
-			run, err := tb.syncer.Sync(ctx, conn.ID)
+			run, err := tb.Syncer.Sync(ctx, conn.ID)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -339,7 +341,7 @@ func BenchmarkResyncOnePercent(b *testing.B) {
 		tb, cs, tr := benchBundle(b, dsn())
 		conn := tb.connectKind(b, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 		ctx := context.Background()
-		if _, err := tb.syncer.Sync(ctx, conn.ID); err != nil {
+		if _, err := tb.Syncer.Sync(ctx, conn.ID); err != nil {
 			b.Fatal(err)
 		}
 		license := tr.licenses
@@ -362,7 +364,7 @@ func BenchmarkResyncOnePercent(b *testing.B) {
 			}
 			start := time.Now()
 			b.StartTimer()
-			run, err := tb.syncer.Sync(ctx, conn.ID)
+			run, err := tb.Syncer.Sync(ctx, conn.ID)
 			b.StopTimer()
 			secs = time.Since(start).Seconds()
 			if err != nil {
@@ -406,14 +408,14 @@ func BenchmarkPacedSync(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		tb.db, tb.syncer.Store = db, db
+		tb.DB, tb.Syncer.Store = db, db
 		conn := tb.connectKind(b, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 		tb.resetStats(b)
 		time.Sleep(time.Second) // a fresh window
 		var half time.Time
 		var halfEstimate time.Duration
 		var lastTeamPage time.Time
-		tb.syncer.Progress = func(p Progress) {
+		tb.Syncer.Progress = func(p mirosync.Progress) {
 			if p.Phase != "team members" {
 				return
 			}
@@ -424,7 +426,7 @@ func BenchmarkPacedSync(b *testing.B) {
 		}
 		start := time.Now()
 		b.StartTimer()
-		run, err := tb.syncer.Sync(ctx, conn.ID)
+		run, err := tb.Syncer.Sync(ctx, conn.ID)
 		b.StopTimer()
 		if err != nil {
 			b.Fatal(err)

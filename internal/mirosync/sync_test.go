@@ -1,4 +1,4 @@
-package sync
+package mirosync_test
 
 import (
 	"context"
@@ -12,8 +12,10 @@ import (
 	"roster"
 	"roster/internal/miro"
 	"roster/internal/mirosim"
+	"roster/internal/mirosync"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
+	"roster/internal/testkit"
 )
 
 // smallOrg has teams of more than 100 members, so team walks take
@@ -45,7 +47,7 @@ func requireMatchesTruth(t *testing.T, b *testBundle, connID int64, tr truth) {
 		require.True(t, a.LeftAt.IsZero())
 	}
 	require.Equal(t, tr.memberships, b.memberships(t))
-	teams, err := b.db.Teams(ctx, connID)
+	teams, err := b.DB.Teams(ctx, connID)
 	require.NoError(t, err)
 	got := map[string]string{}
 	for _, tm := range teams {
@@ -56,14 +58,14 @@ func requireMatchesTruth(t *testing.T, b *testBundle, connID int64, tr truth) {
 
 func TestOrganizationFirstSync(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, smallOrg, db)
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 		tr := b.readTruth(t)
-		var progress []Progress
-		b.syncer.Progress = func(p Progress) { progress = append(progress, p) }
+		var progress []mirosync.Progress
+		b.Syncer.Progress = func(p mirosync.Progress) { progress = append(progress, p) }
 
-		run := b.sync(t, conn.ID)
+		run := b.Sync(t, conn.ID)
 		require.Equal(t, roster.SourceOrganization, run.Source)
 		require.Empty(t, run.UsageNote)
 		entries, err := db.AuditEntries(context.Background(), store.AuditFilter{Kind: "sync", ConnectionID: conn.ID})
@@ -73,7 +75,7 @@ func TestOrganizationFirstSync(t *testing.T) {
 		require.Equal(t, "system", entries[0].Actor)
 
 		// Exactly the minimum calls, and nothing else.
-		st := b.sim.Stats()
+		st := b.Sim.Stats()
 		audit := st.ByOperation["enterprise-get-audit-logs"].Calls
 		require.Equal(t, tr.auditPages, audit)
 		require.Equal(t, tr.minCalls(), st.Calls-audit)
@@ -87,11 +89,11 @@ func TestOrganizationFirstSync(t *testing.T) {
 		require.Equal(t, st.Calls, run.Pages)
 
 		requireMatchesTruth(t, b, conn.ID, tr)
-		org, err := db.Organization(context.Background(), b.info.OrgID)
+		org, err := db.Organization(context.Background(), b.Info.OrgID)
 		require.NoError(t, err)
-		apiOrg, err := b.adminClient(t).GetOrganization(context.Background(), b.info.OrgID)
+		apiOrg, err := b.Admin.GetOrganization(context.Background(), b.Info.OrgID)
 		require.NoError(t, err)
-		require.Equal(t, roster.Organization{MiroOrgID: b.info.OrgID, Name: apiOrg.Name, Plan: apiOrg.Plan.String(),
+		require.Equal(t, roster.Organization{MiroOrgID: b.Info.OrgID, Name: apiOrg.Name, Plan: apiOrg.Plan.String(),
 			FullLicensesPurchased: apiOrg.FullLicensesPurchased}, org)
 
 		// Everyone joined, with every team membership.
@@ -101,7 +103,7 @@ func TestOrganizationFirstSync(t *testing.T) {
 		changes := b.changes(t, run.ID)
 		require.Len(t, changes, len(tr.members)+len(tr.memberships))
 
-		// Progress after each page, ending with every team done.
+		// mirosync.Progress after each page, ending with every team done.
 		require.Len(t, progress, run.Pages)
 		last := progress[len(progress)-1]
 		require.Equal(t, run.Pages, last.Pages)
@@ -115,16 +117,16 @@ func TestOrganizationFirstSync(t *testing.T) {
 
 func TestResyncWithoutChangesWritesNothing(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, smallOrg, db)
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 		tr := b.readTruth(t)
-		b.sync(t, conn.ID)
+		b.Sync(t, conn.ID)
 		before := dump(t, db)
 		counts := rowCounts(t, db.SQL())
-		b.sim.ResetStats()
+		b.Sim.ResetStats()
 
-		run := b.sync(t, conn.ID)
+		run := b.Sync(t, conn.ID)
 		require.Zero(t, run.Added+run.Changed+run.Removed)
 		require.Empty(t, b.changes(t, run.ID))
 		after := dump(t, db)
@@ -137,7 +139,7 @@ func TestResyncWithoutChangesWritesNothing(t *testing.T) {
 		counts["sync_runs"]++
 		require.Equal(t, counts, rowCounts(t, db.SQL()))
 		// The resync reads only the audit log since the last sync.
-		st := b.sim.Stats()
+		st := b.Sim.Stats()
 		require.Equal(t, tr.minCalls(), st.Calls-st.ByOperation["enterprise-get-audit-logs"].Calls)
 	})
 }
@@ -146,7 +148,7 @@ func TestResyncWithoutChangesWritesNothing(t *testing.T) {
 // are plain members (not admins) of every team they are in.
 func pickPeople(b *testBundle, tr truth, n int) []string {
 	skip := map[string]bool{}
-	for _, in := range b.info.Installs {
+	for _, in := range b.Info.Installs {
 		skip[in.UserID] = true
 	}
 	isAdmin := map[string]bool{}
@@ -181,12 +183,12 @@ func teamsOf(tr truth, userID string) map[string]string {
 
 func TestChangesBetweenSyncs(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, smallOrg, db)
 		ctx := context.Background()
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 		tr := b.readTruth(t)
-		b.sync(t, conn.ID)
+		b.Sync(t, conn.ID)
 
 		p := pickPeople(b, tr, 7)
 		removed, relicensed, promoted, deactivated, invited, roleChanged, dropped := p[0], p[1], p[2], p[3], p[4], p[5], p[6]
@@ -194,14 +196,14 @@ func TestChangesBetweenSyncs(t *testing.T) {
 		teamIDs := slices.Sorted(maps.Keys(tr.teams))
 
 		// A new member, in one team.
-		nu, err := b.sim.AddMember(mirosim.NewUser{Email: "new.person@example.com", GivenName: "New", FamilyName: "Person",
+		nu, err := b.Sim.AddMember(mirosim.NewUser{Email: "new.person@example.com", GivenName: "New", FamilyName: "Person",
 			License: "full", TeamIDs: []string{teamIDs[0]}, TeamRole: "member"})
 		require.NoError(t, err)
 		want = append(want, changeRow{Kind: roster.ChangeJoined, User: nu.ID},
 			changeRow{Kind: roster.ChangeTeamJoined, User: nu.ID, Team: teamIDs[0], New: "member"})
 
 		// A member removed from the organization leaves every team.
-		require.NoError(t, b.sim.RemoveMember(removed))
+		require.NoError(t, b.Sim.RemoveMember(removed))
 		want = append(want, changeRow{Kind: roster.ChangeLeft, User: removed})
 		for team, role := range teamsOf(tr, removed) {
 			want = append(want, changeRow{Kind: roster.ChangeTeamLeft, User: removed, Team: team, Old: role})
@@ -213,22 +215,22 @@ func TestChangesBetweenSyncs(t *testing.T) {
 		if oldLicense == "free" {
 			newLicense = "full"
 		}
-		_, err = b.sim.UpdateMember(relicensed, mirosim.UserPatch{License: &newLicense})
+		_, err = b.Sim.UpdateMember(relicensed, mirosim.UserPatch{License: &newLicense})
 		require.NoError(t, err)
 		want = append(want, changeRow{Kind: roster.ChangeLicenseChanged, User: relicensed, Old: oldLicense, New: newLicense})
 
 		external := "organization_external_user"
-		_, err = b.sim.UpdateMember(promoted, mirosim.UserPatch{Role: &external})
+		_, err = b.Sim.UpdateMember(promoted, mirosim.UserPatch{Role: &external})
 		require.NoError(t, err)
 		want = append(want, changeRow{Kind: roster.ChangeRoleChanged, User: promoted, Old: "organization_internal_user", New: external})
 
 		off := false
-		_, err = b.sim.UpdateMember(deactivated, mirosim.UserPatch{Active: &off})
+		_, err = b.Sim.UpdateMember(deactivated, mirosim.UserPatch{Active: &off})
 		require.NoError(t, err)
 		want = append(want, changeRow{Kind: roster.ChangeDeactivated, User: deactivated, Old: "true", New: "false"})
 
 		// Team changes through the API, as roster's actions make them.
-		admin := b.adminClient(t)
+		admin := b.Admin
 		var target string
 		for _, id := range teamIDs {
 			if _, in := teamsOf(tr, invited)[id]; !in {
@@ -237,20 +239,20 @@ func TestChangesBetweenSyncs(t *testing.T) {
 			}
 		}
 		require.NotEmpty(t, target)
-		_, err = admin.InviteTeamMember(ctx, b.info.OrgID, target, tr.members[invited].Email, "admin")
+		_, err = admin.InviteTeamMember(ctx, b.Info.OrgID, target, tr.members[invited].Email, "admin")
 		require.NoError(t, err)
 		want = append(want, changeRow{Kind: roster.ChangeTeamJoined, User: invited, Team: target, New: "admin"})
 
 		roleTeam := slices.Sorted(maps.Keys(teamsOf(tr, roleChanged)))[0]
-		_, err = admin.UpdateTeamMemberRole(ctx, b.info.OrgID, roleTeam, roleChanged, "admin")
+		_, err = admin.UpdateTeamMemberRole(ctx, b.Info.OrgID, roleTeam, roleChanged, "admin")
 		require.NoError(t, err)
 		want = append(want, changeRow{Kind: roster.ChangeTeamRoleChanged, User: roleChanged, Team: roleTeam, Old: "member", New: "admin"})
 
 		dropTeam := slices.Sorted(maps.Keys(teamsOf(tr, dropped)))[0]
-		require.NoError(t, admin.DeleteTeamMember(ctx, b.info.OrgID, dropTeam, dropped))
+		require.NoError(t, admin.DeleteTeamMember(ctx, b.Info.OrgID, dropTeam, dropped))
 		want = append(want, changeRow{Kind: roster.ChangeTeamLeft, User: dropped, Team: dropTeam, Old: "member"})
 
-		run := b.sync(t, conn.ID)
+		run := b.Sync(t, conn.ID)
 		sortChanges(want)
 		require.Equal(t, want, b.changes(t, run.ID))
 		require.Equal(t, 1, run.Added)
@@ -269,9 +271,9 @@ func TestChangesBetweenSyncs(t *testing.T) {
 		require.Equal(t, tr2.memberships, b.memberships(t))
 
 		// The leaver comes back: they rejoin the same account.
-		back, err := b.sim.AddMember(mirosim.NewUser{Email: gone.Email, GivenName: "Back", FamilyName: "Again", License: "full"})
+		back, err := b.Sim.AddMember(mirosim.NewUser{Email: gone.Email, GivenName: "Back", FamilyName: "Again", License: "full"})
 		require.NoError(t, err)
-		run = b.sync(t, conn.ID)
+		run = b.Sync(t, conn.ID)
 		rows := b.changes(t, run.ID)
 		require.Contains(t, rows, changeRow{Kind: roster.ChangeJoined, User: back.ID})
 		after := b.accounts(t)
@@ -285,25 +287,25 @@ func TestTeamLevelLegacy(t *testing.T) {
 	for _, kind := range []string{mirosim.InstallNonEnterpriseTeam, mirosim.InstallTeam} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+			testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 				b := setup(t, smallOrg, db)
-				in := b.info.Installs[kind]
+				in := b.Info.Installs[kind]
 				conn := b.connectKind(t, kind, roster.LevelTeam)
 
 				// The truth, read through the same legacy API.
-				c, err := miro.New(miro.Config{BaseURL: b.info.APIBaseURL, HTTPClient: b.srv.Client(), Token: miro.StaticToken(in.AccessToken)})
+				c, err := miro.New(miro.Config{BaseURL: b.Info.APIBaseURL, HTTPClient: b.Server.Client(), Token: miro.StaticToken(in.AccessToken)})
 				require.NoError(t, err)
 				want := map[string]miro.TeamUserConnection{}
 				for uc, err := range c.Legacy().TeamUserConnections(context.Background(), in.TeamID) {
 					require.NoError(t, err)
 					want[string(uc.User.ID)] = uc
 				}
-				b.sim.ResetStats()
+				b.Sim.ResetStats()
 
-				run := b.sync(t, conn.ID)
+				run := b.Sync(t, conn.ID)
 				require.Equal(t, roster.SourceLegacyTeam, run.Source)
 				require.Equal(t, roster.NoteTeamLevel, run.UsageNote)
-				st := b.sim.Stats()
+				st := b.Sim.Stats()
 				require.Equal(t, ceilDiv(len(want), 100), st.Calls)
 				require.Equal(t, st.Calls, st.ByOperation["legacy-get-team-user-connections"].Calls)
 
@@ -315,14 +317,14 @@ func TestTeamLevelLegacy(t *testing.T) {
 					require.Equal(t, uc.User.Email, a.Email)
 					require.Equal(t, uc.User.Name, a.Name)
 					require.False(t, a.LicenseExact, "inferred")
-					require.Equal(t, inferLicense(uc.Role.String()), a.License)
+					require.Equal(t, mirosync.InferLicense(uc.Role.String()), a.License)
 					require.Empty(t, a.OrgRole)
 					require.True(t, a.LastActivityAt.IsZero())
 					require.Equal(t, uc.Role.String(), ms[store.MembershipKey{MiroTeamID: in.TeamID, MiroUserID: id}])
 				}
 				require.Len(t, ms, len(want))
 
-				run = b.sync(t, conn.ID)
+				run = b.Sync(t, conn.ID)
 				require.Empty(t, b.changes(t, run.ID))
 			})
 		})
@@ -331,16 +333,16 @@ func TestTeamLevelLegacy(t *testing.T) {
 
 func TestOrgLevelByNonCompanyAdminSyncsItsTeam(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, smallOrg, db)
-		in := b.info.Installs[mirosim.InstallOrgNonAdmin]
+		in := b.Info.Installs[mirosim.InstallOrgNonAdmin]
 		conn := b.connect(t, in, roster.LevelOrganization, true, false)
 		tr := b.readTruth(t)
 
-		run := b.sync(t, conn.ID)
+		run := b.Sync(t, conn.ID)
 		require.Equal(t, roster.SourceLegacyTeam, run.Source)
 		require.Equal(t, roster.NoteNotCompanyAdmin, run.UsageNote)
-		st := b.sim.Stats()
+		st := b.Sim.Stats()
 		require.Equal(t, st.Calls, st.ByOperation["legacy-get-team-user-connections"].Calls, "no /v2/orgs call")
 
 		teamMembers := 0
@@ -359,11 +361,11 @@ func TestOrgLevelByNonCompanyAdminSyncsItsTeam(t *testing.T) {
 
 func TestTeamLevelV2ForCompanyAdmin(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, smallOrg, db)
 		conn := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelTeam)
 		tr := b.readTruth(t)
-		run := b.sync(t, conn.ID)
+		run := b.Sync(t, conn.ID)
 		require.Equal(t, roster.SourceTeamV2, run.Source)
 		accounts, memberships := b.accounts(t), b.memberships(t)
 		n := 0
@@ -381,7 +383,7 @@ func TestTeamLevelV2ForCompanyAdmin(t *testing.T) {
 		require.Len(t, accounts, n)
 		require.Len(t, memberships, n)
 		// One team-member page per 100, then one member lookup each.
-		st := b.sim.Stats()
+		st := b.Sim.Stats()
 		require.Equal(t, ceilDiv(n, 100), st.ByOperation["enterprise-get-team-members"].Calls)
 		require.Equal(t, n, st.ByOperation["enterprise-get-organization-member"].Calls)
 		require.Equal(t, ceilDiv(n, 100)+n, st.Calls)
@@ -393,18 +395,18 @@ func TestMissingScopes(t *testing.T) {
 	ctx := context.Background()
 	t.Run("nothing to list members with", func(t *testing.T) {
 		t.Parallel()
-		eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+		testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 			b := setup(t, smallOrg, db)
-			admin := b.info.Installs[mirosim.InstallOrgAdmin]
-			in, err := b.sim.MintToken(admin.UserID, admin.TeamID, []string{"boards:read"})
+			admin := b.Info.Installs[mirosim.InstallOrgAdmin]
+			in, err := b.Sim.MintToken(admin.UserID, admin.TeamID, []string{"boards:read"})
 			require.NoError(t, err)
 			conn := b.connect(t, in, roster.LevelOrganization, true, true)
-			run, err := b.syncer.Sync(ctx, conn.ID)
+			run, err := b.Syncer.Sync(ctx, conn.ID)
 			require.Error(t, err)
 			require.Equal(t, roster.SyncFailed, run.Status)
 			require.Contains(t, run.Error, "team:read")
 			require.Contains(t, run.Error, "granted scopes: boards:read")
-			require.Zero(t, b.sim.Stats().Calls)
+			require.Zero(t, b.Sim.Stats().Calls)
 			runs, err := db.SyncRuns(ctx, conn.ID, 1)
 			require.NoError(t, err)
 			require.Equal(t, roster.SyncFailed, runs[0].Status)
@@ -416,13 +418,13 @@ func TestMissingScopes(t *testing.T) {
 	})
 	t.Run("organizations:teams:read missing degrades to the team", func(t *testing.T) {
 		t.Parallel()
-		eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+		testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 			b := setup(t, smallOrg, db)
-			admin := b.info.Installs[mirosim.InstallOrgAdmin]
-			in, err := b.sim.MintToken(admin.UserID, admin.TeamID, []string{"organizations:read", "team:read", "boards:read"})
+			admin := b.Info.Installs[mirosim.InstallOrgAdmin]
+			in, err := b.Sim.MintToken(admin.UserID, admin.TeamID, []string{"organizations:read", "team:read", "boards:read"})
 			require.NoError(t, err)
 			conn := b.connect(t, in, roster.LevelOrganization, true, true)
-			run := b.sync(t, conn.ID)
+			run := b.Sync(t, conn.ID)
 			require.Equal(t, roster.SourceLegacyTeam, run.Source)
 			require.Equal(t, "granted scopes lack organizations:teams:read, so usage data and organization-wide data are unavailable", run.UsageNote)
 			require.NotEmpty(t, b.accounts(t))
@@ -430,15 +432,15 @@ func TestMissingScopes(t *testing.T) {
 	})
 	t.Run("token lacks a scope the record claims", func(t *testing.T) {
 		t.Parallel()
-		eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+		testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 			b := setup(t, smallOrg, db)
-			admin := b.info.Installs[mirosim.InstallOrgAdmin]
-			in, err := b.sim.MintToken(admin.UserID, admin.TeamID, []string{"organizations:read", "boards:read"})
+			admin := b.Info.Installs[mirosim.InstallOrgAdmin]
+			in, err := b.Sim.MintToken(admin.UserID, admin.TeamID, []string{"organizations:read", "boards:read"})
 			require.NoError(t, err)
 			in.Scopes = []string{"organizations:read", "organizations:teams:read"}
 			conn := b.connect(t, in, roster.LevelTeam, true, true)
 			before := dump(t, db)
-			run, err := b.syncer.Sync(ctx, conn.ID)
+			run, err := b.Syncer.Sync(ctx, conn.ID)
 			require.Error(t, err)
 			require.Equal(t, roster.SyncFailed, run.Status)
 			require.Contains(t, run.Error, "403")
@@ -464,11 +466,11 @@ func requireUnchanged(t *testing.T, before, after map[string][]string) {
 
 func TestIdentityMergeAcrossTeamConnections(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, smallOrg, db)
 		tr := b.readTruth(t)
 		// Two teams and a person in both, who installs on each.
-		t1, t2 := b.info.TeamIDs[0], b.info.TeamIDs[1]
+		t1, t2 := b.Info.TeamIDs[0], b.Info.TeamIDs[1]
 		in1, in2 := teamsSet(tr, t1), teamsSet(tr, t2)
 		var shared []string
 		for id := range in1 {
@@ -480,15 +482,15 @@ func TestIdentityMergeAcrossTeamConnections(t *testing.T) {
 		slices.Sort(shared)
 		p := shared[0]
 		teamScopes := []string{"boards:read", "team:read"}
-		i1, err := b.sim.MintToken(p, t1, teamScopes)
+		i1, err := b.Sim.MintToken(p, t1, teamScopes)
 		require.NoError(t, err)
-		i2, err := b.sim.MintToken(p, t2, teamScopes)
+		i2, err := b.Sim.MintToken(p, t2, teamScopes)
 		require.NoError(t, err)
 		c1 := b.connect(t, i1, roster.LevelTeam, true, false)
 		c2 := b.connect(t, i2, roster.LevelTeam, true, false)
 
-		b.sync(t, c1.ID)
-		run2 := b.sync(t, c2.ID)
+		b.Sync(t, c1.ID)
+		run2 := b.Sync(t, c2.ID)
 		accounts := b.accounts(t)
 		union := maps.Clone(in1)
 		maps.Copy(union, in2)
@@ -506,13 +508,13 @@ func TestIdentityMergeAcrossTeamConnections(t *testing.T) {
 
 		// Each connection resyncs to nothing new: no flapping between them.
 		for _, c := range []roster.Connection{c1, c2, c1} {
-			run := b.sync(t, c.ID)
+			run := b.Sync(t, c.ID)
 			require.Empty(t, b.changes(t, run.ID))
 		}
 
 		// p leaves team 1: still seen by connection 2, so not "left".
-		require.NoError(t, b.adminClient(t).DeleteTeamMember(context.Background(), b.info.OrgID, t1, p))
-		run := b.sync(t, c1.ID)
+		require.NoError(t, b.Admin.DeleteTeamMember(context.Background(), b.Info.OrgID, t1, p))
+		run := b.Sync(t, c1.ID)
 		require.Equal(t, []changeRow{{Kind: roster.ChangeTeamLeft, User: p, Team: t1, Old: tr.memberships[store.MembershipKey{MiroTeamID: t1, MiroUserID: p}]}}, b.changes(t, run.ID))
 		require.True(t, b.accounts(t)[p].LeftAt.IsZero())
 	})
@@ -530,34 +532,34 @@ func teamsSet(tr truth, teamID string) map[string]bool {
 
 func TestInferredNeverOverwritesExact(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, smallOrg, db)
 		org := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
 		team := b.connectKind(t, mirosim.InstallTeam, roster.LevelTeam)
-		b.sync(t, org.ID)
+		b.Sync(t, org.ID)
 		before := b.accounts(t)
-		b.sync(t, team.ID)
+		b.Sync(t, team.ID)
 		after := b.accounts(t)
 		for id, a := range before {
 			a.Name = after[id].Name // a team-level sync may fill in the name
-			require.True(t, sameAccount(a, after[id]), "account %s changed by a team-level sync", id)
+			require.True(t, mirosync.SameAccount(a, after[id]), "account %s changed by a team-level sync", id)
 		}
-		run := b.sync(t, org.ID)
+		run := b.Sync(t, org.ID)
 		require.Empty(t, b.changes(t, run.ID))
 	})
 }
 
 func TestOrgSyncAdoptsTeamLevelMemberships(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+	testkit.Backends(t, func(t *testing.T, db *sqlstore.DB) {
 		b := setup(t, smallOrg, db)
 		tr := b.readTruth(t)
 		team := b.connectKind(t, mirosim.InstallTeam, roster.LevelTeam)
 		org := b.connectKind(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
-		b.sync(t, team.ID)
+		b.Sync(t, team.ID)
 		inTeam := teamsSet(tr, team.TeamID)
 
-		run := b.sync(t, org.ID)
+		run := b.Sync(t, org.ID)
 		require.Equal(t, len(tr.members)-len(inTeam), run.Added, "people the team connection found are not new")
 		joined, teamJoined := 0, 0
 		for _, c := range b.changes(t, run.ID) {

@@ -1,4 +1,4 @@
-package sync
+package mirosync
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"roster"
@@ -77,9 +77,10 @@ type walk struct {
 	s       *Syncer
 	conn    roster.Connection
 	client  *miro.Client
+	meter   miro.Meter // what this sync's calls spent
 	started time.Time
 
-	mu        gosync.Mutex // guards the counters and serialises Progress
+	mu        sync.Mutex // guards the counters and serialises Progress
 	phase     string
 	pages     int
 	members   int
@@ -89,14 +90,10 @@ type walk struct {
 	teamPagesDone int
 }
 
-// connect builds the Miro client on the connection's token (NewClient).
+// connect gets the connection's Miro client.
 func (w *walk) connect(context.Context) error {
-	s := w.s
 	var err error
-	w.client, err = NewClient(w.conn, ClientOptions{
-		Sealer: s.Sealer, Tokens: s.Store, OAuth: s.OAuth, HTTPClient: s.HTTPClient, Logger: s.Logger,
-		MaxRetries: s.MaxRetries, RetryBackoff: s.RetryBackoff, MaxConcurrency: max(w.concurrency(), 8),
-	})
+	w.client, err = w.s.Clients.REST(w.conn)
 	return err
 }
 
@@ -107,15 +104,13 @@ func (w *walk) concurrency() int {
 	return 4
 }
 
-// record copies the counters and the client's spending onto run.
+// record copies the counters and what the sync spent onto run.
 func (w *walk) record(run *roster.SyncRun) {
 	w.mu.Lock()
 	run.Pages = w.pages
 	w.mu.Unlock()
-	if w.client != nil {
-		st := w.client.Stats()
-		run.APICalls, run.Credits = st.Calls, st.Credits
-	}
+	st := w.meter.Stats()
+	run.APICalls, run.Credits = st.Calls, st.Credits
 }
 
 // page counts one fetched page and reports progress.
@@ -130,7 +125,7 @@ func (w *walk) page(phase string, update func(w *walk)) {
 	if w.s.Progress == nil {
 		return
 	}
-	st := w.client.Stats()
+	st := w.meter.Stats()
 	w.s.Progress(Progress{
 		Phase: w.phase, Pages: w.pages, Members: w.members, Teams: w.teams, TeamsDone: w.teamsDone,
 		APICalls: st.Calls, Credits: st.Credits, EstimatedLeft: w.estimateLeft(st.Credits),
@@ -225,8 +220,8 @@ func (w *walk) fetchTeamMembers(ctx context.Context, obs *observed) error {
 	defer cancel(nil)
 	jobs := make(chan string)
 	var (
-		wg      gosync.WaitGroup
-		mu      gosync.Mutex // guards obs.members and skipped
+		wg      sync.WaitGroup
+		mu      sync.Mutex // guards obs.members and skipped
 		skipped int
 	)
 	for range min(w.concurrency(), len(teamIDs)) {
@@ -340,8 +335,8 @@ func (w *walk) fetchTeamV2(ctx context.Context, obs *observed) error {
 	defer cancel(nil)
 	jobs := make(chan string)
 	var (
-		wg gosync.WaitGroup
-		mu gosync.Mutex
+		wg sync.WaitGroup
+		mu sync.Mutex
 	)
 	for range min(w.concurrency(), len(ids)) {
 		wg.Go(func() {

@@ -1,4 +1,4 @@
-package sync
+package mirosync_test
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -19,52 +18,32 @@ import (
 	"roster"
 	"roster/internal/miro"
 	"roster/internal/mirosim"
-	"roster/internal/secret"
+	"roster/internal/mirosync"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
 	"roster/internal/store/storetest"
+	"roster/internal/testkit"
 )
 
-// testBundle is one simulator behind a real HTTP server, one store and a
-// Syncer wired to both.
+// testBundle is the shared kit with the simulator's admin API, which
+// also reaches a simulator in another process (the benchmarks').
 type testBundle struct {
-	sim    *mirosim.Sim // nil when the simulator runs in another process
-	srv    *httptest.Server
-	hc     *http.Client
-	info   mirosim.Info
-	db     *sqlstore.DB
-	sealer Sealer
-	syncer *Syncer
+	*testkit.Kit
+	hc *http.Client
 }
 
 // setup starts a simulator with cfg over HTTP and a Syncer on db.
 func setup(t testing.TB, cfg mirosim.Config, db *sqlstore.DB) *testBundle {
 	t.Helper()
-	sim, err := mirosim.New(cfg)
-	require.NoError(t, err)
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	info := sim.Info(srv.URL)
-	b := &testBundle{sim: sim, srv: srv, hc: srv.Client(), info: info, db: db}
-	b.wire(t)
-	return b
-}
-
-// wire builds the sealer and the Syncer.
-func (b *testBundle) wire(t testing.TB) {
-	b.sealer = newTestSealer(t)
-	b.syncer = &Syncer{
-		Store: b.db, Sealer: b.sealer,
-		OAuth:      OAuthApp{ClientID: b.info.ClientID, ClientSecret: b.info.ClientSecret},
-		HTTPClient: b.hc, RetryBackoff: 5 * time.Millisecond,
-	}
+	k := testkit.New(t, db, cfg)
+	return &testBundle{Kit: k, hc: k.Server.Client()}
 }
 
 // resetStats zeroes the simulator's counters.
 func (b *testBundle) resetStats(t testing.TB) {
 	t.Helper()
-	if b.sim != nil {
-		b.sim.ResetStats()
+	if b.Sim != nil {
+		b.Sim.ResetStats()
 		return
 	}
 	b.simAdmin(t, http.MethodPost, "/stats/reset", nil, nil)
@@ -73,8 +52,8 @@ func (b *testBundle) resetStats(t testing.TB) {
 // stats reads the simulator's counters.
 func (b *testBundle) stats(t testing.TB) mirosim.Stats {
 	t.Helper()
-	if b.sim != nil {
-		return b.sim.Stats()
+	if b.Sim != nil {
+		return b.Sim.Stats()
 	}
 	var st mirosim.Stats
 	b.simAdmin(t, http.MethodGet, "/stats", nil, &st)
@@ -84,16 +63,21 @@ func (b *testBundle) stats(t testing.TB) mirosim.Stats {
 // simAdmin calls the simulator's /_sim admin API.
 func (b *testBundle) simAdmin(t testing.TB, method, path string, in, out any) {
 	t.Helper()
+	simAdmin(t, b.hc, b.Info.AdminURL, method, path, in, out)
+}
+
+func simAdmin(t testing.TB, hc *http.Client, adminURL, method, path string, in, out any) {
+	t.Helper()
 	var body io.Reader
 	if in != nil {
 		raw, err := json.Marshal(in)
 		require.NoError(t, err)
 		body = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, b.info.AdminURL+path, body)
+	req, err := http.NewRequest(method, adminURL+path, body)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := b.hc.Do(req)
+	resp, err := hc.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Less(t, resp.StatusCode, 300, "%s %s", method, path)
@@ -102,46 +86,17 @@ func (b *testBundle) simAdmin(t testing.TB, method, path string, in, out any) {
 	}
 }
 
-// tokenOf turns a simulator install into the token connect would seal.
-func tokenOf(in mirosim.Install) miro.Token {
-	t := miro.Token{AccessToken: in.AccessToken, RefreshToken: in.RefreshToken, TeamID: in.TeamID, UserID: in.UserID, Scopes: in.Scopes}
-	if in.ExpiresIn > 0 {
-		t.Expiry = time.Now().Add(time.Duration(in.ExpiresIn) * time.Second)
-	}
-	return t
-}
-
 // connect stores a connection for an install, as roster connect would:
 // enterprise and companyAdmin are what its checks would have found.
 func (b *testBundle) connect(t testing.TB, in mirosim.Install, level roster.Level, enterprise, companyAdmin bool) roster.Connection {
 	t.Helper()
-	sealed, err := SealToken(b.sealer, tokenOf(in))
-	require.NoError(t, err)
-	c := roster.Connection{
-		Level: level, OrgID: in.OrgID, TeamID: in.TeamID, TeamName: "team " + in.TeamID,
-		InstallerID: in.UserID, Scopes: in.Scopes,
-		Enterprise: enterprise, CompanyAdmin: companyAdmin,
-		APIBaseURL: b.info.APIBaseURL, SealedToken: sealed, Status: roster.StatusActive,
-	}
-	require.NoError(t, b.db.CreateConnection(context.Background(), &c))
-	return c
+	return b.ConnectInstall(t, in, level, enterprise, companyAdmin)
 }
 
 // connectKind stores a connection for one of the simulator's ready installs.
 func (b *testBundle) connectKind(t testing.TB, kind string, level roster.Level) roster.Connection {
 	t.Helper()
-	return b.connect(t, b.info.Installs[kind], level,
-		kind != mirosim.InstallNonEnterpriseTeam, kind == mirosim.InstallOrgAdmin)
-}
-
-// adminClient is a Miro client on the Company Admin's token, for reading
-// the simulator's truth and changing teams the way roster's actions would.
-func (b *testBundle) adminClient(t testing.TB) *miro.Client {
-	t.Helper()
-	c, err := miro.New(miro.Config{BaseURL: b.info.APIBaseURL, HTTPClient: b.hc,
-		Token: miro.StaticToken(b.info.Installs[mirosim.InstallOrgAdmin].AccessToken), RetryBackoff: 5 * time.Millisecond})
-	require.NoError(t, err)
-	return c
+	return b.Connect(t, kind, level)
 }
 
 // truth is the simulator's organization read over its API.
@@ -161,19 +116,19 @@ func ceilDiv(n, d int) int { return max(1, (n+d-1)/d) }
 func (b *testBundle) readTruth(t testing.TB) truth {
 	t.Helper()
 	ctx := context.Background()
-	c := b.adminClient(t)
+	c := b.Admin
 	tr := truth{members: map[string]miro.OrganizationMember{}, activity: map[string]time.Time{},
 		teams: map[string]string{}, memberships: map[store.MembershipKey]string{}}
-	for m, err := range c.OrgMembers(ctx, b.info.OrgID, miro.MemberFilter{}) {
+	for m, err := range c.OrgMembers(ctx, b.Info.OrgID, miro.MemberFilter{}) {
 		require.NoError(t, err)
 		tr.members[m.ID] = m
 		tr.activity[m.ID] = store.Stamp(m.LastActivityAt.Time)
 	}
-	for tm, err := range c.Teams(ctx, b.info.OrgID, "") {
+	for tm, err := range c.Teams(ctx, b.Info.OrgID, "") {
 		require.NoError(t, err)
 		tr.teams[tm.ID] = tm.Name
 		n := 0
-		for m, err := range c.TeamMembers(ctx, b.info.OrgID, tm.ID, "") {
+		for m, err := range c.TeamMembers(ctx, b.Info.OrgID, tm.ID, "") {
 			require.NoError(t, err)
 			tr.memberships[store.MembershipKey{MiroTeamID: tm.ID, MiroUserID: m.ID}] = m.Role.String()
 			n++
@@ -182,10 +137,10 @@ func (b *testBundle) readTruth(t testing.TB) truth {
 	}
 	now := time.Now()
 	events := 0
-	for ev, err := range c.AuditLogs(ctx, miro.AuditQuery{CreatedAfter: now.Add(-auditHorizon).Add(time.Minute), CreatedBefore: now}) {
+	for ev, err := range c.AuditLogs(ctx, miro.AuditQuery{CreatedAfter: now.Add(-mirosync.AuditHorizon).Add(time.Minute), CreatedBefore: now}) {
 		require.NoError(t, err)
 		events++
-		if usageEvents[ev.Event] && ev.CreatedBy != nil && ev.CreatedBy.Type == "user" {
+		if mirosync.UsageEvents[ev.Event] && ev.CreatedBy != nil && ev.CreatedBy.Type == "user" {
 			if _, ok := tr.members[ev.CreatedBy.ID]; ok && store.Stamp(ev.CreatedAt.Time).After(tr.activity[ev.CreatedBy.ID]) {
 				tr.activity[ev.CreatedBy.ID] = store.Stamp(ev.CreatedAt.Time)
 			}
@@ -201,19 +156,10 @@ func (tr truth) minCalls() int {
 	return 1 + ceilDiv(len(tr.members), 100) + ceilDiv(len(tr.teams), 100) + tr.teamPages
 }
 
-// sync runs one sync and requires it to succeed.
-func (b *testBundle) sync(t testing.TB, connID int64) roster.SyncRun {
-	t.Helper()
-	run, err := b.syncer.Sync(context.Background(), connID)
-	require.NoError(t, err)
-	require.Equal(t, roster.SyncSucceeded, run.Status)
-	return run
-}
-
 // accounts returns every account by Miro user id.
 func (b *testBundle) accounts(t testing.TB) map[string]roster.Account {
 	t.Helper()
-	list, err := b.db.Accounts(context.Background(), store.AccountFilter{IncludeLeft: true})
+	list, err := b.DB.Accounts(context.Background(), store.AccountFilter{IncludeLeft: true})
 	require.NoError(t, err)
 	out := map[string]roster.Account{}
 	for _, a := range list {
@@ -227,7 +173,7 @@ func (b *testBundle) memberships(t testing.TB) map[store.MembershipKey]string {
 	t.Helper()
 	out := map[store.MembershipKey]string{}
 	for _, a := range b.accounts(t) {
-		ms, err := b.db.AccountMemberships(context.Background(), a.ID)
+		ms, err := b.DB.AccountMemberships(context.Background(), a.ID)
 		require.NoError(t, err)
 		for _, m := range ms {
 			out[store.MembershipKey{MiroTeamID: m.MiroTeamID, MiroUserID: m.MiroUserID}] = m.Role
@@ -247,7 +193,7 @@ type changeRow struct {
 // changes returns the change rows a run wrote, sorted.
 func (b *testBundle) changes(t testing.TB, runID int64) []changeRow {
 	t.Helper()
-	list, err := b.db.Changes(context.Background(), store.ChangeFilter{SyncRunID: runID})
+	list, err := b.DB.Changes(context.Background(), store.ChangeFilter{SyncRunID: runID})
 	require.NoError(t, err)
 	out := make([]changeRow, 0, len(list))
 	for _, c := range list {
@@ -267,14 +213,6 @@ func sortChanges(c []changeRow) {
 // exactly when the database holds the same bytes.
 func dump(t testing.TB, db *sqlstore.DB) map[string][]string { return storetest.Dump(t, db) }
 
-// newTestSealer is a sealer with a fresh random key.
-func newTestSealer(t testing.TB) Sealer {
-	t.Helper()
-	k, _, err := secret.NewKey()
-	require.NoError(t, err)
-	return secret.NewSealer(k)
-}
-
 // rowCounts counts the rows of every table.
 func rowCounts(t testing.TB, db *sql.DB) map[string]int {
 	t.Helper()
@@ -285,13 +223,4 @@ func rowCounts(t testing.TB, db *sql.DB) map[string]int {
 		out[table] = n
 	}
 	return out
-}
-
-// eachBackend runs fn on a fresh SQLite store, and on PostgreSQL when
-// ROSTER_TEST_POSTGRES_URL is set.
-func eachBackend(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
-	storetest.Backends(t, func(t *testing.T, db *sqlstore.DB) {
-		t.Parallel()
-		fn(t, db)
-	})
 }
