@@ -92,7 +92,7 @@ type AuditEntry struct {
 	// Actor is "operator:<email>", "apikey:<name>", "workflow:<name>" or
 	// "system" (the scheduler).
 	Actor        string
-	Kind         string // "action", "sync", "auth", "settings", "connection"
+	Kind         string // one of AuditKinds
 	Action       string // e.g. "invite_to_team", "sync", "login_failed"
 	Target       string // e.g. an email or "connection 3"
 	ConnectionID int64  // 0 when none
@@ -100,6 +100,9 @@ type AuditEntry struct {
 	Detail       string // plain words
 	MiroAnswer   string // Miro's status, code and message, when Miro answered
 }
+
+// AuditKinds are the kinds of audit entry, which the audit log filters on.
+var AuditKinds = []string{"action", "sync", "auth", "settings", "connection", "directory", "workflow"}
 
 // ActionKind is an action roster runs on Miro.
 type ActionKind string

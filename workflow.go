@@ -701,6 +701,13 @@ const (
 // Live reports whether a run with status s has not ended.
 func (s RunStatus) Live() bool { return s == RunRunning || s == RunWaiting }
 
+// RunStatuses are the run statuses, in the order lists and filters show
+// them.
+var RunStatuses = []RunStatus{RunSucceeded, RunFailed, RunCancelled, RunRunning, RunWaiting}
+
+// Valid reports whether s is a run status.
+func (s RunStatus) Valid() bool { return slices.Contains(RunStatuses, s) }
+
 // WorkflowRun is one run of a workflow for one subject.
 type WorkflowRun struct {
 	ID           int64

@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"roster"
+	"roster/internal/httpauth"
 	"roster/internal/store"
-	"roster/internal/web"
 )
 
 // stdin is where --password-stdin reads; tests replace it.
@@ -65,13 +65,13 @@ func runAdminCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 			return fmt.Errorf("admin create: read the password from standard input: %w", err)
 		}
 		pw = strings.TrimRight(line, "\r\n")
-		if len(pw) < web.MinPasswordLength {
-			return usageError{fmt.Sprintf("admin create: the password on standard input must be at least %d characters", web.MinPasswordLength)}
+		if err := httpauth.CheckPassword(pw); err != nil {
+			return usageError{fmt.Sprintf("admin create: the password on standard input: %v", err)}
 		}
 	} else {
 		pw = generatePassword()
 	}
-	hash, err := web.HashPassword(pw)
+	hash, err := httpauth.HashPassword(pw)
 	if err != nil {
 		return fmt.Errorf("admin create: %w", err)
 	}

@@ -14,11 +14,11 @@ import (
 
 	"roster"
 	"roster/internal/connect"
+	"roster/internal/httpauth"
 	"roster/internal/jobs"
 	"roster/internal/miro"
 	"roster/internal/mirosim"
 	"roster/internal/store"
-	"roster/internal/web"
 	"roster/internal/workflow"
 )
 
@@ -328,7 +328,7 @@ func demoAdmin(ctx context.Context, st store.Store) (string, error) {
 		return "", fmt.Errorf("demo: look up the admin: %w", err)
 	}
 	pw := generatePassword()
-	hash, err := web.HashPassword(pw)
+	hash, err := httpauth.HashPassword(pw)
 	if err != nil {
 		return "", fmt.Errorf("demo: %w", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -69,7 +70,15 @@ func runDirectoryImport(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	defer a.Close()
-	rep, err := directory.Import(ctx, a.store, in)
+	label := name
+	if name == "-" {
+		label = "standard input"
+	}
+	rep, err := directory.ImportFile(ctx, a.store, cliActor(), label, in)
+	var fe *directory.FileError
+	if errors.As(err, &fe) {
+		return usageError{"directory import: " + fe.Message}
+	}
 	if err != nil {
 		return fmt.Errorf("directory import: %w", err)
 	}

@@ -43,6 +43,13 @@ func TestDirectoryImport(t *testing.T) {
 	res = e.roster(t, "directory", "import", file)
 	require.NoError(t, res.err, res.stdout+res.stderr)
 
+	// A file that is not this CSV is refused whole, saying why.
+	require.NoError(t, os.WriteFile(file, []byte("mail,fullname\nzed@example.com,Zed\n"), 0o600))
+	res = e.roster(t, "directory", "import", file)
+	require.Error(t, res.err)
+	require.ErrorContains(t, res.err, "The file was refused: the header lacks email")
+	require.NotContains(t, e.roster(t, "directory", "list").stdout, "zed@example.com")
+
 	require.Error(t, e.roster(t, "directory").err)
 	require.Error(t, e.roster(t, "directory", "import").err)
 	require.Error(t, e.roster(t, "directory", "list", "--status", "gone").err)

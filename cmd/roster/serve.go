@@ -6,18 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"time"
 
+	"roster/internal/action"
+	"roster/internal/api"
 	"roster/internal/connect"
 	"roster/internal/jobs"
 	"roster/internal/metrics"
 	"roster/internal/miro"
-	"roster/internal/store"
+	"roster/internal/scim"
 	"roster/internal/web"
+	"roster/internal/workflow"
 )
 
 // shutdownTimeout bounds a graceful stop: requests in flight and running
@@ -122,18 +124,12 @@ func serveApp(ctx context.Context, a *app, o serveOptions, ready func(url string
 		return fmt.Errorf("serve: %w", err)
 	}
 
-	dash, err := web.New(web.Config{
-		Store: a.store, Jobs: runner, Logger: a.logger, SecureCookies: o.secure,
-		Connect:   &connect.Service{Store: a.store, Clients: clients},
-		PublicURL: o.publicURL,
-		Actions:   actions,
-		Workflows: engine,
-	})
+	handler, err := httpHandlers(a, o, clients, actions, runner, engine)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
-	srv := &http.Server{Handler: withMetrics(routes(a.store, a.logger, dash), m), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: withMetrics(handler, m), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	ready(url)
@@ -157,25 +153,45 @@ func serveApp(ctx context.Context, a *app, o serveOptions, ready func(url string
 	return serveErr
 }
 
-// routes is serve's route list: the probes, and the dashboard for the rest.
-func routes(st store.Store, logger *slog.Logger, dash http.Handler) http.Handler {
+// httpHandlers are roster's three HTTP packages, side by side: the JSON
+// API under /api/v1, the SCIM server under /scim/v2 and the dashboard for
+// the rest, with the probes.
+func httpHandlers(a *app, o serveOptions, clients *connect.Clients, actions *action.Runner, runner *jobs.Runner, engine *workflow.Engine) (http.Handler, error) {
+	dash, err := web.New(web.Config{
+		Store: a.store, Jobs: runner, Logger: a.logger, SecureCookies: o.secure,
+		Connect: &connect.Service{Store: a.store, Clients: clients}, PublicURL: o.publicURL,
+		Actions: actions, Workflows: engine,
+	})
+	if err != nil {
+		return nil, err
+	}
+	apiServer, err := api.New(api.Config{Store: a.store, Actions: actions, Jobs: runner, Workflows: engine, Logger: a.logger})
+	if err != nil {
+		return nil, err
+	}
+	scimServer, err := scim.New(scim.Config{Store: a.store, Logger: a.logger, PublicURL: o.publicURL})
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", dash)
+	mux.Handle(api.Prefix+"/", apiServer)
+	mux.Handle(scim.Prefix+"/", scimServer)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		if err := st.Ping(ctx); err != nil {
+		if err := a.store.Ping(ctx); err != nil {
 			// The reason goes to the log, not to whoever asks.
-			logger.WarnContext(ctx, "not ready", "error", err)
+			a.logger.WarnContext(ctx, "not ready", "error", err)
 			http.Error(w, "not ready: the database is unreachable or not migrated", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	return mux
+	return mux, nil
 }
 
 // withMetrics serves /metrics beside h and records the latency of every

@@ -8,6 +8,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"roster"
@@ -230,6 +233,54 @@ type AccountQuery struct {
 	// opaque to callers and ErrInvalid-wrapped when malformed.
 	Cursor string
 	Limit  int // 1..1000; default 50
+}
+
+// The values an AccountQuery's Sort, Activity and Status take ("" aside).
+var (
+	AccountSorts      = []string{"email", "name", "license", "last_activity"}
+	AccountActivities = []string{"active", "inactive", "never"}
+	AccountStatuses   = []string{"active", "deactivated"}
+)
+
+// MaxSearchLength bounds a list's search text.
+const MaxSearchLength = 200
+
+// QueryError is a bad value of a list query, named as the dashboard's
+// and the API's query parameter is (q, activity, status, sort).
+type QueryError struct {
+	Param  string
+	Reason string // continues the name: "must be ..., got ..."
+}
+
+func (e *QueryError) Error() string        { return e.Param + " " + e.Reason }
+func (e *QueryError) Is(target error) bool { return target == ErrInvalid }
+
+// Check says what is wrong with the query's values, or nil: the one rule
+// the users page, its CSV export, the API and the CLI reach. ListAccounts
+// checks the cursor and the limit, which only it can read.
+func (q AccountQuery) Check() error {
+	bad := func(param, format string, args ...any) error {
+		return &QueryError{Param: param, Reason: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case len(q.Search) > MaxSearchLength:
+		return bad("q", "is longer than %d characters", MaxSearchLength)
+	case q.Activity != "" && !slices.Contains(AccountActivities, q.Activity):
+		return bad("activity", "must be %s, got %q", orList(AccountActivities), q.Activity)
+	case q.Status != "" && !slices.Contains(AccountStatuses, q.Status):
+		return bad("status", "must be %s, got %q", orList(AccountStatuses), q.Status)
+	case q.Sort != "" && !slices.Contains(AccountSorts, q.Sort):
+		return bad("sort", "must be %s, got %q", orList(AccountSorts), q.Sort)
+	}
+	return nil
+}
+
+// orList is "a, b or c".
+func orList(vs []string) string {
+	if len(vs) < 2 {
+		return strings.Join(vs, "")
+	}
+	return strings.Join(vs[:len(vs)-1], ", ") + " or " + vs[len(vs)-1]
 }
 
 // AccountPage is one page of ListAccounts.

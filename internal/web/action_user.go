@@ -56,7 +56,7 @@ func (s *Server) userAction(w http.ResponseWriter, r *http.Request) error {
 
 	key := r.PostFormValue("key")
 	req := action.Request{Key: key, ConnectionID: sub.connectionID, MiroTeamID: sub.teamID,
-		MiroUserID: acc.MiroUserID, Role: r.PostFormValue("role"), Actor: authOf(r).actor()}
+		MiroUserID: acc.MiroUserID, Role: r.PostFormValue("role"), Actor: authOf(r).Actor()}
 	if k.kind == roster.ActionInvite {
 		// An invite goes by email: Miro matches it to the person.
 		req.Email, req.MiroUserID = r.PostFormValue("email"), ""
@@ -116,7 +116,7 @@ func fieldMessage(fe *action.FieldError) string {
 			break
 		}
 	}
-	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+	return sentence(msg)
 }
 
 // userActionKind is one action of the user page, as it appears in

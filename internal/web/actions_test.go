@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,34 +14,6 @@ import (
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 )
-
-// simRole is a person's role in a team as the simulator has it ("" when
-// not a member).
-func (f *fixture) simRole(t *testing.T, teamID, userID string) string {
-	t.Helper()
-	m, err := f.admin.TeamMember(context.Background(), f.info.OrgID, teamID, userID)
-	if err != nil {
-		return ""
-	}
-	return m.Role.String()
-}
-
-// teamOutside is a team of the organization the account is not in.
-func (f *fixture) teamOutside(t *testing.T, acc roster.Account) string {
-	t.Helper()
-	ctx := context.Background()
-	ms, err := f.db.AccountMemberships(ctx, acc.ID)
-	require.NoError(t, err)
-	teams, err := f.db.Teams(ctx, f.org.ID)
-	require.NoError(t, err)
-	for _, tm := range teams {
-		if !slices.ContainsFunc(ms, func(m roster.Membership) bool { return m.MiroTeamID == tm.MiroTeamID }) {
-			return tm.MiroTeamID
-		}
-	}
-	t.Fatal("the account is in every team")
-	return ""
-}
 
 func TestActions(t *testing.T) {
 	t.Parallel()

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"roster"
+	"roster/internal/httpauth"
 	"roster/internal/store"
 )
 
@@ -113,7 +114,7 @@ func TestLogin(t *testing.T) {
 		b := setup(t)
 		br := b.loggedIn(t, roster.RoleViewer)
 		require.Equal(t, http.StatusOK, br.get("/").StatusCode)
-		b.clock.Add(DefaultSessionTTL + time.Minute)
+		b.clock.Add(httpauth.DefaultSessionTTL + time.Minute)
 		require.Equal(t, http.StatusSeeOther, br.get("/").StatusCode)
 	})
 }
@@ -169,7 +170,7 @@ func TestSessionCookie(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, p.StatusCode)
 		var raw string
 		for _, h := range p.Header.Values("Set-Cookie") {
-			if strings.HasPrefix(h, sessionCookie+"=") {
+			if strings.HasPrefix(h, httpauth.SessionCookie+"=") {
 				raw = h
 			}
 		}

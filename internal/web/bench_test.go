@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/base64"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
 	"roster/internal/store/storetest"
+	"roster/internal/testkit"
 )
 
 // benchServer is the dashboard on a store seeded with 100,000 accounts and
@@ -42,12 +42,8 @@ func newBenchServer(b *testing.B, dsn string) *benchServer {
 	ctx := context.Background()
 	op := roster.Operator{Email: "viewer@example.com", PasswordHash: "x", Role: roster.RoleViewer}
 	require.NoError(b, db.CreateOperator(ctx, &op))
-	token := randomBytes(32)
-	require.NoError(b, db.CreateSession(ctx, roster.Session{
-		TokenHash: tokenHash(token), OperatorID: op.ID, CSRFToken: randomToken(),
-		CreatedAt: now, ExpiresAt: now.Add(DefaultSessionTTL),
-	}))
-	return &benchServer{db: db, srv: srv, cookie: &http.Cookie{Name: sessionCookie, Value: base64.RawURLEncoding.EncodeToString(token)}}
+	cookie, _ := testkit.Session(b, db, op, now)
+	return &benchServer{db: db, srv: srv, cookie: cookie}
 }
 
 // get serves one GET through the real handler and returns the finished

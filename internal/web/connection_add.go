@@ -12,6 +12,7 @@ import (
 
 	"roster"
 	"roster/internal/connect"
+	"roster/internal/httpauth"
 	"roster/internal/miro"
 )
 
@@ -81,7 +82,7 @@ func (s *Server) connectionAuthorize(w http.ResponseWriter, r *http.Request) err
 	if ok, why := s.canAdd(s.page(r, "")); !ok {
 		return &httpError{Status: http.StatusConflict, Message: "Cannot add a connection: " + why + ".", Href: "/connections", HrefLabel: "Back to connections"}
 	}
-	if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get(csrfField)), []byte(a.Session.CSRFToken)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get(httpauth.CSRFField)), []byte(a.Session.CSRFToken)) != 1 {
 		return errCSRF
 	}
 	level := roster.Level(r.URL.Query().Get("level"))
@@ -97,7 +98,7 @@ func (s *Server) connectionAuthorize(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return fmt.Errorf("seal the OAuth state: %w", err)
 	}
-	c := s.cookie(r, oauthCookie, base64.RawURLEncoding.EncodeToString(sealed), oauthCookieTTL)
+	c := s.guard.Cookie(r, oauthCookie, base64.RawURLEncoding.EncodeToString(sealed), oauthCookieTTL)
 	c.Path = "/connections"
 	http.SetCookie(w, c)
 	http.Redirect(w, r, s.connect.AuthCodeURL(s.redirectURL(r), p.State, p.Verifier, ""), http.StatusFound)
@@ -107,7 +108,7 @@ func (s *Server) connectionAuthorize(w http.ResponseWriter, r *http.Request) err
 // takePending reads and clears the oauthCookie: each authorization is
 // used once. It checks the session, the expiry and the state.
 func (s *Server) takePending(w http.ResponseWriter, r *http.Request) (pendingAuth, error) {
-	clear := s.cookie(r, oauthCookie, "", -1)
+	clear := s.guard.Cookie(r, oauthCookie, "", -1)
 	clear.Path = "/connections"
 	http.SetCookie(w, clear)
 	restart := func(msg string) error {
@@ -164,10 +165,10 @@ func (s *Server) connectionCallback(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	q := r.URL.Query()
-	entry := roster.AuditEntry{Actor: authOf(r).actor(), Kind: "connection", Action: "connect", Target: string(p.Level) + " level"}
+	entry := roster.AuditEntry{Actor: authOf(r).Actor(), Kind: "connection", Action: "connect", Target: string(p.Level) + " level"}
 	failed := func(status int, msg string) error {
 		entry.Result, entry.Detail = "refused", msg
-		s.audit(r, entry)
+		s.guard.Audit(r, entry)
 		return &httpError{Status: status, Message: msg, Href: "/connections/new", HrefLabel: "Start again"}
 	}
 	if e := q.Get("error"); e != "" {
@@ -215,7 +216,7 @@ func (s *Server) connectionCallback(w http.ResponseWriter, r *http.Request) erro
 			}
 		}
 	}
-	s.audit(r, entry)
+	s.guard.Audit(r, entry)
 	s.render(w, r, http.StatusOK, "connection_report", data)
 	return nil
 }

@@ -12,15 +12,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"roster"
+	"roster/internal/directory"
+	"roster/internal/httpauth"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
+	"roster/internal/testkit"
 )
 
 // upload posts a multipart body (as multipartCSV builds it) with the
 // session's CSRF token as a form field, as the import form does.
 func (br *browser) upload(path, name, content string) page {
 	br.t.Helper()
-	body, ct := multipartCSV(br.t, name, content, csrfField, br.csrf)
+	body, ct := testkit.MultipartCSV(br.t, name, content, httpauth.CSRFField, br.csrf)
 	req, err := http.NewRequest(http.MethodPost, br.b.ts.URL+path, bytes.NewReader(body))
 	require.NoError(br.t, err)
 	req.Header.Set("Content-Type", ct)
@@ -131,7 +134,7 @@ func TestDirectoryImport(t *testing.T) {
 		require.Contains(t, p.Body, "people.xlsx is not a CSV file")
 		p = br.upload("/directory/import", "empty.csv", "")
 		require.Equal(t, http.StatusBadRequest, p.StatusCode, p.Body)
-		p = br.upload("/directory/import", "big.csv", strings.Repeat("x", maxImportBytes+100<<10))
+		p = br.upload("/directory/import", "big.csv", strings.Repeat("x", directory.MaxImportBytes+100<<10))
 		require.Equal(t, http.StatusRequestEntityTooLarge, p.StatusCode)
 		require.Contains(t, p.Body, "at most 10 MB")
 		p = br.post("/directory/import", nil)

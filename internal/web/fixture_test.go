@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -171,31 +170,21 @@ func someAccount(t *testing.T, f *fixture) string {
 	return strconv.FormatInt(a.ID, 10)
 }
 
-// member is an active internal member of the organization in some team.
-func (f *fixture) member(t *testing.T) roster.Account {
-	t.Helper()
-	ctx := context.Background()
-	accs, err := f.db.Accounts(ctx, store.AccountFilter{ConnectionID: f.org.ID, OrgRole: "organization_internal_user"})
-	require.NoError(t, err)
-	for _, a := range accs {
-		ms, err := f.db.AccountMemberships(ctx, a.ID)
-		require.NoError(t, err)
-		if a.Active && a.Email != "" && len(ms) > 0 && len(ms) < 4 {
-			return a
-		}
-	}
-	t.Fatal("no suitable member in the fixture")
-	return roster.Account{}
+// The kit's people, through the fixture's connections.
+func (f *fixture) member(t *testing.T) roster.Account { return f.kit.Member(t, f.org.ID) }
+func (f *fixture) licensedMember(t *testing.T) roster.Account {
+	return f.kit.LicensedMember(t, f.org.ID)
 }
-
-// writeCalls counts the simulator's calls that change teams.
-func (f *fixture) writeCalls() int {
-	st := f.sim.Stats()
-	n := 0
-	for _, op := range []string{"enterprise-invite-team-member", "enterprise-update-team-member", "enterprise-delete-team-member", "legacy-invite-team-users"} {
-		n += st.ByOperation[op].Calls
-	}
-	return n
+func (f *fixture) teamMember(t *testing.T) roster.Account { return f.kit.TeamMember(t, f.team.TeamID) }
+func (f *fixture) writeCalls() int                        { return f.kit.WriteCalls() }
+func (f *fixture) withOrgRole(t *testing.T, role string) roster.Account {
+	return f.kit.WithOrgRole(t, role)
+}
+func (f *fixture) simRole(t *testing.T, teamID, userID string) string {
+	return f.kit.SimRole(t, teamID, userID)
+}
+func (f *fixture) teamOutside(t *testing.T, acc roster.Account) string {
+	return f.kit.TeamOutside(t, f.org.ID, acc)
 }
 
 // formValues reads the inputs of the forms on the user page that post to

@@ -1,5 +1,7 @@
 package web
 
+import "strings"
+
 // form is a submitted form's values and its field-level errors, so a page
 // can be shown again with what was typed and what is wrong with it.
 type form struct {
@@ -44,4 +46,12 @@ func (f *form) Field(name, label, typ, autocomplete string) fieldView {
 		v.Value = f.Values[name]
 	}
 	return v
+}
+
+// sentence starts a message with a capital and ends it with a full stop.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
 }

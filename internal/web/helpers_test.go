@@ -11,19 +11,20 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
 	"roster"
+	"roster/internal/api"
+	"roster/internal/httpauth"
 	"roster/internal/store/sqlstore"
+	"roster/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
-	bcryptCost = bcrypt.MinCost // the default cost makes every login take ~50 ms
+	httpauth.BcryptCost = bcrypt.MinCost // the default cost makes every login take ~50 ms
 	os.Exit(m.Run())
 }
 
@@ -32,25 +33,7 @@ type testBundle struct {
 	db    *sqlstore.DB
 	srv   *Server
 	ts    *httptest.Server
-	clock *clock
-}
-
-// clock is a settable Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	clock *testkit.Clock
 }
 
 // setup starts a dashboard on a fresh SQLite store.
@@ -71,7 +54,7 @@ func openSQLite(t *testing.T) *sqlstore.DB {
 // setupOn starts a dashboard on db.
 func setupOn(t *testing.T, db *sqlstore.DB, opts ...func(*Config)) *testBundle {
 	t.Helper()
-	b := &testBundle{db: db, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	b := &testBundle{db: db, clock: testkit.NewClock()}
 	cfg := Config{Store: db, Now: b.clock.Now}
 	for _, o := range opts {
 		o(&cfg)
@@ -79,7 +62,14 @@ func setupOn(t *testing.T, db *sqlstore.DB, opts ...func(*Config)) *testBundle {
 	srv, err := New(cfg)
 	require.NoError(t, err)
 	b.srv = srv
-	b.ts = httptest.NewServer(srv)
+	// The JSON API beside the dashboard, as roster serve mounts it: the
+	// dashboard's CSV export and its browser calls go there.
+	apiServer, err := api.New(api.Config{Store: cfg.Store, Actions: cfg.Actions, Workflows: cfg.Workflows, Now: cfg.Now})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/", srv)
+	mux.Handle(api.Prefix+"/", apiServer)
+	b.ts = httptest.NewServer(mux)
 	t.Cleanup(b.ts.Close)
 	return b
 }
@@ -87,11 +77,7 @@ func setupOn(t *testing.T, db *sqlstore.DB, opts ...func(*Config)) *testBundle {
 // operator creates an operator with a password.
 func (b *testBundle) operator(t *testing.T, email string, role roster.Role, pw string) roster.Operator {
 	t.Helper()
-	hash, err := HashPassword(pw)
-	require.NoError(t, err)
-	op := roster.Operator{Email: email, PasswordHash: hash, Role: role}
-	require.NoError(t, b.db.CreateOperator(context.Background(), &op))
-	return op
+	return testkit.Operator(t, b.db, email, role, pw)
 }
 
 // browser is a client with its own cookies that does not follow redirects.
@@ -155,8 +141,8 @@ func (br *browser) post(path string, form url.Values) page {
 	if form == nil {
 		form = url.Values{}
 	}
-	if form.Get(csrfField) == "" && br.csrf != "" {
-		form.Set(csrfField, br.csrf)
+	if form.Get(httpauth.CSRFField) == "" && br.csrf != "" {
+		form.Set(httpauth.CSRFField, br.csrf)
 	}
 	return br.do(http.MethodPost, path, form)
 }

@@ -26,38 +26,6 @@ func (f *fixture) enableSCIM(t *testing.T) {
 	f.org = f.kit.WithSCIM(t, f.kit.Connection(t, f.org.ID))
 }
 
-// licensedMember is an active internal member with a full license, an
-// email and a few teams.
-func (f *fixture) licensedMember(t *testing.T) roster.Account {
-	t.Helper()
-	ctx := context.Background()
-	accs, err := f.db.Accounts(ctx, store.AccountFilter{ConnectionID: f.org.ID, OrgRole: "organization_internal_user"})
-	require.NoError(t, err)
-	for _, a := range accs {
-		ms, err := f.db.AccountMemberships(ctx, a.ID)
-		require.NoError(t, err)
-		if a.Active && a.Email != "" && a.License == roster.LicenseFull && len(ms) > 0 && len(ms) < 4 {
-			return a
-		}
-	}
-	t.Fatal("no licensed member in the fixture")
-	return roster.Account{}
-}
-
-// withOrgRole is someone of the organization with role and an email.
-func (f *fixture) withOrgRole(t *testing.T, role string) roster.Account {
-	t.Helper()
-	accs, err := f.db.Accounts(context.Background(), store.AccountFilter{OrgRole: role})
-	require.NoError(t, err)
-	for _, a := range accs {
-		if a.Email != "" {
-			return a
-		}
-	}
-	t.Fatalf("no %s with an email in the fixture", role)
-	return roster.Account{}
-}
-
 // orgForm is the user page's form of an organization-wide kind through
 // a connection: its values as the browser sends them (the box
 // unticked), and the form itself.

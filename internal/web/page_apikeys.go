@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"roster"
+	"roster/internal/httpauth"
 	"roster/internal/store"
 )
 
@@ -24,10 +24,6 @@ type apiKeysPage struct {
 	// NewName its name.
 	NewKey, NewName string
 }
-
-// apiKeyPrefixLen is how much of a key the list shows: "rk_" and 8
-// characters, enough to tell keys apart and useless to an attacker.
-const apiKeyPrefixLen = len(apiKeyPrefix) + 8
 
 // apiKeysPage lists the API keys (admins only: a key acts as roster).
 func (s *Server) apiKeysPage(w http.ResponseWriter, r *http.Request) error {
@@ -81,8 +77,8 @@ func (s *Server) apiKeyCreate(w http.ResponseWriter, r *http.Request) error {
 		return s.showAPIKeysSCIM(w, r, http.StatusBadRequest, f, read, act, scim, "", "")
 	}
 
-	key := apiKeyPrefix + base64.RawURLEncoding.EncodeToString(randomBytes(32))
-	k := roster.APIKey{Name: name, Prefix: key[:apiKeyPrefixLen], Hash: apiKeyHash(key), CreatedBy: authOf(r).Operator.ID, CreatedAt: s.now()}
+	key, shown, hash := httpauth.NewAPIKey()
+	k := roster.APIKey{Name: name, Prefix: shown, Hash: hash, CreatedBy: authOf(r).Operator.ID, CreatedAt: s.now()}
 	if read {
 		k.Scopes = append(k.Scopes, roster.ScopeRead)
 	}
@@ -100,7 +96,7 @@ func (s *Server) apiKeyCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("create an API key: %w", err)
 	}
-	s.audit(r, roster.AuditEntry{Actor: authOf(r).actor(), Kind: "settings", Action: "create_api_key", Target: "API key " + name,
+	s.guard.Audit(r, roster.AuditEntry{Actor: authOf(r).Actor(), Kind: "settings", Action: "create_api_key", Target: "API key " + name,
 		Result: "ok", Detail: "scopes " + strings.Join(k.Scopes, ", ")})
 	return s.showAPIKeys(w, r, http.StatusOK, newForm(), true, false, key, name)
 }
@@ -122,7 +118,7 @@ func (s *Server) apiKeyDelete(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteAPIKey(r.Context(), id); err != nil {
 		return fmt.Errorf("delete API key %d: %w", id, err)
 	}
-	s.audit(r, roster.AuditEntry{Actor: authOf(r).actor(), Kind: "settings", Action: "delete_api_key", Target: "API key " + keys[i].Name, Result: "ok"})
+	s.guard.Audit(r, roster.AuditEntry{Actor: authOf(r).Actor(), Kind: "settings", Action: "delete_api_key", Target: "API key " + keys[i].Name, Result: "ok"})
 	http.Redirect(w, r, "/settings/api-keys", http.StatusSeeOther)
 	return nil
 }

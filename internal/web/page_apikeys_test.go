@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"roster"
+	"roster/internal/httpauth"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 )
@@ -48,7 +50,7 @@ func TestAPIKeysPage(t *testing.T) {
 	keys, err = b.db.APIKeys(t.Context())
 	require.NoError(t, err)
 	require.Len(t, keys, 1)
-	require.Equal(t, apiKeyHash(key), keys[0].Hash)
+	require.Equal(t, httpauth.APIKeyHash(key), keys[0].Hash)
 	require.Equal(t, []string{"read", "act"}, keys[0].Scopes)
 	require.True(t, strings.HasPrefix(key, keys[0].Prefix))
 	for table, rows := range storetest.Dump(t, b.db) {
@@ -58,9 +60,16 @@ func TestAPIKeysPage(t *testing.T) {
 	require.NotContains(t, list, key, "the key is shown again")
 	require.Contains(t, list, keys[0].Prefix)
 
-	// It works, and its use is recorded.
-	a := b.api(t, "GET", "/api/v1/teams", key, nil)
-	require.Equal(t, http.StatusOK, a.Status, string(a.Body))
+	// It authenticates (as the API and the SCIM server check keys), and
+	// its use is recorded.
+	guard := &httpauth.Guard{Store: b.db, Now: b.clock.Now}
+	bearer := func() *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/api/v1/teams", nil)
+		r.Header.Set("Authorization", "Bearer "+key)
+		return r
+	}
+	_, err = guard.APIKey(bearer(), roster.ScopeRead)
+	require.NoError(t, err)
 	used, err := b.db.APIKeys(t.Context())
 	require.NoError(t, err)
 	require.False(t, used[0].LastUsedAt.IsZero())
@@ -80,8 +89,10 @@ func TestAPIKeysPage(t *testing.T) {
 	// Deleted: the key no longer authenticates.
 	p = admin.post("/settings/api-keys/"+strconv.FormatInt(keys[0].ID, 10)+"/delete", nil)
 	require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
-	a = b.api(t, "GET", "/api/v1/teams", key, nil)
-	require.Equal(t, http.StatusUnauthorized, a.Status)
+	_, err = guard.APIKey(bearer(), roster.ScopeRead)
+	var refused *httpauth.KeyRefusal
+	require.ErrorAs(t, err, &refused)
+	require.Equal(t, http.StatusUnauthorized, refused.Status)
 	require.Equal(t, http.StatusNotFound, admin.post("/settings/api-keys/"+strconv.FormatInt(keys[0].ID, 10)+"/delete", nil).StatusCode)
 
 	entries, err := b.db.AuditEntries(t.Context(), store.AuditFilter{Kind: "settings"})

@@ -15,9 +15,6 @@ import (
 // auditPageSize is how many entries one audit page shows.
 const auditPageSize = 50
 
-// auditKinds are the kinds the audit log filters on.
-var auditKinds = []string{"action", "sync", "auth", "settings", "connection", "directory", "workflow"}
-
 // auditPage is the audit log's data.
 type auditPage struct {
 	Page
@@ -34,8 +31,8 @@ type auditPage struct {
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.AuditFilter{Kind: q.Get("kind"), Target: strings.TrimSpace(q.Get("target")), Limit: auditPageSize}
-	if f.Kind != "" && !slices.Contains(auditKinds, f.Kind) {
-		return errBadRequest(fmt.Sprintf("kind must be one of %s, got %q.", strings.Join(auditKinds, ", "), f.Kind))
+	if f.Kind != "" && !slices.Contains(roster.AuditKinds, f.Kind) {
+		return errBadRequest(fmt.Sprintf("kind must be one of %s, got %q.", strings.Join(roster.AuditKinds, ", "), f.Kind))
 	}
 	if v := q.Get("before"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
@@ -48,7 +45,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list the audit log: %w", err)
 	}
-	p := auditPage{Page: s.page(r, "Audit log"), Entries: entries, Kind: f.Kind, Target: f.Target, Kinds: auditKinds}
+	p := auditPage{Page: s.page(r, "Audit log"), Entries: entries, Kind: f.Kind, Target: f.Target, Kinds: roster.AuditKinds}
 	link := func(before int64) string {
 		v := url.Values{}
 		if f.Kind != "" {

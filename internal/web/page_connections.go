@@ -176,8 +176,8 @@ func (s *Server) connectionSync(w http.ResponseWriter, r *http.Request) error {
 	if queued {
 		outcome = "queued"
 	}
-	s.audit(r, roster.AuditEntry{
-		Actor: authOf(r).actor(), Kind: "sync", Action: "sync_now", Target: fmt.Sprintf("connection %d", c.ID),
+	s.guard.Audit(r, roster.AuditEntry{
+		Actor: authOf(r).Actor(), Kind: "sync", Action: "sync_now", Target: fmt.Sprintf("connection %d", c.ID),
 		ConnectionID: c.ID, Result: "ok", Detail: map[bool]string{true: "sync queued", false: "a sync was already queued or running"}[queued],
 	})
 	http.Redirect(w, r, "/connections?"+outcome+"="+strconv.FormatInt(c.ID, 10)+"#connection-"+strconv.FormatInt(c.ID, 10), http.StatusSeeOther)
@@ -201,13 +201,13 @@ func (s *Server) connectionDisconnect(w http.ResponseWriter, r *http.Request) er
 		return back(http.StatusBadRequest, "confirm: tick the box to confirm the disconnection; nothing was changed.")
 	}
 	entry := roster.AuditEntry{
-		Actor: authOf(r).actor(), Kind: "connection", Action: "disconnect",
+		Actor: authOf(r).Actor(), Kind: "connection", Action: "disconnect",
 		Target: fmt.Sprintf("connection %d", c.ID), ConnectionID: c.ID,
 	}
 	done, err := s.connect.Disconnect(r.Context(), c.ID)
 	if err != nil {
 		entry.Result, entry.Detail = "failed", err.Error()
-		s.audit(r, entry)
+		s.guard.Audit(r, entry)
 		if errors.Is(err, connect.ErrCannotRevoke) {
 			s.logger.WarnContext(r.Context(), "disconnect: revoke failed", "connection", c.ID, "error", err)
 			return back(http.StatusBadGateway, "Could not disconnect "+connectionName(c)+": "+err.Error())
@@ -223,7 +223,7 @@ func (s *Server) connectionDisconnect(w http.ResponseWriter, r *http.Request) er
 		entry.Detail = "Miro already held the token invalid; connection marked disconnected, history kept"
 		entry.MiroAnswer = done.MiroAnswer
 	}
-	s.audit(r, entry)
+	s.guard.Audit(r, entry)
 	http.Redirect(w, r, "/connections?"+outcome+"="+url.QueryEscape(strconv.FormatInt(c.ID, 10))+"#connection-"+strconv.FormatInt(c.ID, 10), http.StatusSeeOther)
 	return nil
 }

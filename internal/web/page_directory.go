@@ -1,8 +1,6 @@
 package web
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,10 +19,6 @@ import (
 // each with the Miro account their email or an alias matches; and, for
 // admins, the CSV import, which internal/directory.Import runs row by row.
 
-// maxImportBytes bounds a CSV upload: a directory of 100,000 people is
-// about 10 MB.
-const maxImportBytes = 10 << 20
-
 // directoryPageSize is how many people a directory page lists.
 const directoryPageSize = 50
 
@@ -32,7 +26,7 @@ const directoryPageSize = 50
 // takes an upload, every other form is small.
 func bodyLimit(rt route) int64 {
 	if rt.Method == http.MethodPost && rt.Path == "/directory/import" {
-		return maxImportBytes + 64<<10 // the file, and the multipart framing around it
+		return directory.MaxImportBytes + 64<<10 // the file, and the multipart framing around it
 	}
 	return maxFormBytes
 }
@@ -92,7 +86,7 @@ func (s *Server) loadDirectory(r *http.Request) (directoryPageData, error) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	p := directoryPageData{Page: s.page(r, "Directory"), Search: strings.TrimSpace(q.Get("q")), Status: q.Get("status"),
-		Columns: strings.Join(directory.CSVColumns, ",") + ",aliases", MaxMB: maxImportBytes >> 20}
+		Columns: strings.Join(directory.CSVColumns, ",") + ",aliases", MaxMB: directory.MaxImportBytes >> 20}
 	if r.Method != http.MethodGet {
 		p.Search, p.Status = "", "" // the page under a refused upload: the first page, unfiltered
 	}
@@ -168,18 +162,30 @@ func (p directoryPageData) Filtered() bool { return p.Search != "" || p.Status !
 // import) and shows the report: good rows apply, each on its own; a bad
 // row changes nothing and is listed with its errors. An upload that is
 // not this CSV at all (no file, not text, a wrong header) is refused
-// with nothing written: 400, or 422 for a header Import rejects.
+// with nothing written: 400, 413 when too large, or 422 for a header
+// Import rejects.
 func (s *Server) directoryImport(w http.ResponseWriter, r *http.Request) error {
-	name, rep, err := s.importUpload(r)
-	var ie *importError
-	if errors.As(err, &ie) {
-		p, lerr := s.loadDirectory(r)
-		if lerr != nil {
-			return lerr
-		}
-		p.ImportError = ie.Message
-		s.render(w, r, ie.Status, "directory", p)
-		return nil
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
+		return s.importRefused(w, r, &directory.FileError{Reason: directory.BadFile,
+			Message: "Upload the CSV file with the form (multipart/form-data). Nothing was imported."})
+	}
+	// wrap's CSRF check has read the form already; this reads it once.
+	if err := r.ParseMultipartForm(directory.MaxImportBytes); err != nil {
+		return s.importRefused(w, r, directory.UploadError(err))
+	}
+	var (
+		name string
+		size int64
+		in   io.Reader
+	)
+	if file, hdr, err := r.FormFile("file"); err == nil {
+		defer file.Close()
+		name, size, in = hdr.Filename, hdr.Size, file
+	}
+	rep, err := directory.ImportUpload(r.Context(), s.store, authOf(r).Actor(), name, size, in)
+	var fe *directory.FileError
+	if errors.As(err, &fe) {
+		return s.importRefused(w, r, fe)
 	}
 	if err != nil {
 		return err
@@ -188,90 +194,22 @@ func (s *Server) directoryImport(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// importError is an upload refused before any row was written.
-type importError struct {
-	Status  int
-	Message string
-}
-
-func (e *importError) Error() string { return e.Message }
-
-// importUpload reads the "file" part of a multipart upload and imports it.
-func (s *Server) importUpload(r *http.Request) (string, directory.Report, error) {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
-		return "", directory.Report{}, &importError{http.StatusBadRequest, "Upload the CSV file with the form (multipart/form-data). Nothing was imported."}
-	}
-	if err := r.ParseMultipartForm(maxImportBytes); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return "", directory.Report{}, &importError{http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload is too large: at most %d MB. Nothing was imported.", maxImportBytes>>20)}
-		}
-		return "", directory.Report{}, &importError{http.StatusBadRequest, "The upload could not be read: " + err.Error() + ". Nothing was imported."}
-	}
-	file, hdr, err := r.FormFile("file")
-	if errors.Is(err, http.ErrMissingFile) {
-		return "", directory.Report{}, &importError{http.StatusBadRequest, "Choose a CSV file to upload. Nothing was imported."}
-	}
+// importRefused shows the directory page again with why an upload was
+// refused.
+func (s *Server) importRefused(w http.ResponseWriter, r *http.Request, fe *directory.FileError) error {
+	p, err := s.loadDirectory(r)
 	if err != nil {
-		return "", directory.Report{}, &importError{http.StatusBadRequest, "The file could not be read: " + err.Error() + ". Nothing was imported."}
+		return err
 	}
-	defer file.Close()
-	if hdr.Size > maxImportBytes {
-		return "", directory.Report{}, &importError{http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is too large: at most %d MB. Nothing was imported.", maxImportBytes>>20)}
-	}
-	rep, err := s.importCSV(r, hdr.Filename, file)
-	return hdr.Filename, rep, err
-}
-
-// importCSV checks that in is text and imports it, auditing the import.
-// A file Import refuses as a whole (no or wrong header) fails before any
-// row is read, so nothing was written: that is a 422.
-func (s *Server) importCSV(r *http.Request, name string, in io.Reader) (directory.Report, error) {
-	br := bufio.NewReaderSize(in, 512)
-	head, _ := br.Peek(512)
-	if len(head) == 0 {
-		return directory.Report{}, &importError{http.StatusBadRequest, "The file is empty; the first line must be the header " +
-			strings.Join(directory.CSVColumns, ",") + "[,aliases]. Nothing was imported."}
-	}
-	if ct := http.DetectContentType(head); !strings.HasPrefix(ct, "text/") {
-		return directory.Report{}, &importError{http.StatusBadRequest, fmt.Sprintf("%s is not a CSV file (it looks like %s); export the sheet as CSV (UTF-8). Nothing was imported.",
-			cmpName(name), strings.SplitN(ct, ";", 2)[0])}
-	}
-	rep, err := directory.Import(r.Context(), s.store, br)
-	if err != nil && rep.Rows == 0 && !isContextErr(err) {
-		msg := strings.TrimPrefix(err.Error(), "directory: import: ")
-		return rep, &importError{http.StatusUnprocessableEntity, "The file was refused: " + msg + ". Nothing was imported."}
-	}
-	actor := "system"
-	if c := callerOf(r); c != nil {
-		actor = c.Actor
-	} else if a := authOf(r); a != nil {
-		actor = a.actor()
-	}
-	result, detail := "ok", fmt.Sprintf("%s: %d rows: %d created, %d updated, %d failed", cmpName(name), rep.Rows, rep.Created, rep.Updated, rep.Failed)
+	status := http.StatusBadRequest
+	var tooBig *http.MaxBytesError
 	switch {
-	case err != nil:
-		result, detail = "failed", detail+"; stopped: roster's own failure (the rows before it applied)"
-	case !rep.OK():
-		result = "partial"
+	case fe.Reason == directory.TooLarge || errors.As(fe, &tooBig):
+		status, fe = http.StatusRequestEntityTooLarge, directory.TooLargeError()
+	case fe.Reason == directory.BadHeader:
+		status = http.StatusUnprocessableEntity
 	}
-	s.audit(r, roster.AuditEntry{Actor: actor, Kind: "directory", Action: "import", Target: cmpName(name), Result: result, Detail: detail})
-	if err != nil {
-		return rep, fmt.Errorf("import %s: %w", cmpName(name), err)
-	}
-	return rep, nil
-}
-
-// isContextErr reports a cancelled or timed-out request, which is not
-// the file's fault.
-func isContextErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
-// cmpName is an upload's name, or a stand-in when it has none.
-func cmpName(name string) string {
-	if name == "" {
-		return "the upload"
-	}
-	return name
+	p.ImportError = fe.Message
+	s.render(w, r, status, "directory", p)
+	return nil
 }

@@ -6,9 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"roster"
+	"roster/internal/httpauth"
 	"roster/internal/store"
 )
 
@@ -37,7 +36,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/setup", http.StatusSeeOther)
 		return nil
 	}
-	if a, err := s.loadSession(r); err == nil && a != nil {
+	if a, err := s.guard.Session(r); err == nil && a != nil {
 		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
 	}
@@ -69,8 +68,8 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, store.ErrNotFound) {
 		// Spend the same time as a real check, so timing does not tell
 		// whether the email exists.
-		_ = bcrypt.CompareHashAndPassword(s.dummyPwd, []byte(pw))
-		s.audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_failed", Target: email, Result: "refused", Detail: "no operator with this email, from " + clientIP(r)})
+		s.pw.Spend(pw)
+		s.guard.Audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_failed", Target: email, Result: "refused", Detail: "no operator with this email, from " + httpauth.ClientIP(r)})
 		s.showLogin(w, r, http.StatusUnauthorized, f, msgBadLogin)
 		return nil
 	}
@@ -78,11 +77,11 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("look up the operator: %w", err)
 	}
 	if now.Before(op.LockedUntil) {
-		s.audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_failed", Target: email, Result: "refused", Detail: "account locked until " + op.LockedUntil.UTC().Format(time.RFC3339) + ", from " + clientIP(r)})
+		s.guard.Audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_failed", Target: email, Result: "refused", Detail: "account locked until " + op.LockedUntil.UTC().Format(time.RFC3339) + ", from " + httpauth.ClientIP(r)})
 		s.showLogin(w, r, http.StatusTooManyRequests, f, msgLocked)
 		return nil
 	}
-	if bcrypt.CompareHashAndPassword([]byte(op.PasswordHash), []byte(pw)) != nil {
+	if !s.pw.Match(op.PasswordHash, pw) {
 		failed := op.FailedLogins
 		if !op.LockedUntil.IsZero() {
 			failed = 0 // a lock that ran out starts a fresh count
@@ -95,9 +94,9 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		if err := s.store.RecordLogin(ctx, op.ID, failed, lockedUntil, op.LastLoginAt); err != nil {
 			return fmt.Errorf("record the failed login: %w", err)
 		}
-		s.audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_failed", Target: email, Result: "refused", Detail: fmt.Sprintf("wrong password (%d in a row), from %s", failed, clientIP(r))})
+		s.guard.Audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_failed", Target: email, Result: "refused", Detail: fmt.Sprintf("wrong password (%d in a row), from %s", failed, httpauth.ClientIP(r))})
 		if !lockedUntil.IsZero() {
-			s.audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_locked", Target: email, Result: "refused", Detail: fmt.Sprintf("%d failed logins in a row; locked for 15 minutes", failed)})
+			s.guard.Audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_locked", Target: email, Result: "refused", Detail: fmt.Sprintf("%d failed logins in a row; locked for 15 minutes", failed)})
 			s.showLogin(w, r, http.StatusTooManyRequests, f, msgLocked)
 			return nil
 		}
@@ -108,17 +107,17 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.RecordLogin(ctx, op.ID, 0, time.Time{}, now); err != nil {
 		return fmt.Errorf("record the login: %w", err)
 	}
-	if err := s.startSession(w, r, op); err != nil {
+	if err := s.guard.StartSession(w, r, op); err != nil {
 		return err
 	}
-	s.audit(r, roster.AuditEntry{Actor: "operator:" + op.Email, Kind: "auth", Action: "login", Target: op.Email, Result: "ok", Detail: "from " + clientIP(r)})
+	s.guard.Audit(r, roster.AuditEntry{Actor: "operator:" + op.Email, Kind: "auth", Action: "login", Target: op.Email, Result: "ok", Detail: "from " + httpauth.ClientIP(r)})
 	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
 	return nil
 }
 
 // logout ends the session.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	if err := s.endSession(w, r); err != nil {
+	if err := s.guard.EndSession(w, r); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

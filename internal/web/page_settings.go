@@ -126,7 +126,7 @@ func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("save settings: %w", err)
 	}
 	if diff := settingsDiff(old, next); diff != "" {
-		s.audit(r, roster.AuditEntry{Actor: authOf(r).actor(), Kind: "settings", Action: "update_settings", Target: "settings", Result: "ok", Detail: diff})
+		s.guard.Audit(r, roster.AuditEntry{Actor: authOf(r).Actor(), Kind: "settings", Action: "update_settings", Target: "settings", Result: "ok", Detail: diff})
 	}
 	http.Redirect(w, r, "/settings?saved=1", http.StatusSeeOther)
 	return nil

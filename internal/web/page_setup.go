@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"roster"
+	"roster/internal/httpauth"
 	"roster/internal/store"
 )
 
@@ -50,8 +51,8 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 	if !roster.ValidEmail(email) {
 		f.fail("email", "Enter an email address, like admin@example.com.")
 	}
-	if len(pw) < MinPasswordLength {
-		f.fail("password", fmt.Sprintf("The password must be at least %d characters.", MinPasswordLength))
+	if err := httpauth.CheckPassword(pw); err != nil {
+		f.fail("password", sentence(err.Error()))
 	}
 	if confirm != pw {
 		f.fail("confirm", "The two passwords differ.")
@@ -60,19 +61,19 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 		s.render(w, r, http.StatusBadRequest, "setup", setupPage{Page: s.page(r, "Set up roster"), Form: f, FormCSRF: s.preSessionCSRF(w, r)})
 		return nil
 	}
-	hash, err := hashPassword(pw)
+	hash, err := httpauth.HashPassword(pw)
 	if err != nil {
 		return err
 	}
-	op := roster.Operator{Email: email, PasswordHash: string(hash), Role: roster.RoleAdmin, LastLoginAt: s.now()}
+	op := roster.Operator{Email: email, PasswordHash: hash, Role: roster.RoleAdmin, LastLoginAt: s.now()}
 	if err := s.store.CreateFirstOperator(r.Context(), &op); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return errForbidden("roster is already set up; log in.")
 		}
 		return fmt.Errorf("create the first admin: %w", err)
 	}
-	s.audit(r, roster.AuditEntry{Actor: "operator:" + op.Email, Kind: "auth", Action: "setup", Target: op.Email, Result: "ok", Detail: "created the first admin"})
-	if err := s.startSession(w, r, op); err != nil {
+	s.guard.Audit(r, roster.AuditEntry{Actor: "operator:" + op.Email, Kind: "auth", Action: "setup", Target: op.Email, Result: "ok", Detail: "created the first admin"})
+	if err := s.guard.StartSession(w, r, op); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)

@@ -11,6 +11,7 @@ import (
 
 	"roster"
 	"roster/internal/action"
+	"roster/internal/httpauth"
 	"roster/internal/store"
 )
 
@@ -185,7 +186,7 @@ func (s *Server) loadUserPage(r *http.Request, id int64, sub *submitted) (userPa
 		row := membershipRow{TeamID: m.MiroTeamID, TeamName: teamName(teamByID, m.MiroTeamID), Role: m.Role}
 		conn, ok := connectionFor(conns, teamByID[m.MiroTeamID], m.MiroTeamID)
 		for _, kind := range []string{"remove", "role"} {
-			f := actionForm{Kind: kind, Action: base + kind, Key: randomToken(), CSRF: p.CSRF, TeamID: m.MiroTeamID, TeamName: row.TeamName, Role: m.Role, Roles: roster.AssignableTeamRoles}
+			f := actionForm{Kind: kind, Action: base + kind, Key: httpauth.RandomToken(), CSRF: p.CSRF, TeamID: m.MiroTeamID, TeamName: row.TeamName, Role: m.Role, Roles: roster.AssignableTeamRoles}
 			if ok {
 				f.ConnectionID, f.Connection = conn.ID, connLabel(conn)
 				f.Disabled, f.Reason = s.disabled(auth, conn)
@@ -209,7 +210,7 @@ func (s *Server) loadUserPage(r *http.Request, id int64, sub *submitted) (userPa
 		if c.Status == roster.StatusDisconnected {
 			continue
 		}
-		f := actionForm{Kind: "invite", Action: base + "invite", Key: randomToken(), CSRF: p.CSRF, ConnectionID: c.ID, Connection: connLabel(c),
+		f := actionForm{Kind: "invite", Action: base + "invite", Key: httpauth.RandomToken(), CSRF: p.CSRF, ConnectionID: c.ID, Connection: connLabel(c),
 			Email: acc.Email, Role: roster.TeamRoleMember, Roles: roster.AssignableTeamRoles}
 		f.Disabled, f.Reason = s.disabled(auth, c)
 		if c.Level == roster.LevelTeam {
@@ -274,7 +275,7 @@ func (s *Server) disabled(a *auth, conn roster.Connection) (bool, string) {
 // and why not.
 func (s *Server) disabledFor(a *auth, conn roster.Connection, capability string) (bool, string) {
 	switch {
-	case !a.isAdmin():
+	case !a.IsAdmin():
 		return true, ViewerReason
 	case s.actions == nil:
 		return true, "actions are not available in this roster process"
@@ -326,7 +327,7 @@ func (s *Server) loadOrgActions(r *http.Request, p *userPage, conns []roster.Con
 		set := orgActions{Connection: connLabel(c)}
 		for _, kind := range orgKindNames {
 			k := userActionKinds[kind]
-			f := actionForm{Kind: kind, Label: k.label, Action: base + kind, Key: randomToken(), CSRF: p.CSRF,
+			f := actionForm{Kind: kind, Label: k.label, Action: base + kind, Key: httpauth.RandomToken(), CSRF: p.CSRF,
 				ConnectionID: c.ID, Connection: connLabel(c)}
 			f.Disabled, f.Reason = s.disabledFor(auth, c, k.capability)
 			why := ""

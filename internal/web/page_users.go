@@ -53,7 +53,7 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := usersPage{
 		Page: s.page(r, "Users"), Filter: f, Accounts: res.Accounts, Total: res.Total,
-		CSVHref: f.href("/users.csv", ""), InactivityDays: settings.InactivityDays,
+		CSVHref: f.href(usersCSVPath, ""), InactivityDays: settings.InactivityDays,
 	}
 	if res.NextCursor != "" {
 		p.NextHref = f.href("/users", res.NextCursor)
@@ -69,6 +69,22 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.render(w, r, http.StatusOK, "users", p)
+	return nil
+}
+
+// usersCSVPath is the API's CSV export of the users list: the dashboard
+// links to it (a logged-in browser may GET the API), so that the export
+// has one writer and one set of columns.
+const usersCSVPath = "/api/v1/users.csv"
+
+// usersCSV redirects the dashboard's old export address to the API's,
+// with the same filter.
+func (s *Server) usersCSV(w http.ResponseWriter, r *http.Request) error {
+	target := usersCSVPath
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	http.Redirect(w, r, target, http.StatusMovedPermanently)
 	return nil
 }
 

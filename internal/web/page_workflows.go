@@ -162,7 +162,7 @@ func (s *Server) workflowEnable(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("save workflow %d: %w", wf.ID, err)
 	}
 	action := map[bool]string{true: "workflow_enabled", false: "workflow_disabled"}[saved.Enabled]
-	s.audit(r, roster.AuditEntry{Actor: authOf(r).actor(), Kind: "workflow", Action: action, Target: saved.Name, Result: "ok",
+	s.guard.Audit(r, roster.AuditEntry{Actor: authOf(r).Actor(), Kind: "workflow", Action: action, Target: saved.Name, Result: "ok",
 		Detail: fmt.Sprintf("workflow %d", saved.ID)})
 	http.Redirect(w, r, "/workflows", http.StatusSeeOther)
 	return nil
@@ -182,7 +182,7 @@ func (s *Server) workflowDelete(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteWorkflow(r.Context(), wf.ID); err != nil {
 		return fmt.Errorf("delete workflow %d: %w", wf.ID, err)
 	}
-	s.audit(r, roster.AuditEntry{Actor: authOf(r).actor(), Kind: "workflow", Action: "workflow_deleted", Target: wf.Name, Result: "ok",
+	s.guard.Audit(r, roster.AuditEntry{Actor: authOf(r).Actor(), Kind: "workflow", Action: "workflow_deleted", Target: wf.Name, Result: "ok",
 		Detail: fmt.Sprintf("workflow %d deleted; its runs are kept", wf.ID)})
 	http.Redirect(w, r, "/workflows", http.StatusSeeOther)
 	return nil
@@ -280,7 +280,7 @@ func (s *Server) workflowRunNow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	emails := r.PostFormValue("emails")
-	res, runErr := s.wf.RunManual(r.Context(), wf.ID, parseEmails(emails), authOf(r).actor())
+	res, runErr := s.wf.RunManual(r.Context(), wf.ID, parseEmails(emails), authOf(r).Actor())
 	var fe roster.WorkflowErrors
 	if runErr != nil && !errors.As(runErr, &fe) && len(res.Started) == 0 {
 		return fmt.Errorf("run workflow %d: %w", wf.ID, runErr)

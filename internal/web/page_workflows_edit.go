@@ -180,7 +180,7 @@ func (s *Server) workflowEditSubmit(w http.ResponseWriter, r *http.Request) erro
 		if ed.ID == 0 {
 			action = "workflow_created"
 		}
-		s.audit(r, roster.AuditEntry{Actor: authOf(r).actor(), Kind: "workflow", Action: action, Target: saved.Name, Result: "ok",
+		s.guard.Audit(r, roster.AuditEntry{Actor: authOf(r).Actor(), Kind: "workflow", Action: action, Target: saved.Name, Result: "ok",
 			Detail: fmt.Sprintf("workflow %d, enabled %t", saved.ID, saved.Enabled)})
 		http.Redirect(w, r, "/workflows/"+strconv.FormatInt(saved.ID, 10), http.StatusSeeOther)
 		return nil

@@ -16,10 +16,6 @@ import (
 // runsPageSize is how many runs one page of the runs list shows.
 const runsPageSize = 50
 
-// runStatuses are the run statuses, in the order the filter and the
-// progress bar show them.
-var runStatuses = []roster.RunStatus{roster.RunSucceeded, roster.RunFailed, roster.RunCancelled, roster.RunRunning, roster.RunWaiting}
-
 // runCounts is the progress of a set of runs: counts by status and a bar.
 type runCounts struct {
 	Href   string // the fragment's URL, polled while Live
@@ -44,11 +40,11 @@ var runFills = map[roster.RunStatus]string{
 
 func newRunCounts(href string, counts map[roster.RunStatus]int) runCounts {
 	rc := runCounts{Href: href}
-	for _, st := range runStatuses {
+	for _, st := range roster.RunStatuses {
 		rc.Total += counts[st]
 	}
 	x := 0.0
-	for _, st := range runStatuses {
+	for _, st := range roster.RunStatuses {
 		n := counts[st]
 		sc := statusCount{Status: st, Count: n, X: x, Fill: runFills[st]}
 		if rc.Total > 0 {
@@ -81,7 +77,7 @@ type workflowRunsPage struct {
 func (s *Server) workflowRunsPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	p := workflowRunsPage{Page: s.page(r, "Workflow runs"), workflowNav: workflowNav{"runs"}, Statuses: runStatuses,
+	p := workflowRunsPage{Page: s.page(r, "Workflow runs"), workflowNav: workflowNav{"runs"}, Statuses: roster.RunStatuses,
 		Workflow: q.Get("workflow"), Status: q.Get("status"), Email: strings.TrimSpace(q.Get("email"))}
 	f := store.RunFilter{Status: roster.RunStatus(p.Status), Email: roster.NormalizeEmail(p.Email), Limit: runsPageSize}
 	var err error
@@ -91,7 +87,7 @@ func (s *Server) workflowRunsPage(w http.ResponseWriter, r *http.Request) error 
 	if f.BeforeID, err = formID("before", q.Get("before")); err != nil {
 		return err
 	}
-	if p.Status != "" && !isRunStatus(f.Status) {
+	if p.Status != "" && !f.Status.Valid() {
 		return errBadRequest(fmt.Sprintf("status must be one of succeeded, failed, cancelled, running or waiting, got %q.", p.Status))
 	}
 	page, err := s.store.Runs(ctx, f)
@@ -137,15 +133,6 @@ func (s *Server) workflowRunsPage(w http.ResponseWriter, r *http.Request) error 
 	}
 	s.render(w, r, http.StatusOK, "workflow_runs", p)
 	return nil
-}
-
-func isRunStatus(st roster.RunStatus) bool {
-	for _, s := range runStatuses {
-		if s == st {
-			return true
-		}
-	}
-	return false
 }
 
 // formID reads an optional positive id of a query or form.
@@ -234,7 +221,7 @@ func (s *Server) workflowRunCancel(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	href := fmt.Sprintf("/workflows/runs/%d", run.ID)
-	_, err = s.wf.Cancel(r.Context(), run.ID, authOf(r).actor())
+	_, err = s.wf.Cancel(r.Context(), run.ID, authOf(r).Actor())
 	if errors.Is(err, store.ErrConflict) {
 		return &httpError{Status: http.StatusConflict, Message: fmt.Sprintf("Run %d already ended; nothing was changed.", run.ID), Href: href, HrefLabel: "Back to the run"}
 	}
@@ -290,7 +277,7 @@ func (s *Server) workflowApprovalDecide(w http.ResponseWriter, r *http.Request) 
 		return errNotFound("No such approval.")
 	}
 	approve := strings.HasSuffix(r.URL.Path, "/approve")
-	a, err := s.wf.Decide(r.Context(), id, approve, authOf(r).actor())
+	a, err := s.wf.Decide(r.Context(), id, approve, authOf(r).Actor())
 	back := localPath(r.PostFormValue("next"))
 	if back == "/" {
 		back = fmt.Sprintf("/workflows/runs/%d", a.RunID)

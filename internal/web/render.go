@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"roster/internal/httpauth"
+
 	"roster"
 )
 
@@ -143,7 +145,7 @@ func (p Page) HXHeaders() string {
 	if p.CSRF == "" {
 		return ""
 	}
-	b, _ := json.Marshal(map[string]string{csrfHeader: p.CSRF})
+	b, _ := json.Marshal(map[string]string{httpauth.CSRFHeader: p.CSRF})
 	return string(b)
 }
 
@@ -153,7 +155,7 @@ func (s *Server) page(r *http.Request, title string) Page {
 	if a := authOf(r); a != nil {
 		op := a.Operator
 		op.PasswordHash = "" // never reaches a template
-		p.Operator, p.CSRF, p.CanAct = &op, a.Session.CSRFToken, a.isAdmin()
+		p.Operator, p.CSRF, p.CanAct = &op, a.Session.CSRFToken, a.IsAdmin()
 	}
 	return p
 }

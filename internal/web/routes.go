@@ -1,17 +1,16 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
 
-// access is who may use a route.
-type access int
+	"roster/internal/httpauth"
+)
 
+// Who may use a route, short for the route list (httpauth.Access).
 const (
-	// public routes need no login: static assets, setup and login.
-	public access = iota
-	// viewer routes need a login; any role may use them.
-	viewer
-	// admin routes need a login with the admin role; viewers get 403.
-	admin
+	public = httpauth.Public
+	viewer = httpauth.Viewer
+	admin  = httpauth.Admin
 )
 
 // handlerFunc is a dashboard handler. It returns an error instead of
@@ -23,7 +22,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 type route struct {
 	Method string // GET, POST, ...; GET also answers HEAD
 	Path   string // a net/http ServeMux pattern
-	Access access
+	Access httpauth.Access
 	Handle handlerFunc
 }
 
@@ -47,6 +46,8 @@ func (s *Server) routeList() []route {
 		// Seeing.
 		{"GET", "/{$}", viewer, s.overviewPage},
 		{"GET", "/users", viewer, s.usersPage},
+		// The export is the API's (/api/v1/users.csv, one CSV writer);
+		// this older address of it redirects there.
 		{"GET", "/users.csv", viewer, s.usersCSV},
 		{"GET", "/users/{id}", viewer, s.userPage},
 		{"GET", "/teams", viewer, s.teamsPage},

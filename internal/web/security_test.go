@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"roster"
+	"roster/internal/httpauth"
 	"roster/internal/store/storetest"
+	"roster/internal/workflow/workflowtest"
 )
 
 // routePath fills a route's pattern with plausible values.
@@ -21,7 +23,7 @@ func routePath(rt route) string {
 
 func TestEveryRouteNeedsLogin(t *testing.T) {
 	t.Parallel()
-	b := setup(t, withEngine(&jobRecorder{}, nil)) // with the workflow routes
+	b := setup(t, withEngine(&workflowtest.Jobs{}, nil)) // with the workflow routes
 	b.operator(t, "ann@example.com", roster.RoleAdmin, "correct horse battery")
 	br := b.browser(t)
 	checked := 0
@@ -43,7 +45,7 @@ func TestEveryRouteNeedsLogin(t *testing.T) {
 	require.Greater(t, checked, 8)
 
 	// A forged or stale session cookie is no login either.
-	br.c.Jar.SetCookies(mustURL(t, b.ts.URL), []*http.Cookie{{Name: sessionCookie, Value: strings.Repeat("A", 43)}})
+	br.c.Jar.SetCookies(mustURL(t, b.ts.URL), []*http.Cookie{{Name: httpauth.SessionCookie, Value: strings.Repeat("A", 43)}})
 	require.Equal(t, http.StatusSeeOther, br.get("/").StatusCode)
 }
 
@@ -55,12 +57,12 @@ func TestEveryRouteNeedsLogin(t *testing.T) {
 // A bogus token is refused by the link's own check (403, "not valid").
 func TestPublicPostsCheckCSRF(t *testing.T) {
 	t.Parallel()
-	b := setup(t, withEngine(&jobRecorder{}, nil))
+	b := setup(t, withEngine(&workflowtest.Jobs{}, nil))
 	b.operator(t, "ann@example.com", roster.RoleAdmin, "correct horse battery")
 	br := b.browser(t)
 	checked := 0
 	for _, rt := range b.srv.routes {
-		if rt.Access != public || safeMethod(rt.Method) {
+		if rt.Access != public || httpauth.SafeMethod(rt.Method) {
 			continue
 		}
 		checked++
@@ -93,7 +95,7 @@ func TestCSRF(t *testing.T) {
 		}{
 			{"Missing", url.Values{}, nil},
 			{"Wrong", url.Values{"csrf": {"not-the-token"}}, nil},
-			{"WrongHeader", url.Values{}, []string{csrfHeader, "not-the-token"}},
+			{"WrongHeader", url.Values{}, []string{httpauth.CSRFHeader, "not-the-token"}},
 		} {
 			settings := url.Values{"inactivity_days": {"7"}, "currency": {"EUR"}, "sync_interval_hours": {"1"}}
 			for k, v := range tc.form {
@@ -111,7 +113,7 @@ func TestCSRF(t *testing.T) {
 		require.Equal(t, http.StatusOK, br.get("/").StatusCode, "still logged in")
 
 		// The token works in the header too, as htmx sends it.
-		p := br.do("POST", "/settings", url.Values{"inactivity_days": {"7"}, "currency": {"EUR"}, "sync_interval_hours": {"1"}}, csrfHeader, br.csrf)
+		p := br.do("POST", "/settings", url.Values{"inactivity_days": {"7"}, "currency": {"EUR"}, "sync_interval_hours": {"1"}}, httpauth.CSRFHeader, br.csrf)
 		require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
 		home := br.mustGet("/")
 		require.Contains(t, home.Body, `hx-headers="{&#34;X-CSRF-Token&#34;:&#34;`+br.csrf+`&#34;}"`)

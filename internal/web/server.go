@@ -1,12 +1,16 @@
-// Package web is roster's dashboard: server-rendered pages over the store,
-// with login, sessions, CSRF protection, admin and viewer roles, and the
-// forms that run actions on Miro.
+// Package web is roster's dashboard: server-rendered HTML pages over the
+// store, with login, admin and viewer roles, and the forms that run
+// actions on Miro. Sessions, CSRF and API keys are internal/httpauth's;
+// the JSON API (internal/api) and the SCIM server (internal/scim) are
+// served beside it.
 //
 // Layout: routes.go is the single route list; each page or action has its
 // own file (page_*.go, action_*.go); render.go parses the embedded
-// templates once; auth.go, csrf.go and errors.go are the helpers every
-// handler shares. Handlers stay thin: numbers come from the store and
-// internal/insights, actions from internal/action's Runner.
+// templates once; auth.go (route access), csrf.go (the login forms'
+// double-submit token) and errors.go are the helpers every handler
+// shares. Handlers stay thin: numbers come from the store and
+// internal/insights, actions from internal/action's Runner, which also
+// holds their one validation.
 package web
 
 import (
@@ -20,6 +24,7 @@ import (
 
 	"roster/internal/action"
 	"roster/internal/connect"
+	"roster/internal/httpauth"
 	"roster/internal/store"
 	"roster/internal/workflow"
 )
@@ -54,31 +59,27 @@ type Config struct {
 	// over TLS (also behind a TLS-terminating proxy). A request that
 	// arrives over TLS gets Secure cookies regardless.
 	SecureCookies bool
-	SessionTTL    time.Duration // default 12 h
+	SessionTTL    time.Duration // default httpauth.DefaultSessionTTL
 	// Workflows runs automations; nil hides the workflow pages.
 	Workflows *workflow.Engine
 }
 
-// DefaultSessionTTL is how long a login lasts.
-const DefaultSessionTTL = 12 * time.Hour
-
 // Server is the dashboard, an http.Handler.
 type Server struct {
-	store    store.Store
-	actions  *action.Runner
-	jobs     SyncEnqueuer
-	connect  *connect.Service
-	public   string
-	logger   *slog.Logger
-	now      func() time.Time
-	secure   bool
-	ttl      time.Duration
-	tmpl     *templates
-	assets   *assets
-	routes   []route
-	mux      *http.ServeMux
-	dummyPwd []byte // a bcrypt hash compared against for unknown emails, so timing reveals nothing
-	wf       *workflow.Engine
+	store   store.Store
+	actions *action.Runner
+	jobs    SyncEnqueuer
+	connect *connect.Service
+	public  string
+	logger  *slog.Logger
+	now     func() time.Time
+	guard   *httpauth.Guard
+	pw      *httpauth.Passwords
+	tmpl    *templates
+	assets  *assets
+	routes  []route
+	mux     *http.ServeMux
+	wf      *workflow.Engine
 }
 
 // New builds the dashboard. It parses every template and fingerprints
@@ -91,7 +92,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Store, actions: cfg.Actions, jobs: cfg.Jobs,
 		connect: cfg.Connect, public: strings.TrimRight(cfg.PublicURL, "/"),
-		logger: cfg.Logger, now: cfg.Now, secure: cfg.SecureCookies, ttl: cfg.SessionTTL, wf: cfg.Workflows,
+		logger: cfg.Logger, now: cfg.Now, wf: cfg.Workflows,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -99,9 +100,7 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.ttl <= 0 {
-		s.ttl = DefaultSessionTTL
-	}
+	s.guard = &httpauth.Guard{Store: cfg.Store, Logger: s.logger, Now: s.now, SecureCookies: cfg.SecureCookies, SessionTTL: cfg.SessionTTL}
 	var err error
 	if s.assets, err = loadAssets(staticFS); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
@@ -109,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 	if s.tmpl, err = parseTemplates(templateFS, s.assets); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	if s.dummyPwd, err = hashPassword("roster-timing-equaliser"); err != nil {
+	if s.pw, err = httpauth.NewPasswords(); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s.routes = s.routeList()
@@ -117,23 +116,11 @@ func New(cfg Config) (*Server, error) {
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
 	}
-	s.registerAPI(s.mux)
-	s.registerSCIM(s.mux)
 	return s, nil
 }
 
 // ServeHTTP serves the dashboard with security headers on every response.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setSecurityHeaders(w.Header())
+	httpauth.SecurityHeaders(w.Header())
 	s.mux.ServeHTTP(w, r)
-}
-
-// setSecurityHeaders forbids inline script and style, framing, sniffing
-// and cross-origin referrers. Form posts may only go back to roster; the
-// OAuth connect flow reaches Miro by a redirect, which form-action allows.
-func setSecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
 }

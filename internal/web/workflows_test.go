@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,50 +19,20 @@ import (
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 	"roster/internal/workflow"
+	"roster/internal/workflow/workflowtest"
 )
-
-// jobRecorder is workflow.Jobs for the web tests: it records the step
-// jobs the engine enqueues, and wfFixture.work runs the due ones with
-// Engine.Work. The job queue itself is internal/jobs' to test.
-type jobRecorder struct {
-	mu   sync.Mutex
-	jobs []workflow.StepJob
-}
-
-func (j *jobRecorder) EnqueueSteps(_ context.Context, steps []workflow.StepJob) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.jobs = append(j.jobs, steps...)
-	return nil
-}
-
-// due takes the jobs due at now, leaving the later ones.
-func (j *jobRecorder) due(now time.Time) []workflow.StepJob {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	var due, later []workflow.StepJob
-	for _, s := range j.jobs {
-		if s.At.IsZero() || !s.At.After(now) {
-			due = append(due, s)
-		} else {
-			later = append(later, s)
-		}
-	}
-	j.jobs = later
-	return due
-}
 
 // wfFixture is the fixture with a real workflow engine: the fixture's
 // store, the real action runner on the simulator, recorded jobs.
 type wfFixture struct {
 	*fixture
 	eng  *workflow.Engine
-	jobs *jobRecorder
+	jobs *workflowtest.Jobs
 }
 
 // withEngine gives a Config a workflow engine on its store and its
 // action runner (or none).
-func withEngine(jobs *jobRecorder, out **workflow.Engine) func(*Config) {
+func withEngine(jobs *workflowtest.Jobs, out **workflow.Engine) func(*Config) {
 	return func(c *Config) {
 		e := &workflow.Engine{Store: c.Store, Jobs: jobs, LinkKey: bytes.Repeat([]byte("k"), 32),
 			PublicURL: "http://roster.test", Now: c.Now}
@@ -77,26 +46,13 @@ func withEngine(jobs *jobRecorder, out **workflow.Engine) func(*Config) {
 
 func newWFFixture(t *testing.T, db *storeDB) *wfFixture {
 	t.Helper()
-	wf := &wfFixture{jobs: &jobRecorder{}}
+	wf := &wfFixture{jobs: &workflowtest.Jobs{}}
 	wf.fixture = newFixture(t, db, withEngine(wf.jobs, &wf.eng))
 	return wf
 }
 
-// work runs every due step job, and the jobs they enqueue, until none is
-// due.
-func (f *wfFixture) work(t *testing.T) {
-	t.Helper()
-	for i := 0; i < 100; i++ {
-		due := f.jobs.due(f.clock.Now())
-		if len(due) == 0 {
-			return
-		}
-		for _, j := range due {
-			require.NoError(t, f.eng.Work(context.Background(), j, 1, 5))
-		}
-	}
-	t.Fatal("the jobs never ran out")
-}
+// work runs every due step job, and the jobs they enqueue.
+func (f *wfFixture) work(t *testing.T) { f.jobs.Work(t, f.eng, f.clock.Now()) }
 
 // approvalYAML is a manual workflow that asks boss@example.com in the UI,
 // then removes the person from team.
@@ -343,7 +299,7 @@ func TestWorkflowDryRunAndRunNow(t *testing.T) {
 	require.Equal(t, "1", text(findAll(parseHTML(t, p.Body), "strong", "started")[0]))
 	require.Regexp(t, `href="/workflows/runs/\d+"`, p.Body)
 	require.Contains(t, text(findAll(parseHTML(t, p.Body), "table", "excluded")[0]), "nobody@example.comroster knows no one with this email")
-	require.Len(t, f.jobs.due(f.clock.Now()), 1, "the first step is enqueued")
+	require.Len(t, f.jobs.Due(f.clock.Now()), 1, "the first step is enqueued")
 
 	// No email: 422.
 	p = br.post(fmt.Sprintf("/workflows/%d/run", id), url.Values{"emails": {"  "}})
@@ -442,16 +398,7 @@ func TestWorkflowRunsApproveDenyCancel(t *testing.T) {
 
 // memberOf is another active member of the organization in team.
 func (f *wfFixture) memberOf(t *testing.T, team string, not int64) roster.Account {
-	t.Helper()
-	res, err := f.db.ListAccounts(context.Background(), store.AccountQuery{MiroTeamID: team, Limit: 50})
-	require.NoError(t, err)
-	for _, a := range res.Accounts {
-		if a.ID != not && a.Active && a.Email != "" && a.OrgRole == "organization_internal_user" {
-			return a
-		}
-	}
-	t.Fatal("no other member in the team")
-	return roster.Account{}
+	return f.kit.MemberOf(t, team, not)
 }
 
 // runIDs are the runs a runs table lists, in order.

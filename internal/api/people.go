@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 	"roster/internal/store"
 )
 
-// apiPerson is a directory person as the API shows it.
-type apiPerson struct {
+// Person is a directory person as the API shows it.
+type Person struct {
 	ID           int64     `json:"id"`
 	Email        string    `json:"email"`
 	Name         string    `json:"name"`
@@ -28,12 +28,12 @@ type apiPerson struct {
 	UpdatedAt    time.Time `json:"updated_at"`
 }
 
-func apiPersonOf(p roster.Person) apiPerson {
+func PersonOf(p roster.Person) Person {
 	aliases := p.Aliases
 	if aliases == nil {
 		aliases = []string{}
 	}
-	return apiPerson{ID: p.ID, Email: p.Email, Name: p.Name, ManagerEmail: p.ManagerEmail, Department: p.Department,
+	return Person{ID: p.ID, Email: p.Email, Name: p.Name, ManagerEmail: p.ManagerEmail, Department: p.Department,
 		Status: string(p.Status), ExternalID: p.ExternalID, Aliases: aliases, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
@@ -57,25 +57,25 @@ func (s *Server) apiPeople(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list people: %w", err)
 	}
-	out := apiList[apiPerson]{Data: make([]apiPerson, 0, len(page.People)), Total: &page.Total, NextCursor: page.NextCursor}
+	out := List[Person]{Data: make([]Person, 0, len(page.People)), Total: &page.Total, NextCursor: page.NextCursor}
 	for _, p := range page.People {
-		out.Data = append(out.Data, apiPersonOf(p))
+		out.Data = append(out.Data, PersonOf(p))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-// apiImportReport is a CSV import's report.
-type apiImportReport struct {
-	Rows    int                 `json:"rows"`
-	Created int                 `json:"created"`
-	Updated int                 `json:"updated"`
-	Failed  int                 `json:"failed"`
-	Errors  []apiImportRowError `json:"errors"`
+// ImportReport is a CSV import's report.
+type ImportReport struct {
+	Rows    int              `json:"rows"`
+	Created int              `json:"created"`
+	Updated int              `json:"updated"`
+	Failed  int              `json:"failed"`
+	Errors  []ImportRowError `json:"errors"`
 }
 
-// apiImportRowError is one problem of one row (the header is row 1).
-type apiImportRowError struct {
+// ImportRowError is one problem of one row (the header is row 1).
+type ImportRowError struct {
 	Row     int    `json:"row"`
 	Field   string `json:"field"`
 	Message string `json:"message"`
@@ -90,45 +90,67 @@ type apiImportRowError struct {
 // at all (no file, not text, a wrong header) writes nothing: 400, 413, or
 // 422 for the header.
 func (s *Server) apiPeopleImport(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes+64<<10)
-	if r.ContentLength > maxImportBytes+64<<10 {
-		return apiErr(http.StatusRequestEntityTooLarge, "invalid_field", "body", fmt.Sprintf("The CSV is too large: at most %d MB.", maxImportBytes>>20))
+	limit := int64(directory.MaxImportBytes + 64<<10) // the file, and any multipart framing around it
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength > limit {
+		return importRefused(directory.TooLargeError())
 	}
 	var (
 		rep directory.Report
 		err error
 	)
+	actor := callerOf(r).Actor
 	switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
 	case "multipart/form-data":
-		_, rep, err = s.importUpload(r)
+		if err = r.ParseMultipartForm(directory.MaxImportBytes); err != nil {
+			err = directory.UploadError(err)
+			break
+		}
+		var (
+			name string
+			size int64
+			in   io.Reader
+		)
+		if file, hdr, ferr := r.FormFile("file"); ferr == nil {
+			defer file.Close()
+			name, size, in = hdr.Filename, hdr.Size, file
+		}
+		rep, err = directory.ImportUpload(r.Context(), s.store, actor, name, size, in)
 	case "text/csv", "text/plain":
-		// Read whole first: Import keeps reading after a read error, so a
-		// body cut off at the limit must not reach it.
+		// Read whole first, so that a body over the limit imports nothing.
 		var body []byte
 		if body, err = io.ReadAll(r.Body); err == nil {
-			rep, err = s.importCSV(r, "the request body", bytes.NewReader(body))
+			rep, err = directory.ImportFile(r.Context(), s.store, actor, "the request body", bytes.NewReader(body))
 		}
 	default:
 		return invalidField("body", "send the CSV as the body with Content-Type text/csv, or as the file part of a multipart/form-data upload; got %q", r.Header.Get("Content-Type"))
 	}
-	var ie *importError
+	var fe *directory.FileError
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return apiErr(http.StatusRequestEntityTooLarge, "invalid_field", "body", fmt.Sprintf("The CSV is too large: at most %d MB. Nothing was imported.", maxImportBytes>>20))
-	case errors.As(err, &ie):
-		field := "file"
-		if ie.Status == http.StatusUnprocessableEntity {
-			field = "header"
-		}
-		return apiErr(ie.Status, "invalid_field", field, ie.Message)
+		return importRefused(directory.TooLargeError())
+	case errors.As(err, &fe):
+		return importRefused(fe)
 	case err != nil:
 		return err
 	}
-	out := apiImportReport{Rows: rep.Rows, Created: rep.Created, Updated: rep.Updated, Failed: rep.Failed, Errors: []apiImportRowError{}}
+	out := ImportReport{Rows: rep.Rows, Created: rep.Created, Updated: rep.Updated, Failed: rep.Failed, Errors: []ImportRowError{}}
 	for _, e := range rep.Errors {
-		out.Errors = append(out.Errors, apiImportRowError{Row: e.Row, Field: e.Field, Message: e.Message})
+		out.Errors = append(out.Errors, ImportRowError{Row: e.Row, Field: e.Field, Message: e.Message})
 	}
-	writeJSON(w, http.StatusOK, apiOne[apiImportReport]{out})
+	writeJSON(w, http.StatusOK, One[ImportReport]{out})
 	return nil
+}
+
+// importRefused is the answer to a file refused before any row was
+// written: 413 too large, 422 a header Import refused, 400 otherwise.
+func importRefused(fe *directory.FileError) error {
+	switch fe.Reason {
+	case directory.TooLarge:
+		return apiErr(http.StatusRequestEntityTooLarge, "invalid_field", "body", fe.Message)
+	case directory.BadHeader:
+		return apiErr(http.StatusUnprocessableEntity, "invalid_field", "header", fe.Message)
+	}
+	return apiErr(http.StatusBadRequest, "invalid_field", "file", fe.Message)
 }

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ import (
 // apiWorkflowPath is the template of one workflow: GET takes its id or
 // its name, PUT its name. One template serves both, since OpenAPI (and a
 // reader) cannot tell /workflows/{id} from /workflows/{name}.
-const apiWorkflowPath = apiPrefix + "/workflows/{workflow}"
+const apiWorkflowPath = Prefix + "/workflows/{workflow}"
 
 // apiEngine is the engine, or 404 when this roster runs none.
 func (s *Server) apiEngine() (*workflow.Engine, error) {
@@ -43,11 +43,11 @@ func apiWorkflowErr(err error) error {
 		return err
 	}
 	return &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: fe[0].Path,
-		Message: fe.Error(), Data: apiFieldErrorsJSON{Fields: fe}}
+		Message: fe.Error(), Data: FieldErrors{Fields: fe}}
 }
 
-// apiFieldErrorsJSON is the data of a 422: every bad field.
-type apiFieldErrorsJSON struct {
+// FieldErrors is the data of a 422: every bad field.
+type FieldErrors struct {
 	Fields []roster.WorkflowFieldError `json:"fields"`
 }
 
@@ -60,7 +60,7 @@ func (s *Server) apiWorkflows(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list workflows: %w", err)
 	}
-	out := apiList[roster.Workflow]{Data: make([]roster.Workflow, 0, len(ws))}
+	out := List[roster.Workflow]{Data: make([]roster.Workflow, 0, len(ws))}
 	out.Data = append(out.Data, ws...)
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -94,7 +94,7 @@ func (s *Server) apiWorkflow(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apiOne[roster.Workflow]{wf})
+	writeJSON(w, http.StatusOK, One[roster.Workflow]{wf})
 	return nil
 }
 
@@ -131,9 +131,9 @@ func (s *Server) apiWorkflowPut(w http.ResponseWriter, r *http.Request) error {
 		return apiWorkflowErr(err)
 	}
 	action := map[int]string{http.StatusCreated: "workflow_created", http.StatusOK: "workflow_updated"}[status]
-	s.audit(r, roster.AuditEntry{Actor: callerOf(r).Actor, Kind: "workflow", Action: action, Target: saved.Name, Result: "ok",
+	s.guard.Audit(r, roster.AuditEntry{Actor: callerOf(r).Actor, Kind: "workflow", Action: action, Target: saved.Name, Result: "ok",
 		Detail: fmt.Sprintf("workflow %d, enabled %t (API)", saved.ID, saved.Enabled)})
-	writeJSON(w, status, apiOne[roster.Workflow]{saved})
+	writeJSON(w, status, One[roster.Workflow]{saved})
 	return nil
 }
 
@@ -142,50 +142,50 @@ type apiEmailsBody struct {
 	Emails []string `json:"emails"`
 }
 
-// apiDryRunJSON is workflow.DryRun as JSON.
-type apiDryRunJSON struct {
-	Workflow      string              `json:"workflow"`
-	Basis         string              `json:"basis"`
-	Total         int                 `json:"total"`
-	Runs          []apiPlannedRunJSON `json:"runs"`
-	ExcludedTotal int                 `json:"excluded_total"`
-	Excluded      []apiExclusionJSON  `json:"excluded"`
+// DryRun is workflow.DryRun as JSON.
+type DryRun struct {
+	Workflow      string       `json:"workflow"`
+	Basis         string       `json:"basis"`
+	Total         int          `json:"total"`
+	Runs          []PlannedRun `json:"runs"`
+	ExcludedTotal int          `json:"excluded_total"`
+	Excluded      []Exclusion  `json:"excluded"`
 }
 
-type apiPlannedRunJSON struct {
-	Email   string               `json:"email"`
-	Name    string               `json:"name"`
-	License string               `json:"license"`
-	Steps   []apiPlannedStepJSON `json:"steps"`
+type PlannedRun struct {
+	Email   string        `json:"email"`
+	Name    string        `json:"name"`
+	License string        `json:"license"`
+	Steps   []PlannedStep `json:"steps"`
 }
 
-type apiPlannedStepJSON struct {
+type PlannedStep struct {
 	ID      string `json:"id"`
 	Kind    string `json:"kind"`
 	Plan    string `json:"plan"`
 	Blocked bool   `json:"blocked"`
 }
 
-type apiExclusionJSON struct {
+type Exclusion struct {
 	Email  string `json:"email"`
 	Reason string `json:"reason"`
 }
 
-func apiExclusions(ex []workflow.Exclusion) []apiExclusionJSON {
-	out := make([]apiExclusionJSON, 0, len(ex))
+func ExclusionsOf(ex []workflow.Exclusion) []Exclusion {
+	out := make([]Exclusion, 0, len(ex))
 	for _, x := range ex {
-		out = append(out, apiExclusionJSON{Email: x.Email, Reason: x.Reason})
+		out = append(out, Exclusion{Email: x.Email, Reason: x.Reason})
 	}
 	return out
 }
 
-func apiDryRun(d workflow.DryRun) apiDryRunJSON {
-	out := apiDryRunJSON{Workflow: d.Workflow, Basis: d.Basis, Total: d.Total, ExcludedTotal: d.ExcludedTotal,
-		Runs: make([]apiPlannedRunJSON, 0, len(d.Runs)), Excluded: apiExclusions(d.Excluded)}
+func DryRunOf(d workflow.DryRun) DryRun {
+	out := DryRun{Workflow: d.Workflow, Basis: d.Basis, Total: d.Total, ExcludedTotal: d.ExcludedTotal,
+		Runs: make([]PlannedRun, 0, len(d.Runs)), Excluded: ExclusionsOf(d.Excluded)}
 	for _, pr := range d.Runs {
-		j := apiPlannedRunJSON{Email: pr.Email, Name: pr.Name, License: pr.License, Steps: make([]apiPlannedStepJSON, 0, len(pr.Steps))}
+		j := PlannedRun{Email: pr.Email, Name: pr.Name, License: pr.License, Steps: make([]PlannedStep, 0, len(pr.Steps))}
 		for _, st := range pr.Steps {
-			j.Steps = append(j.Steps, apiPlannedStepJSON{ID: st.ID, Kind: string(st.Kind), Plan: st.Plan, Blocked: st.Blocked})
+			j.Steps = append(j.Steps, PlannedStep{ID: st.ID, Kind: string(st.Kind), Plan: st.Plan, Blocked: st.Blocked})
 		}
 		out.Runs = append(out.Runs, j)
 	}
@@ -233,14 +233,14 @@ func (s *Server) apiWorkflowDryRun(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return apiWorkflowErr(err)
 	}
-	writeJSON(w, http.StatusOK, apiOne[apiDryRunJSON]{apiDryRun(d)})
+	writeJSON(w, http.StatusOK, One[DryRun]{DryRunOf(d)})
 	return nil
 }
 
-// apiManualJSON is what POST .../runs started and left out.
-type apiManualJSON struct {
-	Started  []apiRunJSON       `json:"started"`
-	Excluded []apiExclusionJSON `json:"excluded"`
+// ManualRuns is what POST .../runs started and left out.
+type ManualRuns struct {
+	Started  []Run       `json:"started"`
+	Excluded []Exclusion `json:"excluded"`
 }
 
 // apiWorkflowStart is POST /api/v1/workflows/{id}/runs: start the
@@ -273,16 +273,16 @@ func (s *Server) apiWorkflowStart(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return apiWorkflowErr(err)
 	}
-	out := apiManualJSON{Started: make([]apiRunJSON, 0, len(res.Started)), Excluded: apiExclusions(res.Excluded)}
+	out := ManualRuns{Started: make([]Run, 0, len(res.Started)), Excluded: ExclusionsOf(res.Excluded)}
 	for _, run := range res.Started {
-		out.Started = append(out.Started, apiRun(run))
+		out.Started = append(out.Started, RunOf(run))
 	}
-	writeJSON(w, http.StatusCreated, apiOne[apiManualJSON]{out})
+	writeJSON(w, http.StatusCreated, One[ManualRuns]{out})
 	return nil
 }
 
-// apiRunJSON is a workflow run.
-type apiRunJSON struct {
+// Run is a workflow run.
+type Run struct {
 	ID         int64      `json:"id"`
 	WorkflowID int64      `json:"workflow_id"`
 	Workflow   string     `json:"workflow"`
@@ -298,17 +298,17 @@ type apiRunJSON struct {
 	EndedAt    *time.Time `json:"ended_at"`
 }
 
-func apiRun(r roster.WorkflowRun) apiRunJSON {
-	out := apiRunJSON{ID: r.ID, WorkflowID: r.WorkflowID, Workflow: r.WorkflowName, Trigger: r.Trigger, Email: r.Email,
+func RunOf(r roster.WorkflowRun) Run {
+	out := Run{ID: r.ID, WorkflowID: r.WorkflowID, Workflow: r.WorkflowName, Trigger: r.Trigger, Email: r.Email,
 		AccountID: r.AccountID, PersonID: r.PersonID, Status: string(r.Status), Error: r.Error,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), EndedAt: apiTime(r.EndedAt)}
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), EndedAt: timeOf(r.EndedAt)}
 	if r.Status.Live() && r.Position >= 0 && r.Position < len(r.Definition.Steps) {
 		out.Step = r.Definition.Steps[r.Position].ID
 	}
 	return out
 }
 
-type apiRunStepJSON struct {
+type RunStep struct {
 	StepID    string     `json:"step_id"`
 	Kind      string     `json:"kind"`
 	Status    string     `json:"status"`
@@ -320,7 +320,7 @@ type apiRunStepJSON struct {
 	EndedAt   *time.Time `json:"ended_at"`
 }
 
-type apiApprovalJSON struct {
+type Approval struct {
 	ID        int64      `json:"id"`
 	RunID     int64      `json:"run_id"`
 	StepID    string     `json:"step_id"`
@@ -332,22 +332,22 @@ type apiApprovalJSON struct {
 	DecidedAt *time.Time `json:"decided_at"`
 }
 
-func apiApproval(a roster.Approval) apiApprovalJSON {
-	return apiApprovalJSON{ID: a.ID, RunID: a.RunID, StepID: a.StepID, Approver: a.Approver, Status: string(a.Status),
-		DecidedBy: a.DecidedBy, ExpiresAt: a.ExpiresAt.UTC(), CreatedAt: a.CreatedAt.UTC(), DecidedAt: apiTime(a.DecidedAt)}
+func ApprovalOf(a roster.Approval) Approval {
+	return Approval{ID: a.ID, RunID: a.RunID, StepID: a.StepID, Approver: a.Approver, Status: string(a.Status),
+		DecidedBy: a.DecidedBy, ExpiresAt: a.ExpiresAt.UTC(), CreatedAt: a.CreatedAt.UTC(), DecidedAt: timeOf(a.DecidedAt)}
 }
 
-// apiRunDetailJSON is a run with its timeline and its pending approval.
-type apiRunDetailJSON struct {
-	apiRunJSON
-	Steps    []apiRunStepJSON `json:"steps"`
-	Approval *apiApprovalJSON `json:"approval"`
+// RunDetail is a run with its timeline and its pending approval.
+type RunDetail struct {
+	Run
+	Steps    []RunStep `json:"steps"`
+	Approval *Approval `json:"approval"`
 }
 
-// apiRunListJSON is a page of runs, with the counts by status of every
+// RunList is a page of runs, with the counts by status of every
 // run the filter matches (ignoring status), for progress bars.
-type apiRunListJSON struct {
-	Data       []apiRunJSON   `json:"data"`
+type RunList struct {
+	Data       []Run          `json:"data"`
 	Total      int            `json:"total"`
 	NextCursor string         `json:"next_cursor,omitempty"`
 	Counts     map[string]int `json:"counts"`
@@ -368,7 +368,7 @@ func (s *Server) apiWorkflowRunsList(w http.ResponseWriter, r *http.Request) err
 	if f.WorkflowID, err = parseID("workflow_id", q.Get("workflow_id")); err != nil {
 		return err
 	}
-	if f.Status != "" && !isRunStatus(f.Status) {
+	if f.Status != "" && !f.Status.Valid() {
 		return invalidField("status", "status must be one of succeeded, failed, cancelled, running or waiting, got %q", f.Status)
 	}
 	if f.BeforeID, err = decodeIDCursor("workflow-runs", q.Get("cursor")); err != nil {
@@ -385,11 +385,11 @@ func (s *Server) apiWorkflowRunsList(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return fmt.Errorf("list workflow runs: %w", err)
 	}
-	out := apiRunListJSON{Data: make([]apiRunJSON, 0, len(page.Runs)), Total: page.Total, Counts: map[string]int{}}
+	out := RunList{Data: make([]Run, 0, len(page.Runs)), Total: page.Total, Counts: map[string]int{}}
 	for _, run := range page.Runs {
-		out.Data = append(out.Data, apiRun(run))
+		out.Data = append(out.Data, RunOf(run))
 	}
-	for _, st := range runStatuses {
+	for _, st := range roster.RunStatuses {
 		out.Counts[string(st)] = page.Counts[st]
 	}
 	if page.NextBefore > 0 {
@@ -430,23 +430,23 @@ func (s *Server) apiWorkflowRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("load the timeline of run %d: %w", run.ID, err)
 	}
-	out := apiRunDetailJSON{apiRunJSON: apiRun(run), Steps: make([]apiRunStepJSON, 0, len(steps))}
+	out := RunDetail{Run: RunOf(run), Steps: make([]RunStep, 0, len(steps))}
 	for _, st := range steps {
-		out.Steps = append(out.Steps, apiRunStepJSON{StepID: st.StepID, Kind: string(st.Kind), Status: string(st.Status),
+		out.Steps = append(out.Steps, RunStep{StepID: st.StepID, Kind: string(st.Kind), Status: string(st.Status),
 			Attempts: st.Attempts, Detail: st.Detail, Branch: st.Branch,
-			DueAt: apiTime(st.DueAt), StartedAt: apiTime(st.StartedAt), EndedAt: apiTime(st.EndedAt)})
+			DueAt: timeOf(st.DueAt), StartedAt: timeOf(st.StartedAt), EndedAt: timeOf(st.EndedAt)})
 	}
 	if out.Step != "" && run.Definition.Steps[run.Position].Kind == roster.StepApproval {
 		a, err := s.store.ApprovalFor(ctx, run.ID, out.Step)
 		switch {
 		case err == nil && a.Status == roster.ApprovalPending:
-			j := apiApproval(a)
+			j := ApprovalOf(a)
 			out.Approval = &j
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return fmt.Errorf("load the approval of run %d: %w", run.ID, err)
 		}
 	}
-	writeJSON(w, http.StatusOK, apiOne[apiRunDetailJSON]{out})
+	writeJSON(w, http.StatusOK, One[RunDetail]{out})
 	return nil
 }
 
@@ -468,7 +468,7 @@ func (s *Server) apiWorkflowRunCancel(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apiOne[apiRunJSON]{apiRun(done)})
+	writeJSON(w, http.StatusOK, One[Run]{RunOf(done)})
 	return nil
 }
 
@@ -493,6 +493,6 @@ func (s *Server) apiApprovalDecide(w http.ResponseWriter, r *http.Request) error
 	case err != nil:
 		return err
 	}
-	writeJSON(w, http.StatusOK, apiOne[apiApprovalJSON]{apiApproval(a)})
+	writeJSON(w, http.StatusOK, One[Approval]{ApprovalOf(a)})
 	return nil
 }

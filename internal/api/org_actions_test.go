@@ -1,10 +1,9 @@
-package web
+package api
 
 import (
 	"bytes"
 	"context"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"testing"
 
@@ -16,6 +15,7 @@ import (
 	"roster"
 	"roster/internal/action"
 	"roster/internal/store/storetest"
+	"roster/internal/testkit"
 )
 
 // validAnswer checks an answer against the document's schema for the
@@ -56,25 +56,6 @@ func (b *testBundle) apiRaw(t *testing.T, method, path, key, contentType string,
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return apiAnswer{Status: resp.StatusCode, Header: resp.Header, Body: raw}
-}
-
-// multipartCSV is a multipart body with content as the "file" part
-// (none when name is ""), and its content type.
-func multipartCSV(t *testing.T, name, content string, fields ...string) ([]byte, string) {
-	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for i := 0; i+1 < len(fields); i += 2 {
-		require.NoError(t, mw.WriteField(fields[i], fields[i+1]))
-	}
-	if name != "" {
-		fw, err := mw.CreateFormFile("file", name)
-		require.NoError(t, err)
-		_, err = io.WriteString(fw, content)
-		require.NoError(t, err)
-	}
-	require.NoError(t, mw.Close())
-	return buf.Bytes(), mw.FormDataContentType()
 }
 
 func TestAPIOrgActions(t *testing.T) {
@@ -136,12 +117,12 @@ func TestAPIOrgActions(t *testing.T) {
 		// its first outcome, with no second SCIM call.
 		body := map[string]any{"connection_id": f.org.ID, "user_id": acc.MiroUserID}
 		a = check("/api/v1/actions/deactivate", act, body, http.StatusOK, "Idempotency-Key", "api-d-1")
-		var got struct{ Data apiActionJSON }
+		var got struct{ Data Action }
 		a.decode(t, &got)
 		require.Equal(t, string(roster.ActionDeactivate), got.Data.Kind)
 		require.Equal(t, "succeeded", got.Data.Status)
 		require.Equal(t, "apikey:robot", got.Data.Actor)
-		m, err := f.admin.OrgMember(ctx, f.info.OrgID, acc.MiroUserID)
+		m, err := f.kit.Admin.OrgMember(ctx, f.info.OrgID, acc.MiroUserID)
 		require.NoError(t, err)
 		require.False(t, m.Active)
 		check("/api/v1/actions/deactivate", act, body, http.StatusOK, "Idempotency-Key", "api-d-1")
@@ -149,7 +130,7 @@ func TestAPIOrgActions(t *testing.T) {
 
 		// Reactivate.
 		a = check("/api/v1/actions/reactivate", act, map[string]any{"connection_id": f.org.ID, "email": acc.Email, "idempotency_key": "api-r-1"}, http.StatusOK)
-		m, err = f.admin.OrgMember(ctx, f.info.OrgID, acc.MiroUserID)
+		m, err = f.kit.Admin.OrgMember(ctx, f.info.OrgID, acc.MiroUserID)
 		require.NoError(t, err)
 		require.True(t, m.Active)
 
@@ -179,7 +160,7 @@ func TestAPIOrgActions(t *testing.T) {
 		require.NoError(t, err)
 		a = check("/api/v1/actions/remove-from-all-teams", act, map[string]any{"connection_id": f.org.ID, "email": acc.Email,
 			"idempotency_key": "api-a-1", "service_account_email": f.withOrgRole(t, "organization_internal_admin").Email}, http.StatusOK)
-		var all struct{ Data apiAllTeamsJSON }
+		var all struct{ Data AllTeams }
 		a.decode(t, &all)
 		require.Len(t, all.Data.Teams, len(ms))
 		require.Equal(t, len(ms), all.Data.Removed, string(a.Body))
@@ -231,7 +212,7 @@ func TestAPIPeopleImport(t *testing.T) {
 		a := check(act, "application/json", []byte(`{}`), http.StatusBadRequest)
 		_, field, _ := a.errorBody(t)
 		require.Equal(t, "body", field)
-		mp, ct := multipartCSV(t, "", "")
+		mp, ct := testkit.MultipartCSV(t, "", "")
 		a = check(act, ct, mp, http.StatusBadRequest)
 		_, field, msg := a.errorBody(t)
 		require.Equal(t, "file", field)
@@ -247,15 +228,15 @@ func TestAPIPeopleImport(t *testing.T) {
 
 		// The body as text/csv: good rows apply, the bad one is reported.
 		a = check(act, "text/csv", []byte(good), http.StatusOK)
-		var rep struct{ Data apiImportReport }
+		var rep struct{ Data ImportReport }
 		a.decode(t, &rep)
-		require.Equal(t, apiImportReport{Rows: 3, Created: 2, Failed: 1, Errors: []apiImportRowError{{Row: 3, Field: "email", Message: rep.Data.Errors[0].Message}}}, rep.Data)
+		require.Equal(t, ImportReport{Rows: 3, Created: 2, Failed: 1, Errors: []ImportRowError{{Row: 3, Field: "email", Message: rep.Data.Errors[0].Message}}}, rep.Data)
 		p, err := db.PersonByEmail(ctx, "carl@example.com")
 		require.NoError(t, err)
 		require.Equal(t, roster.PersonLeft, p.Status)
 
 		// The same as a multipart upload: updates now.
-		mp, ct = multipartCSV(t, "people.csv", good)
+		mp, ct = testkit.MultipartCSV(t, "people.csv", good)
 		a = check(act, ct, mp, http.StatusOK)
 		a.decode(t, &rep)
 		require.Equal(t, 2, rep.Data.Updated)

@@ -1,6 +1,7 @@
-package web
+package api
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -24,62 +25,39 @@ const (
 // apiUsers is GET /api/v1/users: the users list's search, filters, sort
 // and keyset paging, as JSON.
 func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	f, err := parseAPIUsers(r.URL.Query())
+	q, err := s.usersQuery(r, apiDefaultLimit)
 	if err != nil {
 		return err
 	}
-	settings, err := s.store.Settings(ctx)
+	res, err := s.store.ListAccounts(r.Context(), q)
 	if err != nil {
-		return fmt.Errorf("load settings: %w", err)
+		return listError(q, err)
 	}
-	res, err := s.store.ListAccounts(ctx, f.query(settings.InactivityDays, s.now()))
-	if errors.Is(err, store.ErrInvalid) && f.Cursor != "" {
-		return invalidField("cursor", "cursor is not valid: it was changed, or it belongs to another sort or filter; start again without it")
-	}
-	if errors.Is(err, store.ErrInvalid) {
-		return apiErr(http.StatusBadRequest, "invalid_field", "", "The users query is not valid: "+err.Error())
-	}
-	if err != nil {
-		return fmt.Errorf("list accounts: %w", err)
-	}
-	out := apiList[apiUserJSON]{Data: make([]apiUserJSON, 0, len(res.Accounts)), Total: &res.Total, NextCursor: res.NextCursor}
+	out := List[User]{Data: make([]User, 0, len(res.Accounts)), Total: &res.Total, NextCursor: res.NextCursor}
 	for _, a := range res.Accounts {
-		out.Data = append(out.Data, apiUser(a))
+		out.Data = append(out.Data, UserOf(a))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-// parseAPIUsers reads the users query into the filter the users page
-// uses, naming the parameter at fault.
-func parseAPIUsers(q url.Values) (usersFilter, error) {
-	f := usersFilter{
-		Q: strings.TrimSpace(q.Get("q")), License: q.Get("license"), Role: q.Get("role"), Team: q.Get("team"),
-		Activity: q.Get("activity"), Status: q.Get("status"), Sort: q.Get("sort"), Cursor: q.Get("cursor"), Limit: apiDefaultLimit,
+// usersQuery reads the users list's query string (the same parameters as
+// the dashboard's users page) into the store's query, naming the
+// parameter at fault. Activity is measured against the inactivity period.
+func (s *Server) usersQuery(r *http.Request, limit int) (store.AccountQuery, error) {
+	q := r.URL.Query()
+	f := store.AccountQuery{
+		Search: strings.TrimSpace(q.Get("q")), License: q.Get("license"), OrgRole: q.Get("role"), MiroTeamID: q.Get("team"),
+		Activity: q.Get("activity"), Status: q.Get("status"), Sort: cmp.Or(q.Get("sort"), "email"), Cursor: q.Get("cursor"),
 	}
-	if len(f.Q) > 200 {
-		return f, invalidField("q", "q is longer than 200 characters")
-	}
-	if v := q.Get("connection"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id <= 0 {
-			return f, invalidField("connection", "connection must be a connection id, got %q", v)
-		}
-		f.Connection = id
-	}
-	if !validActivity(f.Activity) {
-		return f, invalidField("activity", "activity must be active, inactive or never, got %q", f.Activity)
-	}
-	if !validStatus(f.Status) {
-		return f, invalidField("status", "status must be active or deactivated, got %q", f.Status)
+	var err error
+	if f.ConnectionID, err = parseID("connection", q.Get("connection")); err != nil {
+		return f, err
 	}
 	for name, dst := range map[string]*bool{"guests": &f.Guests, "desc": &f.Desc} {
-		b, err := parseBool(q, name)
-		if err != nil {
+		if *dst, err = parseBool(q, name); err != nil {
 			return f, err
 		}
-		*dst = b
 	}
 	deact, err := parseBool(q, "deactivated")
 	if err != nil {
@@ -92,16 +70,33 @@ func parseAPIUsers(q url.Values) (usersFilter, error) {
 		}
 		f.Status = "deactivated"
 	}
-	if f.Sort == "" {
-		f.Sort = "email"
-	}
-	if !slices.ContainsFunc(userSorts, func(s struct{ Value, Label string }) bool { return s.Value == f.Sort }) {
-		return f, invalidField("sort", "sort must be email, name, license or last_activity, got %q", f.Sort)
-	}
-	if f.Limit, err = parseLimit(q, apiDefaultLimit); err != nil {
+	if f.Limit, err = parseLimit(q, limit); err != nil {
 		return f, err
 	}
+	var qe *store.QueryError
+	if err := f.Check(); errors.As(err, &qe) {
+		return f, invalidField(qe.Param, "%s", qe.Error())
+	}
+	if f.Activity == "active" || f.Activity == "inactive" {
+		settings, err := s.store.Settings(r.Context())
+		if err != nil {
+			return f, fmt.Errorf("load settings: %w", err)
+		}
+		f.ActiveSince = insights.InactiveBefore(s.now(), settings.InactivityDays)
+	}
 	return f, nil
+}
+
+// listError names a query ListAccounts refused: a cursor edited, or of
+// another sort or filter.
+func listError(q store.AccountQuery, err error) error {
+	switch {
+	case errors.Is(err, store.ErrInvalid) && q.Cursor != "":
+		return invalidField("cursor", "cursor is not valid: it was changed, or it belongs to another sort or filter; start again without it")
+	case errors.Is(err, store.ErrInvalid):
+		return apiErr(http.StatusBadRequest, "invalid_field", "", "The users query is not valid: "+err.Error())
+	}
+	return fmt.Errorf("list accounts: %w", err)
 }
 
 // parseBool reads a boolean parameter: true/false, 1/0; absent is false.
@@ -172,9 +167,9 @@ func decodeIDCursor(list, c string) (int64, error) {
 	return id, nil
 }
 
-// apiUser is GET /api/v1/users/{id}: one person with memberships and
+// UserOf is GET /api/v1/users/{id}: one person with memberships and
 // change history (oldest first).
-func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id, err := pathIDOf(r, "user")
 	if err != nil {
@@ -203,14 +198,14 @@ func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("load the history: %w", err)
 	}
-	out := apiUserDetailJSON{apiUserJSON: apiUser(acc), Memberships: []apiMembershipJSON{}, Changes: []apiChangeJSON{}}
+	out := UserDetail{User: UserOf(acc), Memberships: []Membership{}, Changes: []Change{}}
 	for _, m := range members {
-		out.Memberships = append(out.Memberships, apiMembershipJSON{TeamID: m.MiroTeamID, TeamName: teamName(teamByID, m.MiroTeamID), Role: m.Role})
+		out.Memberships = append(out.Memberships, Membership{TeamID: m.MiroTeamID, TeamName: cmp.Or(teamByID[m.MiroTeamID].Name, m.MiroTeamID), Role: m.Role})
 	}
 	for _, c := range changes {
-		out.Changes = append(out.Changes, apiChange(c))
+		out.Changes = append(out.Changes, ChangeOf(c))
 	}
-	writeJSON(w, http.StatusOK, apiOne[apiUserDetailJSON]{out})
+	writeJSON(w, http.StatusOK, One[UserDetail]{out})
 	return nil
 }
 
@@ -246,9 +241,9 @@ func (s *Server) apiTeams(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("load team stats: %w", err)
 	}
-	out := apiList[apiTeamJSON]{Data: make([]apiTeamJSON, 0, len(res.Teams)), Total: &res.Total, NextCursor: res.NextCursor}
+	out := List[Team]{Data: make([]Team, 0, len(res.Teams)), Total: &res.Total, NextCursor: res.NextCursor}
 	for _, t := range res.Teams {
-		out.Data = append(out.Data, apiTeamJSON{TeamID: t.Team.MiroTeamID, OrgID: t.Team.OrgID, Name: t.Team.Name,
+		out.Data = append(out.Data, Team{TeamID: t.Team.MiroTeamID, OrgID: t.Team.OrgID, Name: t.Team.Name,
 			ConnectionID: t.ConnectionID, Members: t.Members, Admins: t.Admins, Licensed: t.Licensed, Inactive: t.Inactive})
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -262,9 +257,9 @@ func (s *Server) apiConnections(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list connections: %w", err)
 	}
-	out := apiList[apiConnectionJSON]{Data: make([]apiConnectionJSON, 0, len(conns))}
+	out := List[Connection]{Data: make([]Connection, 0, len(conns))}
 	for _, c := range conns {
-		out.Data = append(out.Data, apiConnection(c))
+		out.Data = append(out.Data, ConnectionOf(c))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -290,9 +285,9 @@ func (s *Server) apiSyncRuns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list sync runs: %w", err)
 	}
-	out := apiList[apiSyncRunJSON]{Data: make([]apiSyncRunJSON, 0, len(runs))}
+	out := List[SyncRun]{Data: make([]SyncRun, 0, len(runs))}
 	for _, run := range runs {
-		out.Data = append(out.Data, apiSyncRun(run))
+		out.Data = append(out.Data, SyncRunOf(run))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -322,14 +317,14 @@ func (s *Server) apiChanges(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list changes: %w", err)
 	}
-	writeJSON(w, http.StatusOK, idPage(changes, limit, "changes", func(c roster.Change) int64 { return c.ID }, apiChange))
+	writeJSON(w, http.StatusOK, idPage(changes, limit, "changes", func(c roster.Change) int64 { return c.ID }, ChangeOf))
 	return nil
 }
 
 // idPage turns the limit+1 items fetched into one page, with the cursor of
 // its last item when more follow.
-func idPage[T, J any](items []T, limit int, cursorKind string, id func(T) int64, toJSON func(T) J) apiList[J] {
-	out := apiList[J]{Data: make([]J, 0, min(len(items), limit))}
+func idPage[T, J any](items []T, limit int, cursorKind string, id func(T) int64, toJSON func(T) J) List[J] {
+	out := List[J]{Data: make([]J, 0, min(len(items), limit))}
 	if len(items) > limit {
 		items = items[:limit]
 		out.NextCursor = encodeIDCursor(cursorKind, id(items[limit-1]))
@@ -340,9 +335,9 @@ func idPage[T, J any](items []T, limit int, cursorKind string, id func(T) int64,
 	return out
 }
 
-// apiOverview is GET /api/v1/insights/overview: the overview's numbers
+// OverviewOf is GET /api/v1/insights/overview: the overview's numbers
 // with cost and savings from the license prices in settings.
-func (s *Server) apiOverview(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) getOverview(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	settings, err := s.store.Settings(ctx)
 	if err != nil {
@@ -353,17 +348,17 @@ func (s *Server) apiOverview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("load the overview: %w", err)
 	}
-	writeJSON(w, http.StatusOK, apiOne[apiOverviewJSON]{apiOverview(o, insights.Summarize(o, settings, now), settings)})
+	writeJSON(w, http.StatusOK, One[Overview]{OverviewOf(o, insights.Summarize(o, settings, now), settings)})
 	return nil
 }
 
-// apiAudit is GET /api/v1/audit: the audit log, newest first, with
+// AuditEntryOf is GET /api/v1/audit: the audit log, newest first, with
 // keyset paging and an optional kind.
-func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.AuditFilter{Kind: q.Get("kind")}
-	if f.Kind != "" && !slices.Contains(auditKinds, f.Kind) {
-		return invalidField("kind", "kind must be one of %s, got %q", strings.Join(auditKinds, ", "), f.Kind)
+	if f.Kind != "" && !slices.Contains(roster.AuditKinds, f.Kind) {
+		return invalidField("kind", "kind must be one of %s, got %q", strings.Join(roster.AuditKinds, ", "), f.Kind)
 	}
 	var err error
 	if f.ConnectionID, err = parseID("connection", q.Get("connection")); err != nil {
@@ -381,6 +376,6 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list the audit log: %w", err)
 	}
-	writeJSON(w, http.StatusOK, idPage(entries, limit, "audit", func(e roster.AuditEntry) int64 { return e.ID }, apiAudit))
+	writeJSON(w, http.StatusOK, idPage(entries, limit, "audit", func(e roster.AuditEntry) int64 { return e.ID }, AuditEntryOf))
 	return nil
 }

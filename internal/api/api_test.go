@@ -1,7 +1,6 @@
-package web
+package api
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,20 +10,21 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"roster"
+	"roster/internal/httpauth"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 )
 
 // apiPath fills an API route's pattern with plausible values.
-func apiPath(rt apiRoute) string {
+func apiPath(rt route) string {
 	return strings.ReplaceAll(rt.Path, "{id}", "1")
 }
 
 func TestAPIRefusesAnonymous(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.operator(t, "ann@example.com", roster.RoleAdmin, "correct horse battery")
-	routes := b.srv.apiRouteList()
+	b.operator(t, "ann@example.com", roster.RoleAdmin)
+	routes := b.srv.routeList()
 	require.Greater(t, len(routes), 10)
 	for _, rt := range routes {
 		for _, auth := range []string{"", "Bearer rk_not-a-key", "Bearer not-even-a-key", "Basic YWRtaW46YWRtaW4="} {
@@ -109,7 +109,7 @@ func TestAPIUsersPaging(t *testing.T) {
 			}
 			a := f.api(t, "GET", path, key, nil)
 			require.Equal(t, http.StatusOK, a.Status, "%s: %s", path, a.Body)
-			var page apiList[apiUserJSON]
+			var page List[User]
 			a.decode(t, &page)
 			require.NotNil(t, page.Total)
 			if total < 0 {
@@ -130,7 +130,7 @@ func TestAPIUsersPaging(t *testing.T) {
 		require.Len(t, seen, total, query)
 		require.Greater(t, total, 0, query)
 		if strings.HasPrefix(query, "limit=7") {
-			all, err := f.db.ListAccounts(t.Context(), storeQueryAll())
+			all, err := f.db.ListAccounts(t.Context(), store.AccountQuery{Limit: 1})
 			require.NoError(t, err)
 			require.Equal(t, all.Total, total, "the unfiltered list must hold every account")
 			require.Greater(t, pages, 2)
@@ -238,7 +238,7 @@ func TestAPIActions(t *testing.T) {
 	body := map[string]any{"kind": "remove_from_team", "connection_id": f.org.ID, "team_id": team, "user_id": acc.MiroUserID}
 	a := f.api(t, "POST", "/api/v1/actions", key, body, "Idempotency-Key", "offboard-1")
 	require.Equal(t, http.StatusOK, a.Status, string(a.Body))
-	var got apiOne[apiActionJSON]
+	var got One[Action]
 	a.decode(t, &got)
 	require.Equal(t, "succeeded", got.Data.Status)
 	require.Equal(t, "apikey:hr-robot", got.Data.Actor)
@@ -248,7 +248,7 @@ func TestAPIActions(t *testing.T) {
 	// The same key again returns the same action and calls Miro no more.
 	a = f.api(t, "POST", "/api/v1/actions", key, body, "Idempotency-Key", "offboard-1")
 	require.Equal(t, http.StatusOK, a.Status, string(a.Body))
-	var again apiOne[apiActionJSON]
+	var again One[Action]
 	a.decode(t, &again)
 	require.Equal(t, got.Data.ID, again.Data.ID)
 	require.Equal(t, writes+1, f.writeCalls())
@@ -256,13 +256,13 @@ func TestAPIActions(t *testing.T) {
 	// The user shows the removal at once; the audit log names the key.
 	a = f.api(t, "GET", "/api/v1/users/"+strconv.FormatInt(acc.ID, 10), key, nil)
 	require.Equal(t, http.StatusOK, a.Status, string(a.Body))
-	var user apiOne[apiUserDetailJSON]
+	var user One[UserDetail]
 	a.decode(t, &user)
 	for _, m := range user.Data.Memberships {
 		require.NotEqual(t, team, m.TeamID)
 	}
 	a = f.api(t, "GET", "/api/v1/audit?kind=action", key, nil)
-	var audit apiList[apiAuditJSON]
+	var audit List[AuditEntry]
 	a.decode(t, &audit)
 	require.NotEmpty(t, audit.Data)
 	require.Equal(t, "apikey:hr-robot", audit.Data[0].Actor)
@@ -288,41 +288,27 @@ func TestAPISession(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, openSQLite(t))
 	viewer := f.loggedIn(t, roster.RoleViewer)
-	p := viewer.get("/api/v1/insights/overview")
-	require.Equal(t, http.StatusOK, p.StatusCode, p.Body)
-	require.Contains(t, p.Body, `"seats_purchased"`)
+	a := f.browserCall(t, viewer, "GET", "/api/v1/insights/overview", nil)
+	require.Equal(t, http.StatusOK, a.Status, string(a.Body))
+	require.Contains(t, string(a.Body), `"seats_purchased"`)
 	acc := f.member(t)
 	ms, err := f.db.AccountMemberships(t.Context(), acc.ID)
 	require.NoError(t, err)
-	body := `{"kind":"change_team_role","connection_id":` + strconv.FormatInt(f.org.ID, 10) + `,"team_id":"` + ms[0].MiroTeamID +
-		`","user_id":"` + acc.MiroUserID + `","role":"admin","idempotency_key":"s1"}`
-	post := func(br *browser, headers ...string) page {
-		req, err := http.NewRequest("POST", f.ts.URL+"/api/v1/actions", strings.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		resp, err := br.c.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return page{resp, string(raw)}
-	}
+	body := map[string]any{"kind": "change_team_role", "connection_id": f.org.ID, "team_id": ms[0].MiroTeamID,
+		"user_id": acc.MiroUserID, "role": "admin", "idempotency_key": "s1"}
 	// A viewer cannot act, even with the CSRF token.
-	p = post(viewer, csrfHeader, viewer.csrf)
-	require.Equal(t, http.StatusForbidden, p.StatusCode, p.Body)
-	require.Contains(t, p.Body, `"forbidden"`)
+	a = f.browserCall(t, viewer, "POST", "/api/v1/actions", body, httpauth.CSRFHeader, viewer.csrf)
+	require.Equal(t, http.StatusForbidden, a.Status, string(a.Body))
+	require.Contains(t, string(a.Body), `"forbidden"`)
 
 	admin := f.loggedIn(t, roster.RoleAdmin)
 	writes := f.writeCalls()
-	p = post(admin) // no CSRF header: a cross-site form cannot act
-	require.Equal(t, http.StatusForbidden, p.StatusCode, p.Body)
+	a = f.browserCall(t, admin, "POST", "/api/v1/actions", body) // no CSRF header: a cross-site form cannot act
+	require.Equal(t, http.StatusForbidden, a.Status, string(a.Body))
 	require.Equal(t, writes, f.writeCalls())
-	p = post(admin, csrfHeader, admin.csrf)
-	require.Equal(t, http.StatusOK, p.StatusCode, p.Body)
-	require.Contains(t, p.Body, `"actor":"operator:admin@example.com"`)
+	a = f.browserCall(t, admin, "POST", "/api/v1/actions", body, httpauth.CSRFHeader, admin.csrf)
+	require.Equal(t, http.StatusOK, a.Status, string(a.Body))
+	require.Contains(t, string(a.Body), `"actor":"operator:admin@example.com"`)
 	require.Equal(t, writes+1, f.writeCalls())
 }
 
@@ -332,7 +318,7 @@ func TestAPIConnectionsHideTokens(t *testing.T) {
 	key := f.newAPIKey(t, "reader", roster.ScopeRead)
 	a := f.api(t, "GET", "/api/v1/connections", key, nil)
 	require.Equal(t, http.StatusOK, a.Status, string(a.Body))
-	var conns apiList[apiConnectionJSON]
+	var conns List[Connection]
 	a.decode(t, &conns)
 	require.Len(t, conns.Data, 2)
 	require.NotEmpty(t, conns.Data[0].Capabilities)
@@ -346,7 +332,7 @@ func TestAPIConnectionsHideTokens(t *testing.T) {
 	// Sync runs and the changes of the first one, paged.
 	a = f.api(t, "GET", "/api/v1/connections/"+strconv.FormatInt(f.org.ID, 10)+"/sync-runs", key, nil)
 	require.Equal(t, http.StatusOK, a.Status, string(a.Body))
-	var runs apiList[apiSyncRunJSON]
+	var runs List[SyncRun]
 	a.decode(t, &runs)
 	require.Len(t, runs.Data, 1)
 	run := runs.Data[0]
@@ -360,7 +346,7 @@ func TestAPIConnectionsHideTokens(t *testing.T) {
 		}
 		a = f.api(t, "GET", path, key, nil)
 		require.Equal(t, http.StatusOK, a.Status, string(a.Body))
-		var page apiList[apiChangeJSON]
+		var page List[Change]
 		a.decode(t, &page)
 		for _, c := range page.Data {
 			require.False(t, seen[c.ID])

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"time"
@@ -11,8 +11,8 @@ import (
 // domain types, so that the API is a stable contract (openapi.json) and
 // nothing secret (a connection's sealed tokens) can leak by a new field.
 
-// apiTime is a time in JSON: RFC 3339 in UTC, or null when zero.
-func apiTime(t time.Time) *time.Time {
+// Time is a time in JSON: RFC 3339 in UTC, or null when zero.
+func timeOf(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
 	}
@@ -20,7 +20,7 @@ func apiTime(t time.Time) *time.Time {
 	return &u
 }
 
-type apiUserJSON struct {
+type User struct {
 	ID                int64      `json:"id"`
 	MiroUserID        string     `json:"miro_user_id"`
 	Email             string     `json:"email"`
@@ -37,32 +37,32 @@ type apiUserJSON struct {
 	LeftAt            *time.Time `json:"left_at"`
 }
 
-func apiUser(a roster.Account) apiUserJSON {
+func UserOf(a roster.Account) User {
 	roles := a.AdminRoles
 	if roles == nil {
 		roles = []string{}
 	}
-	return apiUserJSON{
+	return User{
 		ID: a.ID, MiroUserID: a.MiroUserID, Email: a.Email, Name: a.Name, OrgRole: a.OrgRole, AdminRoles: roles,
 		License: a.License, LicenseExact: a.LicenseExact, Active: a.Active,
-		LastActivityAt: apiTime(a.LastActivityAt), LicenseAssignedAt: apiTime(a.LicenseAssignedAt),
-		FirstSeenAt: apiTime(a.FirstSeenAt), LastSeenAt: apiTime(a.LastSeenAt), LeftAt: apiTime(a.LeftAt),
+		LastActivityAt: timeOf(a.LastActivityAt), LicenseAssignedAt: timeOf(a.LicenseAssignedAt),
+		FirstSeenAt: timeOf(a.FirstSeenAt), LastSeenAt: timeOf(a.LastSeenAt), LeftAt: timeOf(a.LeftAt),
 	}
 }
 
-type apiMembershipJSON struct {
+type Membership struct {
 	TeamID   string `json:"team_id"`
 	TeamName string `json:"team_name"`
 	Role     string `json:"role"`
 }
 
-type apiUserDetailJSON struct {
-	apiUserJSON
-	Memberships []apiMembershipJSON `json:"memberships"`
-	Changes     []apiChangeJSON     `json:"changes"`
+type UserDetail struct {
+	User
+	Memberships []Membership `json:"memberships"`
+	Changes     []Change     `json:"changes"`
 }
 
-type apiChangeJSON struct {
+type Change struct {
 	ID         int64     `json:"id"`
 	AccountID  int64     `json:"account_id"`
 	MiroUserID string    `json:"miro_user_id"`
@@ -74,12 +74,12 @@ type apiChangeJSON struct {
 	At         time.Time `json:"at"`
 }
 
-func apiChange(c roster.Change) apiChangeJSON {
-	return apiChangeJSON{ID: c.ID, AccountID: c.AccountID, MiroUserID: c.MiroUserID, SyncRunID: c.SyncRunID,
+func ChangeOf(c roster.Change) Change {
+	return Change{ID: c.ID, AccountID: c.AccountID, MiroUserID: c.MiroUserID, SyncRunID: c.SyncRunID,
 		Kind: string(c.Kind), TeamID: c.MiroTeamID, OldValue: c.OldValue, NewValue: c.NewValue, At: c.At.UTC()}
 }
 
-type apiTeamJSON struct {
+type Team struct {
 	TeamID       string `json:"team_id"`
 	OrgID        string `json:"org_id"`
 	Name         string `json:"name"`
@@ -90,52 +90,52 @@ type apiTeamJSON struct {
 	Inactive     int    `json:"inactive"`
 }
 
-type apiCapabilityJSON struct {
+type Capability struct {
 	Name      string `json:"name"`
 	Available bool   `json:"available"`
 	Reason    string `json:"reason"`
 }
 
-// apiConnectionJSON is a connection without its tokens or secrets.
-type apiConnectionJSON struct {
-	ID                  int64               `json:"id"`
-	Level               string              `json:"level"`
-	OrgID               string              `json:"org_id"`
-	OrgName             string              `json:"org_name"`
-	TeamID              string              `json:"team_id"`
-	TeamName            string              `json:"team_name"`
-	InstallerID         string              `json:"installer_id"`
-	InstallerName       string              `json:"installer_name"`
-	Scopes              []string            `json:"scopes"`
-	Enterprise          bool                `json:"enterprise"`
-	CompanyAdmin        bool                `json:"company_admin"`
-	Status              string              `json:"status"`
-	StatusMessage       string              `json:"status_message"`
-	SyncIntervalSeconds int64               `json:"sync_interval_seconds"`
-	LastSyncAt          *time.Time          `json:"last_sync_at"`
-	CreatedAt           *time.Time          `json:"created_at"`
-	Capabilities        []apiCapabilityJSON `json:"capabilities"`
+// Connection is a connection without its tokens or secrets.
+type Connection struct {
+	ID                  int64        `json:"id"`
+	Level               string       `json:"level"`
+	OrgID               string       `json:"org_id"`
+	OrgName             string       `json:"org_name"`
+	TeamID              string       `json:"team_id"`
+	TeamName            string       `json:"team_name"`
+	InstallerID         string       `json:"installer_id"`
+	InstallerName       string       `json:"installer_name"`
+	Scopes              []string     `json:"scopes"`
+	Enterprise          bool         `json:"enterprise"`
+	CompanyAdmin        bool         `json:"company_admin"`
+	Status              string       `json:"status"`
+	StatusMessage       string       `json:"status_message"`
+	SyncIntervalSeconds int64        `json:"sync_interval_seconds"`
+	LastSyncAt          *time.Time   `json:"last_sync_at"`
+	CreatedAt           *time.Time   `json:"created_at"`
+	Capabilities        []Capability `json:"capabilities"`
 }
 
-func apiConnection(c roster.Connection) apiConnectionJSON {
+func ConnectionOf(c roster.Connection) Connection {
 	scopes := c.Scopes
 	if scopes == nil {
 		scopes = []string{}
 	}
-	out := apiConnectionJSON{
+	out := Connection{
 		ID: c.ID, Level: string(c.Level), OrgID: c.OrgID, OrgName: c.OrgName, TeamID: c.TeamID, TeamName: c.TeamName,
 		InstallerID: c.InstallerID, InstallerName: c.InstallerName, Scopes: scopes,
 		Enterprise: c.Enterprise, CompanyAdmin: c.CompanyAdmin, Status: string(c.Status), StatusMessage: c.StatusMessage,
-		SyncIntervalSeconds: int64(c.SyncInterval / time.Second), LastSyncAt: apiTime(c.LastSyncAt), CreatedAt: apiTime(c.CreatedAt),
-		Capabilities: []apiCapabilityJSON{},
+		SyncIntervalSeconds: int64(c.SyncInterval / time.Second), LastSyncAt: timeOf(c.LastSyncAt), CreatedAt: timeOf(c.CreatedAt),
+		Capabilities: []Capability{},
 	}
 	for _, cp := range c.Capabilities() {
-		out.Capabilities = append(out.Capabilities, apiCapabilityJSON{Name: cp.Name, Available: cp.Available, Reason: cp.Reason})
+		out.Capabilities = append(out.Capabilities, Capability{Name: cp.Name, Available: cp.Available, Reason: cp.Reason})
 	}
 	return out
 }
 
-type apiSyncRunJSON struct {
+type SyncRun struct {
 	ID           int64      `json:"id"`
 	ConnectionID int64      `json:"connection_id"`
 	Source       string     `json:"source"`
@@ -152,13 +152,13 @@ type apiSyncRunJSON struct {
 	UsageNote    string     `json:"usage_note"`
 }
 
-func apiSyncRun(r roster.SyncRun) apiSyncRunJSON {
-	return apiSyncRunJSON{ID: r.ID, ConnectionID: r.ConnectionID, Source: string(r.Source), Status: string(r.Status), Error: r.Error,
-		StartedAt: apiTime(r.StartedAt), EndedAt: apiTime(r.EndedAt), Pages: r.Pages, APICalls: r.APICalls, Credits: r.Credits,
+func SyncRunOf(r roster.SyncRun) SyncRun {
+	return SyncRun{ID: r.ID, ConnectionID: r.ConnectionID, Source: string(r.Source), Status: string(r.Status), Error: r.Error,
+		StartedAt: timeOf(r.StartedAt), EndedAt: timeOf(r.EndedAt), Pages: r.Pages, APICalls: r.APICalls, Credits: r.Credits,
 		Added: r.Added, Changed: r.Changed, Removed: r.Removed, UsageNote: r.UsageNote}
 }
 
-type apiAuditJSON struct {
+type AuditEntry struct {
 	ID           int64     `json:"id"`
 	At           time.Time `json:"at"`
 	Actor        string    `json:"actor"`
@@ -171,12 +171,12 @@ type apiAuditJSON struct {
 	MiroAnswer   string    `json:"miro_answer"`
 }
 
-func apiAudit(e roster.AuditEntry) apiAuditJSON {
-	return apiAuditJSON{ID: e.ID, At: e.At.UTC(), Actor: e.Actor, Kind: e.Kind, Action: e.Action, Target: e.Target,
+func AuditEntryOf(e roster.AuditEntry) AuditEntry {
+	return AuditEntry{ID: e.ID, At: e.At.UTC(), Actor: e.Actor, Kind: e.Kind, Action: e.Action, Target: e.Target,
 		ConnectionID: e.ConnectionID, Result: e.Result, Detail: e.Detail, MiroAnswer: e.MiroAnswer}
 }
 
-type apiActionJSON struct {
+type Action struct {
 	ID             int64      `json:"id"`
 	IdempotencyKey string     `json:"idempotency_key"`
 	Kind           string     `json:"kind"`
@@ -193,14 +193,14 @@ type apiActionJSON struct {
 	FinishedAt     *time.Time `json:"finished_at"`
 }
 
-func apiActionOf(a roster.Action) apiActionJSON {
-	return apiActionJSON{ID: a.ID, IdempotencyKey: a.Key, Kind: string(a.Kind), ConnectionID: a.ConnectionID,
+func ActionOf(a roster.Action) Action {
+	return Action{ID: a.ID, IdempotencyKey: a.Key, Kind: string(a.Kind), ConnectionID: a.ConnectionID,
 		TeamID: a.MiroTeamID, UserID: a.MiroUserID, Email: a.Email, Role: a.Role, Actor: a.Actor,
 		Status: string(a.Status), Result: a.Result, MiroAnswer: a.MiroAnswer,
-		CreatedAt: apiTime(a.CreatedAt), FinishedAt: apiTime(a.FinishedAt)}
+		CreatedAt: timeOf(a.CreatedAt), FinishedAt: timeOf(a.FinishedAt)}
 }
 
-type apiOverviewJSON struct {
+type Overview struct {
 	Accounts         int            `json:"accounts"`
 	Deactivated      int            `json:"deactivated"`
 	SeatsPurchased   int            `json:"seats_purchased"`
@@ -221,12 +221,12 @@ type apiOverviewJSON struct {
 	InactiveBefore   time.Time      `json:"inactive_before"`
 }
 
-func apiOverview(o roster.Overview, sum insights.Summary, st roster.Settings) apiOverviewJSON {
+func OverviewOf(o roster.Overview, sum insights.Summary, st roster.Settings) Overview {
 	by := o.ByLicense
 	if by == nil {
 		by = map[string]int{}
 	}
-	return apiOverviewJSON{
+	return Overview{
 		Accounts: o.Accounts, Deactivated: o.Deactivated, SeatsPurchased: o.SeatsBought, FullAssigned: o.FullAssigned,
 		FullActive: o.FullActive, FullInactive: o.FullInactive, NeverActive: o.NeverActive, Guests: o.Guests,
 		External: o.External, Inferred: o.Inferred, ByLicense: by,
@@ -235,15 +235,15 @@ func apiOverview(o roster.Overview, sum insights.Summary, st roster.Settings) ap
 	}
 }
 
-// apiList is a page of a list: data, and the cursor of the next page
+// List is a page of a list: data, and the cursor of the next page
 // (absent on the last). Total is set where the store counts it.
-type apiList[T any] struct {
+type List[T any] struct {
 	Data       []T    `json:"data"`
 	Total      *int   `json:"total,omitempty"`
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// apiOne is a single object.
-type apiOne[T any] struct {
+// One is a single object.
+type One[T any] struct {
 	Data T `json:"data"`
 }

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"encoding/json"
@@ -94,10 +94,10 @@ func writeActionOutcome(w http.ResponseWriter, kind roster.ActionKind, a roster.
 		}
 		return err
 	}
-	data := apiActionOf(a)
+	data := ActionOf(a)
 	switch a.Status {
 	case roster.ActionSucceeded:
-		writeJSON(w, http.StatusOK, apiOne[apiActionJSON]{data})
+		writeJSON(w, http.StatusOK, One[Action]{data})
 		return nil
 	case roster.ActionRefused:
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: "refused", Message: a.Result, Data: data}
@@ -166,13 +166,13 @@ func (s *Server) apiSync(w http.ResponseWriter, r *http.Request) error {
 	if !queued {
 		detail = "a sync was already queued or running"
 	}
-	s.audit(r, roster.AuditEntry{Actor: callerOf(r).Actor, Kind: "sync", Action: "sync_now",
+	s.guard.Audit(r, roster.AuditEntry{Actor: callerOf(r).Actor, Kind: "sync", Action: "sync_now",
 		Target: fmt.Sprintf("connection %d", id), ConnectionID: id, Result: "ok", Detail: detail})
-	writeJSON(w, http.StatusAccepted, apiOne[apiSyncQueuedJSON]{apiSyncQueuedJSON{ConnectionID: id, Queued: queued}})
+	writeJSON(w, http.StatusAccepted, One[SyncQueued]{SyncQueued{ConnectionID: id, Queued: queued}})
 	return nil
 }
 
-type apiSyncQueuedJSON struct {
+type SyncQueued struct {
 	ConnectionID int64 `json:"connection_id"`
 	Queued       bool  `json:"queued"`
 }
@@ -251,20 +251,20 @@ func (s *Server) apiOrgRequest(r *http.Request, body apiOrgActionRequest) (actio
 		Actor: callerOf(r).Actor}, nil
 }
 
-// apiAllTeamsJSON is a removal from every team's outcome.
-type apiAllTeamsJSON struct {
-	Teams   []apiTeamOutcomeJSON `json:"teams"`
-	Removed int                  `json:"removed"`
-	Skipped int                  `json:"skipped"`
-	Failed  int                  `json:"failed"`
+// AllTeams is a removal from every team's outcome.
+type AllTeams struct {
+	Teams   []TeamOutcome `json:"teams"`
+	Removed int           `json:"removed"`
+	Skipped int           `json:"skipped"`
+	Failed  int           `json:"failed"`
 }
 
-type apiTeamOutcomeJSON struct {
-	TeamID   string          `json:"team_id"`
-	TeamName string          `json:"team_name"`
-	Outcome  string          `json:"outcome"`
-	Reason   string          `json:"reason"`
-	Actions  []apiActionJSON `json:"actions"`
+type TeamOutcome struct {
+	TeamID   string   `json:"team_id"`
+	TeamName string   `json:"team_name"`
+	Outcome  string   `json:"outcome"`
+	Reason   string   `json:"reason"`
+	Actions  []Action `json:"actions"`
 }
 
 // apiRemoveFromAllTeams is POST /api/v1/actions/remove-from-all-teams:
@@ -287,15 +287,15 @@ func (s *Server) apiRemoveFromAllTeams(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	out := apiAllTeamsJSON{Teams: make([]apiTeamOutcomeJSON, 0, len(sum.Teams))}
+	out := AllTeams{Teams: make([]TeamOutcome, 0, len(sum.Teams))}
 	out.Removed, out.Skipped, out.Failed = sum.Counts()
 	for _, t := range sum.Teams {
-		o := apiTeamOutcomeJSON{TeamID: t.MiroTeamID, TeamName: t.TeamName, Outcome: t.Outcome, Reason: t.Reason, Actions: make([]apiActionJSON, 0, len(t.Actions))}
+		o := TeamOutcome{TeamID: t.MiroTeamID, TeamName: t.TeamName, Outcome: t.Outcome, Reason: t.Reason, Actions: make([]Action, 0, len(t.Actions))}
 		for _, a := range t.Actions {
-			o.Actions = append(o.Actions, apiActionOf(a))
+			o.Actions = append(o.Actions, ActionOf(a))
 		}
 		out.Teams = append(out.Teams, o)
 	}
-	writeJSON(w, http.StatusOK, apiOne[apiAllTeamsJSON]{out})
+	writeJSON(w, http.StatusOK, One[AllTeams]{out})
 	return nil
 }

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"bytes"
@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"roster"
-	"roster/internal/store"
 )
 
 // loadOpenAPI parses and validates the embedded document.
@@ -37,7 +36,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	b := setup(t)
 
 	served := map[string]bool{}
-	for _, rt := range b.srv.apiRouteList() {
+	for _, rt := range b.srv.routeList() {
 		served[rt.Method+" "+rt.Path] = true
 	}
 	documented := map[string]bool{}
@@ -133,17 +132,4 @@ func TestOpenAPIResponses(t *testing.T) {
 	check("POST", "/api/v1/connections/{id}/sync", "/api/v1/connections/999/sync", both, nil, 404)
 	check("GET", "/api/v1/audit", "/api/v1/audit?limit=1", read, nil, 200)
 	check("GET", "/api/v1/audit", "/api/v1/audit?kind=action", read, nil, 200)
-}
-
-// teamMember is a person the team-level connection sees in its team.
-func (f *fixture) teamMember(t *testing.T) roster.Account {
-	t.Helper()
-	res, err := f.db.ListAccounts(t.Context(), storeTeamQuery(f.team.TeamID))
-	require.NoError(t, err)
-	require.NotEmpty(t, res.Accounts)
-	return res.Accounts[0]
-}
-
-func storeTeamQuery(teamID string) store.AccountQuery {
-	return store.AccountQuery{MiroTeamID: teamID, Limit: 5}
 }

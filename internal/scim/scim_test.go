@@ -1,4 +1,4 @@
-package web
+package scim
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,10 +18,46 @@ import (
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
 	"roster/internal/store/storetest"
+	"roster/internal/testkit"
 )
 
+// testBundle is the SCIM server on a real store behind a real HTTP server.
+type testBundle struct {
+	db    *sqlstore.DB
+	ts    *httptest.Server
+	clock *testkit.Clock
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	return setupOn(t, storetest.Open(t, storetest.SQLiteDSN(t)))
+}
+
+func setupOn(t *testing.T, db *sqlstore.DB) *testBundle {
+	t.Helper()
+	b := &testBundle{db: db, clock: testkit.NewClock()}
+	srv, err := New(Config{Store: db, Now: b.clock.Now})
+	require.NoError(t, err)
+	b.ts = httptest.NewServer(srv)
+	t.Cleanup(b.ts.Close)
+	return b
+}
+
+// newAPIKey stores an API key with scopes and returns it.
+func (b *testBundle) newAPIKey(t *testing.T, name string, scopes ...string) string {
+	t.Helper()
+	return testkit.APIKey(t, b.db, name, b.clock.Now(), scopes...)
+}
+
+// answer is one SCIM answer.
+type answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
 // scim sends a raw SCIM request as an identity provider does.
-func (b *testBundle) scim(t *testing.T, method, path, token, body string) apiAnswer {
+func (b *testBundle) scim(t *testing.T, method, path, token, body string) answer {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -39,11 +76,11 @@ func (b *testBundle) scim(t *testing.T, method, path, token, body string) apiAns
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return apiAnswer{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	return answer{Status: resp.StatusCode, Header: resp.Header, Body: raw}
 }
 
 // scimError checks a SCIM error answer and returns its body.
-func scimError(t *testing.T, a apiAnswer, status int) directory.ErrorBody {
+func scimError(t *testing.T, a answer, status int) directory.ErrorBody {
 	t.Helper()
 	require.Equal(t, status, a.Status, string(a.Body))
 	require.Equal(t, "application/scim+json", a.Header.Get("Content-Type"))
@@ -55,7 +92,7 @@ func scimError(t *testing.T, a apiAnswer, status int) directory.ErrorBody {
 	return e
 }
 
-func scimUser(t *testing.T, a apiAnswer, status int) directory.User {
+func scimUser(t *testing.T, a answer, status int) directory.User {
 	t.Helper()
 	require.Equal(t, status, a.Status, string(a.Body))
 	require.Equal(t, "application/scim+json", a.Header.Get("Content-Type"))
@@ -196,8 +233,6 @@ func TestSCIMRefusals(t *testing.T) {
 	require.Contains(t, a.Header.Get("WWW-Authenticate"), "Bearer")
 	scimError(t, b.scim(t, "POST", "/scim/v2/Users", "not-even-a-key", oktaCreate), http.StatusUnauthorized)
 	scimError(t, b.scim(t, "GET", "/scim/v2/Users", readKey, ""), http.StatusForbidden)
-	// A SCIM token is not an API key for the JSON API.
-	require.Equal(t, http.StatusForbidden, b.api(t, "GET", "/api/v1/people", token, nil).Status)
 
 	bad := []struct {
 		name, method, path, body, scimType string
@@ -245,50 +280,4 @@ func TestSCIMRefusals(t *testing.T) {
 	}
 	require.Equal(t, 3, refused, "the 401s are audited as refused")
 	require.Len(t, entries, 1+4+len(bad)+2)
-}
-
-// TestAPIPeople pages the directory over the JSON API.
-func TestAPIPeople(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	ctx := context.Background()
-	for i := range 5 {
-		p := roster.Person{Email: fmt.Sprintf("p%d@example.com", i), Name: fmt.Sprintf("P %d", i), Aliases: []string{fmt.Sprintf("alt%d@example.com", i)}}
-		if i == 4 {
-			p.Status = roster.PersonLeft
-		}
-		require.NoError(t, b.db.UpsertPerson(ctx, &p))
-	}
-	key := b.newAPIKey(t, "reader", roster.ScopeRead)
-	var emails []string
-	cursor := ""
-	for {
-		a := b.api(t, "GET", "/api/v1/people?limit=2&cursor="+url.QueryEscape(cursor), key, nil)
-		require.Equal(t, http.StatusOK, a.Status, string(a.Body))
-		var out struct {
-			Data       []apiPerson `json:"data"`
-			Total      int         `json:"total"`
-			NextCursor string      `json:"next_cursor"`
-		}
-		a.decode(t, &out)
-		require.Equal(t, 5, out.Total)
-		for _, p := range out.Data {
-			emails = append(emails, p.Email)
-			require.Len(t, p.Aliases, 1)
-		}
-		if out.NextCursor == "" {
-			break
-		}
-		cursor = out.NextCursor
-	}
-	require.Equal(t, []string{"p0@example.com", "p1@example.com", "p2@example.com", "p3@example.com", "p4@example.com"}, emails)
-
-	a := b.api(t, "GET", "/api/v1/people?status=left", key, nil)
-	require.Contains(t, string(a.Body), `"total":1`)
-	a = b.api(t, "GET", "/api/v1/people?status=gone", key, nil)
-	_, field, _ := a.errorBody(t)
-	require.Equal(t, "status", field)
-	a = b.api(t, "GET", "/api/v1/people?cursor=zzz", key, nil)
-	_, field, _ = a.errorBody(t)
-	require.Equal(t, "cursor", field)
 }
