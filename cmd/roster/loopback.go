@@ -85,13 +85,13 @@ func (f *loopbackFlow) Run(ctx context.Context) (miro.Token, error) {
 				writeCallbackPage(w, http.StatusOK, "roster was not authorized", "The authorization was denied; nothing was saved.")
 				return
 			}
-			deliver(callback{err: fmt.Errorf("Miro returned an error instead of a code: %s%s", e, descSuffix(desc))})
+			deliver(callback{err: fmt.Errorf("the authorization failed in Miro, which returned the error %s instead of a code%s", e, descSuffix(desc))})
 			writeCallbackPage(w, http.StatusOK, "roster was not authorized", "Miro returned the error "+e+".")
 			return
 		}
 		code := q.Get("code")
 		if code == "" {
-			deliver(callback{err: errors.New("Miro's redirect carried no code")})
+			deliver(callback{err: errors.New("the redirect from Miro carried no code")})
 			writeCallbackPage(w, http.StatusBadRequest, "roster was not authorized", "Miro's redirect carried no code.")
 			return
 		}

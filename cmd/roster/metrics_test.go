@@ -105,6 +105,11 @@ func TestE2EMetrics(t *testing.T) {
 			"team_id": teamID, "user_id": userID, "idempotency_key": "metrics-1"})
 		require.Equal(t, http.StatusOK, code, string(body))
 
+		// An action from the command line, another process: serve's
+		// counter cannot see it, the recorded count can.
+		r = e.roster(t, "signout", "--database", dsn, "--connection", "1", "--user", userID)
+		require.NoError(t, r.err, r.stdout+r.stderr)
+
 		// /metrics needs no key, and shows all of it.
 		code, metrics := get(t, url+"/metrics")
 		require.Equal(t, http.StatusOK, code)
@@ -117,11 +122,14 @@ func TestE2EMetrics(t *testing.T) {
 			`roster_miro_requests_total{code="200"}`,
 			`roster_miro_rate_limited_total 0`,
 			`roster_actions_total{kind="remove_from_team",status="succeeded"} 1`,
+			`roster_actions_recorded{kind="remove_from_team",status="succeeded"} 1`,
+			`roster_actions_recorded{kind="sign_out_all_sessions",status="succeeded"} 1`,
 			`roster_http_request_duration_seconds_count{code="200",method="POST",route="POST /api/v1/actions"} 1`,
 			`roster_http_request_duration_seconds_count{code="202",method="POST",route="POST /api/v1/connections/{id}/sync"} 1`,
 		} {
 			require.True(t, strings.Contains(metrics, want), "/metrics lacks %s", want)
 		}
+		require.NotContains(t, metrics, `roster_actions_total{kind="sign_out_all_sessions"`, "the CLI's action is not serve's")
 		require.NotContains(t, metrics, key)
 		require.NoError(t, stop())
 	})

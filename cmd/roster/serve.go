@@ -94,6 +94,7 @@ func serveApp(ctx context.Context, a *app, o serveOptions, ready func(url string
 	// Syncs, actions and revocations share one owner of Miro clients, so
 	// one token has one credit pacer.
 	m := metrics.New()
+	m.CountRecordedActions(a.store)
 	clients := a.newClients(o.miro, &http.Client{Transport: m.Transport(nil)})
 	syncer := newSyncer(a, clients)
 	actions := newRunner(a, clients)

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
@@ -374,14 +373,9 @@ func answerOf(err error) string {
 // change; everything else may pass, so the action stays retryable.
 func failure(err error, doing string) outcome {
 	var ae *miro.APIError
-	if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 &&
-		ae.Status != http.StatusUnauthorized && ae.Status != http.StatusTooManyRequests {
-		why := ae.Message
-		if why == "" {
-			why = http.StatusText(ae.Status)
-		}
-		result := "Miro refused to " + doing + ": " + why
-		if ae.Status == http.StatusForbidden {
+	if errors.As(err, &ae) && ae.Refusal() {
+		result := "Miro refused to " + doing + ": " + ae.Reason()
+		if ae.Forbidden() {
 			result += " (check the granted scopes and that the connecting user is a Company Admin)"
 		}
 		return outcome{status: roster.ActionRefused, result: result, answer: answerOf(err)}

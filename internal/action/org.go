@@ -1,11 +1,9 @@
 package action
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -215,7 +213,7 @@ func (s scimSteps) find(ctx context.Context, c *miro.SCIMClient) (miro.SCIMUser,
 	u, err := c.FindUserByEmail(ctx, s.t.acc.Email)
 	if err != nil {
 		var se *miro.SCIMError
-		if errors.As(err, &se) && se.Status == http.StatusNotFound {
+		if errors.As(err, &se) && se.NotFound() {
 			out := outcome{status: roster.ActionRefused,
 				result: fmt.Sprintf("SCIM has no user %s (guests are not SCIM users)", s.t.acc.Email), answer: scimAnswer(err)}
 			return u, &out
@@ -314,10 +312,8 @@ func scimAnswer(err error) string {
 // 429 is SCIM saying no (a guest, an external user), final for the key.
 func scimFailure(err error, doing string) outcome {
 	var se *miro.SCIMError
-	if errors.As(err, &se) && se.Status >= 400 && se.Status < 500 &&
-		se.Status != http.StatusUnauthorized && se.Status != http.StatusTooManyRequests {
-		why := cmp.Or(se.Detail, http.StatusText(se.Status))
-		return outcome{status: roster.ActionRefused, result: "SCIM refused to " + doing + ": " + why, answer: scimAnswer(err)}
+	if errors.As(err, &se) && se.Refusal() {
+		return outcome{status: roster.ActionRefused, result: "SCIM refused to " + doing + ": " + se.Reason(), answer: scimAnswer(err)}
 	}
 	if errors.As(err, &se) {
 		return outcome{status: roster.ActionFailed, result: "could not " + doing + ": " + err.Error(),

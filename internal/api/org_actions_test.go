@@ -129,7 +129,7 @@ func TestAPIOrgActions(t *testing.T) {
 		require.Equal(t, 1, f.sim.Stats().ByOperation["patchUser"].Calls)
 
 		// Reactivate.
-		a = check("/api/v1/actions/reactivate", act, map[string]any{"connection_id": f.org.ID, "email": acc.Email, "idempotency_key": "api-r-1"}, http.StatusOK)
+		check("/api/v1/actions/reactivate", act, map[string]any{"connection_id": f.org.ID, "email": acc.Email, "idempotency_key": "api-r-1"}, http.StatusOK)
 		m, err = f.kit.Admin.OrgMember(ctx, f.info.OrgID, acc.MiroUserID)
 		require.NoError(t, err)
 		require.True(t, m.Active)

@@ -5,11 +5,13 @@
 //     duration, outcome, API calls and credits;
 //   - Transport wraps the Miro client's HTTP transport and counts its calls
 //     by status, 429s included;
-//   - Action records an action's outcome;
+//   - Action records an action's outcome (action.Runner's Observe hook);
+//   - CountRecordedActions counts the actions every process recorded, the
+//     CLI's included, from the store at each scrape;
 //   - Instrument wraps the HTTP server and records latency by route pattern.
 //
-// The package knows roster's domain types but nothing of the packages it
-// observes, which keep no reference to it.
+// The package knows roster's domain types and the store's counts, but
+// nothing of the packages it observes, which keep no reference to it.
 package metrics
 
 import (

@@ -146,3 +146,43 @@ func (e *SCIMError) Error() string {
 	}
 	return s
 }
+
+// refusal reports whether an answer's status is Miro saying no: a 4xx
+// other than 401 (a token to refresh) and 429 (wait), which sending the
+// same request again will not change.
+func refusal(status int) bool {
+	return status >= 400 && status < 500 && status != http.StatusUnauthorized && status != http.StatusTooManyRequests
+}
+
+// Refusal reports whether Miro said no for good (see refusal); the
+// action layer records such an answer as refused rather than retrying.
+func (e *APIError) Refusal() bool { return refusal(e.Status) }
+
+// Forbidden reports a 403: a scope or a role the token lacks.
+func (e *APIError) Forbidden() bool { return e.Status == http.StatusForbidden }
+
+// NotFound reports a 404.
+func (e *APIError) NotFound() bool { return e.Status == http.StatusNotFound }
+
+// Reason is Miro's message, or the status in words when it gave none.
+func (e *APIError) Reason() string {
+	if e.Message != "" {
+		return e.Message
+	}
+	return http.StatusText(e.Status)
+}
+
+// Refusal reports whether SCIM said no for good (see refusal): a guest,
+// an external user, a value it rejects.
+func (e *SCIMError) Refusal() bool { return refusal(e.Status) }
+
+// NotFound reports a 404: SCIM has no such user.
+func (e *SCIMError) NotFound() bool { return e.Status == http.StatusNotFound }
+
+// Reason is SCIM's detail, or the status in words when it gave none.
+func (e *SCIMError) Reason() string {
+	if e.Detail != "" {
+		return e.Detail
+	}
+	return http.StatusText(e.Status)
+}

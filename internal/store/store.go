@@ -153,6 +153,16 @@ type Actions interface {
 	// appends audit.
 	FinishAction(ctx context.Context, a roster.Action, effect ActionEffect, audit roster.AuditEntry) error
 	ActionByKey(ctx context.Context, key string) (roster.Action, error)
+	// ActionCounts counts the recorded actions by kind and status, every
+	// process's (serve's, the CLI's, workflows'), for /metrics.
+	ActionCounts(ctx context.Context) ([]ActionCount, error)
+}
+
+// ActionCount is how many recorded actions have one kind and status.
+type ActionCount struct {
+	Kind   roster.ActionKind
+	Status roster.ActionStatus
+	N      int
 }
 
 // ActionEffect is what a finished action changes in the store. Zero

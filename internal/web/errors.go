@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"roster/internal/store"
+	"roster/internal/httpauth"
 )
 
 // httpError is an error with a status and a message safe to show.
@@ -35,26 +35,22 @@ type errorPage struct {
 	Href, HrefLabel string
 }
 
-// status maps an error to its HTTP status and the message to show. Only
-// internal errors are hidden (and logged) behind a generic message.
-func status(err error) (int, string) {
-	code, msg, _ := statusOf(err)
-	return code, msg
-}
-
+// statusOf maps an error to its HTTP status and the message to show
+// (httpauth.Status for roster's own errors). Only internal errors are
+// hidden (and logged) behind a generic message.
 func statusOf(err error) (int, string, *httpError) {
 	var he *httpError
-	switch {
-	case errors.As(err, &he):
+	if errors.As(err, &he) {
 		return he.Status, he.Message, he
-	case errors.Is(err, store.ErrNotFound):
-		return http.StatusNotFound, "Not found.", nil
-	case errors.Is(err, store.ErrInvalid):
-		return http.StatusBadRequest, err.Error(), nil
-	case errors.Is(err, store.ErrConflict):
-		return http.StatusConflict, err.Error(), nil
 	}
-	return http.StatusInternalServerError, "Something went wrong on roster's side; the details are in its log.", nil
+	switch code, internal := httpauth.Status(err); {
+	case internal:
+		return code, httpauth.InternalMessage, nil
+	case code == http.StatusNotFound:
+		return code, "Not found.", nil
+	default:
+		return code, err.Error(), nil
+	}
 }
 
 // fail writes err as an error page (or plain text for htmx and non-HTML

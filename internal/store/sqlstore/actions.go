@@ -88,6 +88,27 @@ func (db *DB) ActionByKey(ctx context.Context, key string) (roster.Action, error
 	return a, nil
 }
 
+// ActionCounts counts the actions by kind and status.
+func (db *DB) ActionCounts(ctx context.Context) ([]store.ActionCount, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT kind, status, COUNT(*) FROM actions GROUP BY kind, status ORDER BY kind, status`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: action counts: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ActionCount
+	for rows.Next() {
+		var c store.ActionCount
+		if err := rows.Scan(&c.Kind, &c.Status, &c.N); err != nil {
+			return nil, fmt.Errorf("sqlstore: action counts: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: action counts: %w", err)
+	}
+	return out, nil
+}
+
 // FinishAction records a's outcome, applies effect and appends audit in
 // one transaction: all of it is written, or none. The action must be
 // pending, or failed (a failed action is retried under its key); a

@@ -420,6 +420,17 @@ func testStartAction(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.True(t, existed)
 	require.Equal(t, a, third)
+
+	// Counted by kind and status, for /metrics.
+	pending := inviteAction(c.ID, "key-2")
+	_, err = s.StartAction(ctx(), &pending)
+	require.NoError(t, err)
+	counts, err := s.ActionCounts(ctx())
+	require.NoError(t, err)
+	require.Equal(t, []store.ActionCount{
+		{Kind: roster.ActionInvite, Status: roster.ActionPending, N: 1},
+		{Kind: roster.ActionInvite, Status: roster.ActionRefused, N: 1},
+	}, counts)
 }
 
 func testStartActionConcurrent(t *testing.T, s store.Store) {
