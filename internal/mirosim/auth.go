@@ -1,5 +1,9 @@
 package mirosim
 
+// This file is long because it is the whole of Miro's OAuth as the simulator
+// plays it (consent page, PKCE, code exchange, rotation, revoke, token
+// context), which reads best in one place.
+
 import (
 	"crypto/rand"
 	"crypto/sha256"

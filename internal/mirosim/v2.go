@@ -1,5 +1,9 @@
 package mirosim
 
+// This file is long because it is the v2 REST surface roster uses, one
+// handler per operation of Miro's spec, kept together so that the
+// contract test and a reader see it whole.
+
 import (
 	"cmp"
 	"encoding/base64"

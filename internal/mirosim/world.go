@@ -1,5 +1,9 @@
 package mirosim
 
+// This file is long because it is the simulated organization's one
+// model (members, teams, memberships, boards) with the rules Miro
+// enforces on it (last admin, roles, licenses).
+
 import (
 	"cmp"
 	"encoding/base64"

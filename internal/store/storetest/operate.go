@@ -1,5 +1,9 @@
 package storetest
 
+// This file is long because it is one part of the conformance suite every
+// backend runs (operators, sessions, keys, audit, actions, insights):
+// cases read top to bottom, each against a real database.
+
 import (
 	"encoding/base64"
 	"errors"

@@ -1,5 +1,9 @@
 package storetest
 
+// This file is long because it holds the suite's entry point and the
+// sync part of the conformance suite (snapshots, diffs, ApplySync):
+// cases read top to bottom, each against a real database.
+
 import (
 	"context"
 	"fmt"

@@ -1,5 +1,9 @@
 package storetest
 
+// This file is long because it is the workflow part of the conformance
+// suite (definitions, runs, leases, approvals, events): cases read top to
+// bottom, each against a real database.
+
 import (
 	"fmt"
 	"testing"
