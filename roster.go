@@ -134,6 +134,19 @@ type Account struct {
 	LeftAt time.Time
 }
 
+// LicenseLabel is the license as people read it, saying whether it is
+// exact: "full", or "full (inferred)" when a team-level sync inferred it
+// from the team role; "-" when there is none.
+func (a Account) LicenseLabel() string {
+	switch {
+	case a.License == "":
+		return "-"
+	case a.LicenseExact:
+		return a.License
+	}
+	return a.License + " (inferred)"
+}
+
 // Organization is a Miro organization as an organization-level sync saw it.
 type Organization struct {
 	MiroOrgID             string

@@ -9,9 +9,9 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"roster"
+	"roster/internal/api"
 	"roster/internal/directory"
 	"roster/internal/store"
 )
@@ -129,11 +129,9 @@ func runDirectoryList(ctx context.Context, args []string, stdout, stderr io.Writ
 		f.Cursor = page.NextCursor
 	}
 	if *format == "json" {
-		out := make([]personJSON, 0, len(people))
+		out := make([]api.Person, 0, len(people))
 		for _, p := range people {
-			out = append(out, personJSON{ID: p.ID, Email: p.Email, Name: p.Name, ManagerEmail: p.ManagerEmail,
-				Department: p.Department, Status: string(p.Status), ExternalID: p.ExternalID,
-				Aliases: append([]string{}, p.Aliases...), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt})
+			out = append(out, api.PersonOf(p))
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -146,18 +144,4 @@ func runDirectoryList(ctx context.Context, args []string, stdout, stderr io.Writ
 			dash(p.ManagerEmail), p.Status, dash(strings.Join(p.Aliases, ";")))
 	}
 	return tw.Flush()
-}
-
-// personJSON is one person in --format json, as the API shows it.
-type personJSON struct {
-	ID           int64     `json:"id"`
-	Email        string    `json:"email"`
-	Name         string    `json:"name"`
-	ManagerEmail string    `json:"manager_email"`
-	Department   string    `json:"department"`
-	Status       string    `json:"status"`
-	ExternalID   string    `json:"external_id"`
-	Aliases      []string  `json:"aliases"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -176,13 +175,6 @@ func countOrgMembers(t *testing.T, c *miro.Client, orgID string) (total, full in
 	return total, full
 }
 
-func decodeUsers(t *testing.T, s string) []userJSON {
-	t.Helper()
-	var users []userJSON
-	require.NoError(t, json.Unmarshal([]byte(s), &users), s)
-	return users
-}
-
 func TestE2EOrganizationOAuth(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t)
@@ -227,7 +219,7 @@ func TestE2EOrganizationOAuth(t *testing.T) {
 
 	r = e.roster(t, "users", "--format", "csv", "--limit", "3")
 	require.NoError(t, r.err, r.stderr)
-	require.Len(t, strings.Split(strings.TrimSpace(r.stdout), "\n"), 4, "header and three rows")
+	requireUsersCSV(t, r.stdout, users[:3])
 
 	r = e.roster(t, "connections")
 	require.NoError(t, r.err, r.stderr)

@@ -2,16 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"roster"
+	"roster/internal/api"
 	"roster/internal/store"
 )
 
@@ -67,20 +65,9 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "json":
 		return writeUsersJSON(stdout, accounts)
 	case "csv":
-		return writeUsersCSV(stdout, accounts)
+		return api.NewUsersCSV(stdout).Write(accounts)
 	}
 	return writeUsersTable(stdout, accounts)
-}
-
-// licenseLabel says whether the license is exact: "full" or "full (inferred)".
-func licenseLabel(a roster.Account) string {
-	if a.License == "" {
-		return "-"
-	}
-	if a.LicenseExact {
-		return a.License
-	}
-	return a.License + " (inferred)"
 }
 
 func statusLabel(a roster.Account) string {
@@ -97,7 +84,7 @@ func writeUsersTable(w io.Writer, accounts []roster.Account) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "EMAIL\tNAME\tLICENSE\tORG ROLE\tSTATUS\tLAST ACTIVITY\tMIRO USER ID")
 	for _, a := range accounts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(a.Email), dash(a.Name), licenseLabel(a), dash(a.OrgRole),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(a.Email), dash(a.Name), a.LicenseLabel(), dash(a.OrgRole),
 			statusLabel(a), formatTime(a.LastActivityAt, "-"), a.MiroUserID)
 	}
 	if err := tw.Flush(); err != nil {
@@ -114,79 +101,13 @@ func dash(s string) string {
 	return s
 }
 
-// userJSON is one account in --format json and csv.
-type userJSON struct {
-	ID                int64      `json:"id"`
-	MiroUserID        string     `json:"miroUserId"`
-	Email             string     `json:"email"`
-	Name              string     `json:"name"`
-	OrgRole           string     `json:"orgRole"`
-	AdminRoles        []string   `json:"adminRoles"`
-	License           string     `json:"license"`
-	LicenseExact      bool       `json:"licenseExact"`
-	Active            bool       `json:"active"`
-	LastActivityAt    *time.Time `json:"lastActivityAt"`
-	LicenseAssignedAt *time.Time `json:"licenseAssignedAt"`
-	FirstSeenAt       *time.Time `json:"firstSeenAt"`
-	LastSeenAt        *time.Time `json:"lastSeenAt"`
-	LeftAt            *time.Time `json:"leftAt"`
-}
-
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
-func toUserJSON(a roster.Account) userJSON {
-	roles := a.AdminRoles
-	if roles == nil {
-		roles = []string{}
-	}
-	return userJSON{
-		ID: a.ID, MiroUserID: a.MiroUserID, Email: a.Email, Name: a.Name, OrgRole: a.OrgRole, AdminRoles: roles,
-		License: a.License, LicenseExact: a.LicenseExact, Active: a.Active,
-		LastActivityAt: timePtr(a.LastActivityAt), LicenseAssignedAt: timePtr(a.LicenseAssignedAt),
-		FirstSeenAt: timePtr(a.FirstSeenAt), LastSeenAt: timePtr(a.LastSeenAt), LeftAt: timePtr(a.LeftAt),
-	}
-}
-
+// writeUsersJSON writes accounts as the JSON API's users (api.User).
 func writeUsersJSON(w io.Writer, accounts []roster.Account) error {
-	out := make([]userJSON, 0, len(accounts))
+	out := make([]api.User, 0, len(accounts))
 	for _, a := range accounts {
-		out = append(out, toUserJSON(a))
+		out = append(out, api.UserOf(a))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-func writeUsersCSV(w io.Writer, accounts []roster.Account) error {
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"id", "miro_user_id", "email", "name", "org_role", "admin_roles", "license", "license_exact",
-		"active", "last_activity_at", "license_assigned_at", "first_seen_at", "last_seen_at", "left_at"})
-	ts := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339)
-	}
-	for _, a := range accounts {
-		_ = cw.Write([]string{strconv.FormatInt(a.ID, 10), a.MiroUserID, csvSafe(a.Email), csvSafe(a.Name), a.OrgRole,
-			csvSafe(strings.Join(a.AdminRoles, ";")), a.License, strconv.FormatBool(a.LicenseExact), strconv.FormatBool(a.Active),
-			ts(a.LastActivityAt), ts(a.LicenseAssignedAt), ts(a.FirstSeenAt), ts(a.LastSeenAt), ts(a.LeftAt)})
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// csvSafe keeps a spreadsheet from reading a name such as "=cmd()" as a
-// formula (CSV injection).
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

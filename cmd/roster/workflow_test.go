@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"roster"
+	"roster/internal/api"
 	"roster/internal/mirosim"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
@@ -308,13 +309,13 @@ steps: [{kind: remove, team: "%s"}]
 
 	r = b.roster(t, "workflow", "dry-run", "offboarding", "--json", "--email", acc.Email+",nobody@nowhere.example")
 	require.NoError(t, r.err, r.stdout+r.stderr)
-	var d dryRunJSON
+	var d api.DryRun
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &d), r.stdout)
 	require.Equal(t, "the people named", d.Basis)
 	require.Equal(t, 1, d.Total)
 	require.Equal(t, acc.Email, d.Runs[0].Email)
 	require.Equal(t, "deactivate", d.Runs[0].Steps[1].Kind)
-	require.Equal(t, []exclusionJSON{{Email: "nobody@nowhere.example", Reason: "roster knows no one with this email"}}, d.Excluded)
+	require.Equal(t, []api.Exclusion{{Email: "nobody@nowhere.example", Reason: "roster knows no one with this email"}}, d.Excluded)
 
 	// An unsaved definition from a file; a step the connection's teams
 	// rule out is a field error.

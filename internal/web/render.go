@@ -83,7 +83,7 @@ func templateFuncs(a *assets) template.FuncMap {
 		"percent": func(f float64) string {
 			return fmt.Sprintf("%.1f%%", f*100)
 		},
-		"license":  func(a roster.Account) string { return licenseLabel(a) },
+		"license":  func(a roster.Account) string { return a.LicenseLabel() },
 		"humanize": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	}
 }
@@ -108,17 +108,6 @@ func formatThousands(s string) string {
 		out += "." + frac
 	}
 	return out
-}
-
-// licenseLabel says whether a license is exact: "full" or "full (inferred)".
-func licenseLabel(a roster.Account) string {
-	switch {
-	case a.License == "":
-		return "-"
-	case a.LicenseExact:
-		return a.License
-	}
-	return a.License + " (inferred)"
 }
 
 // Page is what the layout needs; every page's data embeds it.

@@ -1,7 +1,10 @@
 package workflow
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"roster"
@@ -89,6 +92,44 @@ func Template(name string, o TemplateOptions) (roster.Workflow, error) {
 	}
 	w.ConnectionID = o.ConnectionID
 	return w, nil
+}
+
+// ErrNoDefaultConnection: DefaultConnection found no connection a
+// template could act through by default.
+var ErrNoDefaultConnection = errors.New("there is no organization-level connection to default to")
+
+// AmbiguousConnectionError: DefaultConnection found more than one
+// connection a template could act through; IDs are the choices.
+type AmbiguousConnectionError struct {
+	IDs []int64
+}
+
+func (e *AmbiguousConnectionError) Error() string {
+	ids := make([]string, len(e.IDs))
+	for i, id := range e.IDs {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	return "one of " + strings.Join(ids, ", ")
+}
+
+// DefaultConnection is the connection a template acts through when none
+// is named: the only organization-level connection that is not
+// disconnected. With none it returns ErrNoDefaultConnection, with more
+// than one an *AmbiguousConnectionError listing them.
+func DefaultConnection(conns []roster.Connection) (int64, error) {
+	var ids []int64
+	for _, c := range conns {
+		if c.Level == roster.LevelOrganization && c.Status != roster.StatusDisconnected {
+			ids = append(ids, c.ID)
+		}
+	}
+	switch len(ids) {
+	case 1:
+		return ids[0], nil
+	case 0:
+		return 0, ErrNoDefaultConnection
+	}
+	return 0, &AmbiguousConnectionError{IDs: ids}
 }
 
 // failureNotice is the templates' on_failure step.

@@ -277,3 +277,25 @@ func flipAnswer(t *testing.T, tok string) string {
 }
 
 var b64 = base64.RawURLEncoding
+
+func TestDefaultConnection(t *testing.T) {
+	org := func(id int64, st roster.ConnectionStatus) roster.Connection {
+		return roster.Connection{ID: id, Level: roster.LevelOrganization, Status: st}
+	}
+	team := roster.Connection{ID: 9, Level: roster.LevelTeam, Status: roster.StatusActive}
+
+	id, err := workflow.DefaultConnection([]roster.Connection{team, org(2, roster.StatusError), org(3, roster.StatusDisconnected)})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), id, "the only organization connection not disconnected, even in error")
+
+	_, err = workflow.DefaultConnection([]roster.Connection{team, org(3, roster.StatusDisconnected)})
+	require.ErrorIs(t, err, workflow.ErrNoDefaultConnection)
+	_, err = workflow.DefaultConnection(nil)
+	require.ErrorIs(t, err, workflow.ErrNoDefaultConnection)
+
+	_, err = workflow.DefaultConnection([]roster.Connection{org(1, roster.StatusActive), team, org(4, roster.StatusActive)})
+	var amb *workflow.AmbiguousConnectionError
+	require.ErrorAs(t, err, &amb)
+	require.Equal(t, []int64{1, 4}, amb.IDs)
+	require.EqualError(t, err, "one of 1, 4")
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -50,12 +49,9 @@ func (db *DB) AuditEntries(ctx context.Context, f store.AuditFilter) ([]roster.A
 	}
 	var (
 		where []string
-		args  []any
+		args  params
 	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	arg := args.add
 	if f.Kind != "" {
 		where = append(where, `kind = `+arg(f.Kind))
 	}

@@ -338,8 +338,8 @@ func (db *DB) People(ctx context.Context, f store.PeopleFilter) (store.PeoplePag
 		after = n
 	}
 	var where []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	var args params
+	arg := args.add
 	if f.Status != "" {
 		where = append(where, `status = `+arg(string(f.Status)))
 	}

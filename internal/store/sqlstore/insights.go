@@ -153,21 +153,15 @@ func (db *DB) TeamStats(ctx context.Context, q store.TeamStatsQuery) (store.Team
 
 func (db *DB) teamStats(ctx context.Context, q store.TeamStatsQuery) (store.TeamStatsPage, error) {
 	var page store.TeamStatsPage
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = defaultTeamPageSize
-	case limit < 0 || limit > maxTeamPageSize:
-		return page, fmt.Errorf("limit %d is not within 1..%d: %w", q.Limit, maxTeamPageSize, store.ErrInvalid)
+	limit, err := pageLimit(q.Limit, defaultTeamPageSize, maxTeamPageSize)
+	if err != nil {
+		return page, err
 	}
 	var (
 		where []string
-		args  []any
+		args  params
 	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	arg := args.add
 	if search := strings.TrimSpace(q.Search); search != "" {
 		where = append(where, `LOWER(t.name) LIKE `+arg("%"+escapeLike(strings.ToLower(search))+"%")+` ESCAPE '\'`)
 	}
@@ -392,22 +386,16 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 	if !ok {
 		return page, fmt.Errorf("unknown sort %q (email, name, license or last_activity): %w", q.Sort, store.ErrInvalid)
 	}
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = defaultPageSize
-	case limit < 0 || limit > maxPageSize:
-		return page, fmt.Errorf("limit %d is not within 1..%d: %w", q.Limit, maxPageSize, store.ErrInvalid)
+	limit, err := pageLimit(q.Limit, defaultPageSize, maxPageSize)
+	if err != nil {
+		return page, err
 	}
 
 	var (
 		where []string
-		args  []any
+		args  params
 	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	arg := args.add
 	// Outer spaces would match the one between every email and name.
 	if search := strings.TrimSpace(q.Search); search != "" {
 		where = append(where, `a.search LIKE `+arg("%"+escapeLike(strings.ToLower(search))+"%")+` ESCAPE '\'`)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"roster"
@@ -210,12 +209,9 @@ func (db *DB) accountsWhereIn(ctx context.Context, col string, keys []string, fn
 func (db *DB) Accounts(ctx context.Context, f store.AccountFilter) ([]roster.Account, error) {
 	var (
 		where []string
-		args  []any
+		args  params
 	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	arg := args.add
 	if f.ConnectionID != 0 {
 		where = append(where, `EXISTS (SELECT 1 FROM connection_accounts v WHERE v.account_id = a.id AND v.connection_id = `+arg(f.ConnectionID)+`)`)
 	}
@@ -370,12 +366,9 @@ func (db *DB) SyncRuns(ctx context.Context, connectionID int64, limit int) ([]ro
 func (db *DB) Changes(ctx context.Context, f store.ChangeFilter) ([]roster.Change, error) {
 	var (
 		where []string
-		args  []any
+		args  params
 	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	arg := args.add
 	if f.AccountID != 0 {
 		where = append(where, `c.account_id = `+arg(f.AccountID))
 	}

@@ -4,7 +4,10 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
+
+	"roster/internal/store"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
@@ -135,4 +138,25 @@ func (d dbBytes) Scan(src any) error {
 		return fmt.Errorf("scan bytes: unsupported type %T", src)
 	}
 	return nil
+}
+
+// params collects a query's arguments and numbers their placeholders
+// ($1, $2, ...), which both dialects read.
+type params []any
+
+// add appends v and returns its placeholder.
+func (p *params) add(v any) string {
+	*p = append(*p, v)
+	return "$" + strconv.Itoa(len(*p))
+}
+
+// pageLimit is a page's size: def when zero, ErrInvalid outside 1..max.
+func pageLimit(limit, def, max int) (int, error) {
+	switch {
+	case limit == 0:
+		return def, nil
+	case limit < 0 || limit > max:
+		return 0, fmt.Errorf("limit %d is not within 1..%d: %w", limit, max, store.ErrInvalid)
+	}
+	return limit, nil
 }

@@ -264,9 +264,9 @@ func (db *DB) Runs(ctx context.Context, f store.RunFilter) (store.RunPage, error
 	}
 	var (
 		where []string
-		args  []any
+		args  params
 	)
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	arg := args.add
 	if f.WorkflowID != 0 {
 		where = append(where, `workflow_id = `+arg(f.WorkflowID))
 	}
