@@ -162,7 +162,7 @@ func (b *browserBundle) check(step string, err error) {
 func (b *browserBundle) screenshot(step string) {
 	b.t.Helper()
 	if b.shots == "" {
-		if f := flag.Lookup("test.artifacts"); f != nil && f.Value.String() == "true" {
+		if testingArtifacts() {
 			b.shots = b.t.ArtifactDir()
 		} else {
 			dir, err := os.MkdirTemp("", "roster-browser-")
@@ -187,6 +187,13 @@ func (b *browserBundle) screenshot(step string) {
 		return
 	}
 	b.t.Logf("screenshot of the failed step %q (at %s): %s", step, loc, name)
+}
+
+// testingArtifacts reports whether go test -artifacts keeps what tests
+// write to t.ArtifactDir.
+func testingArtifacts() bool {
+	f := flag.Lookup("test.artifacts")
+	return f != nil && f.Value.String() == "true"
 }
 
 // waitText waits until the text of the element sel (CSS) is want.

@@ -85,7 +85,7 @@ func apiIdempotencyKey(r *http.Request, body string) (string, error) {
 
 // writeActionOutcome answers with the recorded action a: 200 succeeded,
 // 422 refused, 409 still running, 502 failed. With no action recorded
-// (a bad field, or roster's own failure) it returns err for apiFail.
+// (a bad field, or roster's own failure) it returns err for fail.
 func writeActionOutcome(w http.ResponseWriter, kind roster.ActionKind, a roster.Action, err error) error {
 	if a.Key == "" {
 		// Nothing was recorded: a bad field, or roster's own failure.

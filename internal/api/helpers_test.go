@@ -111,10 +111,7 @@ func newFixture(t *testing.T, db *sqlstore.DB, opts ...func(*Config)) *fixture {
 	runner := &action.Runner{Store: db, Clients: k.Clients}
 	opts = append([]func(*Config){func(c *Config) { c.Actions = runner }}, opts...)
 	f.testBundle = setupOn(t, db, opts...)
-	f.org = k.Connect(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
-	f.team = k.Connect(t, mirosim.InstallNonEnterpriseTeam, roster.LevelTeam)
-	k.Sync(t, f.org.ID)
-	k.Sync(t, f.team.ID)
+	f.org, f.team = k.OrgAndTeam(t)
 	return f
 }
 

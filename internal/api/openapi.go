@@ -6,7 +6,7 @@ import (
 )
 
 // openAPIDoc is the API's OpenAPI 3 document, written by hand. A test
-// checks it against apiRouteList and validates real answers against it.
+// checks it against routeList and validates real answers against it.
 //
 //go:embed openapi.json
 var openAPIDoc []byte

@@ -27,7 +27,7 @@ func loadOpenAPI(t *testing.T) *openapi3.T {
 	return doc
 }
 
-// TestOpenAPIMatchesRoutes: every route of apiRouteList is in the
+// TestOpenAPIMatchesRoutes: every route of routeList is in the
 // document with the same method and path template, and the document
 // has no operation the server does not serve.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
@@ -53,7 +53,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	require.Equal(t, keys(served), keys(documented), "openapi.json and apiRouteList disagree")
+	require.Equal(t, keys(served), keys(documented), "openapi.json and routeList disagree")
 
 	// The document is what GET /api/v1/openapi.json serves.
 	key := b.newAPIKey(t, "reader", roster.ScopeRead)

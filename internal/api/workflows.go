@@ -13,7 +13,7 @@ import (
 	"roster/internal/workflow"
 )
 
-// The workflow routes of the JSON API (apiRouteList): definitions, dry
+// The workflow routes of the JSON API (routeList): definitions, dry
 // runs, manual runs, runs with their timelines, cancels and approvals,
 // all through the workflow engine. Without an engine (Config.Workflows
 // nil) they answer 404 not_found.

@@ -27,7 +27,7 @@ import (
 )
 
 // Syncer runs one sync of one connection and records its run, failed or
-// not; *sync.Syncer implements it.
+// not; *mirosync.Syncer implements it.
 type Syncer interface {
 	Sync(ctx context.Context, connectionID int64) (roster.SyncRun, error)
 }

@@ -1,7 +1,7 @@
 // Package metrics is roster's Prometheus instrumentation: one registry per
 // server (never the global default, so tests in one process do not
 // collide), and small hooks that record where events happen:
-//   - Syncer wraps a sync.Syncer (or any Syncer) and records each run's
+//   - Syncer wraps a mirosync.Syncer (or any Syncer) and records each run's
 //     duration, outcome, API calls and credits;
 //   - Transport wraps the Miro client's HTTP transport and counts its calls
 //     by status, 429s included;

@@ -34,7 +34,7 @@ import (
 // 100,000), one team per hundred of them, three teams per member, against
 // an in-process simulator with no rate budget.
 //
-//	go test -run '^$' -bench . -benchtime 1x ./internal/sync/
+//	go test -run '^$' -bench . -benchtime 1x ./internal/mirosync/
 //
 // PostgreSQL runs too when ROSTER_TEST_POSTGRES_URL is set.
 

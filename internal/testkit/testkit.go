@@ -166,6 +166,18 @@ func (k *Kit) Synced(t testing.TB, kind string, level roster.Level) roster.Conne
 	return k.Connection(t, c.ID)
 }
 
+// OrgAndTeam connects and syncs the organization admin's install at
+// organization level and the non-Enterprise team's at team level (legacy
+// API, inferred licenses): the dashboard's and the API's fixture.
+func (k *Kit) OrgAndTeam(t testing.TB) (org, team roster.Connection) {
+	t.Helper()
+	org = k.Connect(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
+	team = k.Connect(t, mirosim.InstallNonEnterpriseTeam, roster.LevelTeam)
+	k.Sync(t, org.ID)
+	k.Sync(t, team.ID)
+	return org, team
+}
+
 // Connection reads connection id back from the store.
 func (k *Kit) Connection(t testing.TB, id int64) roster.Connection {
 	t.Helper()

@@ -42,10 +42,7 @@ func newFixture(t *testing.T, db *sqlstore.DB, opts ...func(*Config)) *fixture {
 	runner := &action.Runner{Store: db, Clients: k.Clients}
 	opts = append([]func(*Config){func(c *Config) { c.Actions = runner }}, opts...)
 	f.testBundle = setupOn(t, db, opts...)
-	f.org = k.Connect(t, mirosim.InstallOrgAdmin, roster.LevelOrganization)
-	f.team = k.Connect(t, mirosim.InstallNonEnterpriseTeam, roster.LevelTeam)
-	f.sync(t, f.org.ID)
-	f.sync(t, f.team.ID)
+	f.org, f.team = k.OrgAndTeam(t)
 	return f
 }
 

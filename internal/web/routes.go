@@ -74,9 +74,9 @@ func (s *Server) routeList() []route {
 		{"POST", "/connections/{id}/sync", admin, s.connectionSync},
 		{"POST", "/connections/{id}/disconnect", admin, s.connectionDisconnect},
 
-		// API keys for the JSON API (page_apikeys.go); admins only, since
-		// a key acts as roster. The API's own routes are one table,
-		// apiRouteList in api.go, registered beside these.
+		// API keys for the JSON API and the SCIM server (page_apikeys.go);
+		// admins only, since a key acts as roster. The API's own routes
+		// are internal/api's table, served beside these.
 		{"GET", "/settings/api-keys", admin, s.apiKeysPage},
 		{"POST", "/settings/api-keys", admin, s.apiKeyCreate},
 		{"POST", "/settings/api-keys/{id}/delete", admin, s.apiKeyDelete},

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"roster/internal/store"
+)
+
+// TestBrowserPages opens every main page of the dashboard at a desktop
+// width (1440 px) and a phone's (390 px), as a logged-in admin, and checks
+// that each renders its content with nothing wider than the window: a
+// table too wide for a phone scrolls inside its own box, never the page.
+// With ROSTER_TEST_SCREENSHOTS=<dir> (or go test -artifacts) it saves each as
+// a PNG, for a person to look at.
+func TestBrowserPages(t *testing.T) {
+	b := setupBrowser(t)
+	ctx := context.Background()
+	b.run("log in",
+		chromedp.Navigate(b.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-email`), b.d.adminEmail),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), b.d.adminPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`section.stats`)),
+	)
+	accs, err := b.d.app.store.Accounts(ctx, store.AccountFilter{ConnectionID: b.d.org.ID, Limit: 50})
+	require.NoError(t, err)
+	user := ""
+	for _, a := range accs {
+		if ms, err := b.d.app.store.AccountMemberships(ctx, a.ID); err == nil && len(ms) > 1 && a.Email != "" {
+			user = fmt.Sprintf("/users/%d", a.ID)
+			break
+		}
+	}
+	require.NotEmpty(t, user, "no member of two teams in the demo")
+
+	dir := os.Getenv("ROSTER_TEST_SCREENSHOTS")
+	if dir == "" && testingArtifacts() {
+		dir = t.ArtifactDir()
+	}
+	pages := []struct{ name, path string }{
+		{"overview", "/"}, {"users", "/users"}, {"users-inactive", "/users?license=full&activity=inactive&status=active"},
+		{"user", user}, {"teams", "/teams"}, {"connections", "/connections"}, {"directory", "/directory"},
+		{"audit", "/audit"}, {"settings", "/settings"}, {"api-keys", "/settings/api-keys"},
+		{"workflows", "/workflows"}, {"workflow-runs", "/workflows/runs"}, {"approvals", "/workflows/approvals"},
+	}
+	for _, width := range []int64{1440, 390} {
+		b.run(fmt.Sprintf("%d px wide", width), chromedp.EmulateViewport(width, 900))
+		for _, p := range pages {
+			step := fmt.Sprintf("%s at %d px", p.name, width)
+			b.run(step, chromedp.Navigate(b.url+p.path), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+			overflow := value(b, step, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
+			if overflow > 0 {
+				b.screenshot(step)
+			}
+			require.LessOrEqual(t, overflow, 0, "%s: the page is %d px wider than the window", step, overflow)
+			if dir != "" {
+				shot := value(b, step, chromedp.FullScreenshot(100))
+				name := filepath.Join(dir, fmt.Sprintf("%s-%d.png", p.name, width))
+				require.NoError(t, os.WriteFile(name, shot, 0o644))
+			}
+		}
+	}
+	if dir != "" {
+		t.Logf("screenshots in %s (%s)", dir, time.Now().Format(time.TimeOnly))
+	}
+}
