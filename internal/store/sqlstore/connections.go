@@ -162,16 +162,8 @@ func (db *DB) Connections(ctx context.Context) ([]roster.Connection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: connections: %w", err)
 	}
-	defer rows.Close()
-	var out []roster.Connection
-	for rows.Next() {
-		c, err := scanConnection(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: connections: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanConnection)
+	if err != nil {
 		return nil, fmt.Errorf("sqlstore: connections: %w", err)
 	}
 	return out, nil

@@ -262,16 +262,8 @@ func (db *DB) APIKeys(ctx context.Context) ([]roster.APIKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: API keys: %w", err)
 	}
-	defer rows.Close()
-	var out []roster.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: API keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanAPIKey)
+	if err != nil {
 		return nil, fmt.Errorf("sqlstore: API keys: %w", err)
 	}
 	return out, nil

@@ -46,14 +46,6 @@ func queryRuns(ctx context.Context, q querier, query string, args ...any) ([]ros
 	return scanAll(rows, scanRun)
 }
 
-func validRunStatus(s roster.RunStatus) bool {
-	switch s {
-	case roster.RunRunning, roster.RunWaiting, roster.RunSucceeded, roster.RunFailed, roster.RunCancelled:
-		return true
-	}
-	return false
-}
-
 func validStepStatus(s roster.StepStatus) bool {
 	switch s {
 	case roster.StepRunning, roster.StepWaiting, roster.StepSucceeded, roster.StepRefused, roster.StepFailed,
@@ -259,7 +251,7 @@ func (db *DB) Runs(ctx context.Context, f store.RunFilter) (store.RunPage, error
 	if f.BeforeID < 0 {
 		return store.RunPage{}, fmt.Errorf("sqlstore: runs: negative before id: %w", store.ErrInvalid)
 	}
-	if f.Status != "" && !validRunStatus(f.Status) {
+	if f.Status != "" && !f.Status.Valid() {
 		return store.RunPage{}, fmt.Errorf("sqlstore: runs: unknown status %q: %w", f.Status, store.ErrInvalid)
 	}
 	var (
@@ -355,7 +347,7 @@ func (db *DB) RenewLease(ctx context.Context, runID int64, generation int, lease
 // UpdateRun moves a run on, when it is still at generation, with its
 // step and audit entry, in one transaction.
 func (db *DB) UpdateRun(ctx context.Context, run roster.WorkflowRun, generation int, step *roster.RunStep, audit *roster.AuditEntry) (bool, error) {
-	if !validRunStatus(run.Status) {
+	if !run.Status.Valid() {
 		return false, fmt.Errorf("sqlstore: update run %d: unknown status %q: %w", run.ID, run.Status, store.ErrInvalid)
 	}
 	if step != nil && (step.StepID == "" || !validStepStatus(step.Status)) {
