@@ -223,6 +223,10 @@ const (
 	ChangeTeamJoined      ChangeKind = "team_joined"
 	ChangeTeamLeft        ChangeKind = "team_left"
 	ChangeTeamRoleChanged ChangeKind = "team_role_changed"
+	// Email and name as Miro returns them: actions look people up by
+	// email, so a stale one would miss them.
+	ChangeEmailChanged ChangeKind = "email_changed"
+	ChangeNameChanged  ChangeKind = "name_changed"
 )
 
 // Change is one real change to one account, as one sync saw it.

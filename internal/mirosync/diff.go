@@ -13,7 +13,6 @@ import (
 type diffInput struct {
 	now   time.Time // already at store precision
 	runID int64
-	conn  roster.Connection
 	obs   *observed
 	snap  *store.Snapshot
 	// known are stored accounts of observed people the snapshot lacks
@@ -21,8 +20,9 @@ type diffInput struct {
 	known map[string]roster.Account
 }
 
-// counts are the run's counters.
-type counts struct{ added, changed, removed int }
+// counts are the run's counters. Removed is the store's: it decides
+// who left inside ApplySync's transaction.
+type counts struct{ added, changed int }
 
 // buildDiff compares what a sync observed with what the store holds and
 // returns only real changes: a resync of an unchanged Miro gives an empty
@@ -48,7 +48,11 @@ func buildDiff(in diffInput) (store.Diff, counts) {
 		d.Organization = &org
 	}
 	for _, t := range sortedValues(in.obs.teams) {
-		if old, ok := in.snap.Teams[t.MiroTeamID]; !ok || old != t {
+		old, ok := in.snap.Teams[t.MiroTeamID]
+		if ok && in.obs.teamNamesKept {
+			t.Name = old.Name
+		}
+		if !ok || old != t {
 			d.Teams = append(d.Teams, t)
 		}
 	}
@@ -130,6 +134,13 @@ func buildDiff(in diffInput) (store.Diff, counts) {
 			c.added++
 		}
 		n := len(d.Changes)
+		// A value filled in where none was stored is no change.
+		if old.Email != "" && a.Email != old.Email {
+			change(id, roster.ChangeEmailChanged, "", old.Email, a.Email)
+		}
+		if old.Name != "" && a.Name != old.Name {
+			change(id, roster.ChangeNameChanged, "", old.Name, a.Name)
+		}
 		if old.OrgRole != "" && a.OrgRole != old.OrgRole {
 			change(id, roster.ChangeRoleChanged, "", old.OrgRole, a.OrgRole)
 		}
@@ -154,23 +165,14 @@ func buildDiff(in diffInput) (store.Diff, counts) {
 		}
 	}
 
-	// People it no longer sees: they leave unless another connection
-	// still sees them. Accounts are never deleted.
-	for id, a := range in.snap.Accounts {
-		if _, ok := in.obs.people[id]; ok {
-			continue
+	// People it no longer sees. Whether they left, seen by no connection
+	// any more, ApplySync decides inside its transaction: another
+	// connection may be losing them at this very moment, and each
+	// snapshot would still show the other's sighting.
+	for id := range in.snap.Accounts {
+		if _, ok := in.obs.people[id]; !ok {
+			d.Unseen = append(d.Unseen, id)
 		}
-		d.Unseen = append(d.Unseen, id)
-		if in.snap.SeenElsewhere[id] || !a.LeftAt.IsZero() {
-			continue
-		}
-		a.LeftAt = in.now
-		if !in.conn.LastSyncAt.IsZero() {
-			a.LastSeenAt = store.Stamp(in.conn.LastSyncAt) // the last sync that saw them
-		}
-		d.Accounts = append(d.Accounts, a)
-		change(id, roster.ChangeLeft, "", "", "")
-		c.removed++
 	}
 	c.changed = len(changed)
 	sortDiff(&d)
@@ -207,18 +209,24 @@ func markChanged(changed map[string]bool, in diffInput, id string) {
 	}
 }
 
-// merge lays what a sync saw over the stored account. Exact (organization
-// API) data overwrites; inferred (team-level) data only fills gaps, so a
-// team-level sync never undoes what an organization-level one stored.
-// ownLicense lets an inferred sync replace an inferred license.
+// merge lays what a sync saw over the stored account. Email and name are
+// Miro's at every level: what a level returns replaces what is stored,
+// what it does not return (the organization API has no names) is kept.
+// Exact (organization API) data overwrites; inferred (team-level) data
+// only fills gaps, so a team-level sync never undoes what an
+// organization-level one stored. ownLicense lets an inferred sync replace
+// an inferred license.
 func merge(old roster.Account, p *person, ownLicense bool) roster.Account {
 	a := old
 	a.MiroUserID = p.id
 	a.AdminRoles = slices.Clone(old.AdminRoles)
+	if p.email != "" {
+		a.Email = p.email
+	}
+	if p.name != "" {
+		a.Name = p.name
+	}
 	if p.exact {
-		if p.email != "" {
-			a.Email = p.email
-		}
 		a.OrgRole = p.orgRole
 		a.AdminRoles = slices.Clone(p.adminRoles)
 		a.License, a.LicenseExact = p.license, true
@@ -229,18 +237,12 @@ func merge(old roster.Account, p *person, ownLicense bool) roster.Account {
 			a.LastActivityAt = p.lastActivity
 		}
 	} else {
-		if a.Email == "" {
-			a.Email = p.email
-		}
 		if !a.LicenseExact && (ownLicense || a.License == "" || licenseRank(p.license) > licenseRank(a.License)) {
 			a.License = p.license
 		}
 		if old.ID == 0 {
 			a.Active = true
 		}
-	}
-	if a.Name == "" {
-		a.Name = p.name
 	}
 	return a
 }

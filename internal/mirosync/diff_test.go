@@ -1,6 +1,7 @@
 package mirosync
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func storedExact(id int64, miroID, license string) roster.Account {
 }
 
 func diffOf(obs *observed, snap *store.Snapshot, known map[string]roster.Account) (store.Diff, counts) {
-	return buildDiff(diffInput{now: now, runID: 7, conn: roster.Connection{ID: 1, LastSyncAt: t0}, obs: obs, snap: snap, known: known})
+	return buildDiff(diffInput{now: now, runID: 7, obs: obs, snap: snap, known: known})
 }
 
 func TestDiffUnchangedIsEmpty(t *testing.T) {
@@ -61,7 +62,7 @@ func TestDiffUnchangedIsEmpty(t *testing.T) {
 func TestDiffInferredNeverOverwritesExact(t *testing.T) {
 	t.Parallel()
 	obs := newObserved()
-	obs.people["u1"] = &person{id: "u1", email: "other@example.com", name: "Ann", license: "full", active: true}
+	obs.people["u1"] = &person{id: "u1", email: "u1@example.com", name: "Ann", license: "full", active: true}
 	snap := emptySnap()
 	stored := storedExact(1, "u1", "free")
 	stored.Active = false
@@ -73,9 +74,8 @@ func TestDiffInferredNeverOverwritesExact(t *testing.T) {
 	require.Equal(t, "free", a.License)
 	require.True(t, a.LicenseExact)
 	require.False(t, a.Active, "an inferred sync does not know the active flag")
-	require.Equal(t, "u1@example.com", a.Email, "email is only filled when empty")
 	require.Equal(t, "Ann", a.Name)
-	require.Empty(t, d.Changes)
+	require.Empty(t, d.Changes, "a name filled in is no change")
 	require.Equal(t, []string{"u1"}, d.Seen)
 	require.Equal(t, counts{}, c)
 }
@@ -112,17 +112,79 @@ func TestDiffLeftAndRejoined(t *testing.T) {
 	known := map[string]roster.Account{"back": leaver}
 
 	d, c := diffOf(obs, snap, known)
-	require.Equal(t, counts{added: 1, removed: 1}, c)
+	require.Equal(t, counts{added: 1}, c)
 	require.Equal(t, []string{"back"}, d.Seen)
+	// Who of the unseen left is the store's to decide, in its transaction.
 	require.Equal(t, []string{"elsewhere", "gone"}, d.Unseen)
-	require.Len(t, d.Accounts, 2)
-	back, gone := d.Accounts[0], d.Accounts[1]
+	require.Len(t, d.Accounts, 1)
+	back := d.Accounts[0]
 	require.Equal(t, int64(3), back.ID)
 	require.True(t, back.LeftAt.IsZero())
-	require.Equal(t, now, gone.LeftAt)
-	require.Equal(t, t0, gone.LastSeenAt, "the last sync that saw them")
-	require.Equal(t, []roster.ChangeKind{roster.ChangeJoined, roster.ChangeLeft}, kinds(d.Changes))
+	require.Equal(t, []roster.ChangeKind{roster.ChangeJoined}, kinds(d.Changes))
 }
+
+func TestDiffEmailAndNameFollowMiro(t *testing.T) {
+	t.Parallel()
+	stored := storedExact(1, "u1", "full")
+	stored.Name = "Ann Old"
+	for _, tc := range []struct {
+		level       string
+		p           *person
+		email, name string // what the account ends with
+		changes     []roster.Change
+	}{
+		// The organization API returns an email and no name: the name stays.
+		{"exact", &person{id: "u1", email: "ann@new.example", orgRole: "organization_internal_user", license: "full",
+			exact: true, active: true, lastActivity: t0, licenseAssigned: t0}, "ann@new.example", "Ann Old",
+			[]roster.Change{{MiroUserID: "u1", SyncRunID: 7, Kind: roster.ChangeEmailChanged, OldValue: "u1@example.com", NewValue: "ann@new.example", At: now}}},
+		// The legacy team API returns both, and nothing exact.
+		{"inferred", &person{id: "u1", email: "ann@new.example", name: "Ann New", license: "full", active: true}, "ann@new.example", "Ann New",
+			[]roster.Change{
+				{MiroUserID: "u1", SyncRunID: 7, Kind: roster.ChangeEmailChanged, OldValue: "u1@example.com", NewValue: "ann@new.example", At: now},
+				{MiroUserID: "u1", SyncRunID: 7, Kind: roster.ChangeNameChanged, OldValue: "Ann Old", NewValue: "Ann New", At: now},
+			}},
+		// An answer without an email blanks nothing.
+		{"no email", &person{id: "u1", license: "full", active: true}, "u1@example.com", "Ann Old", nil},
+	} {
+		t.Run(tc.level, func(t *testing.T) {
+			obs := newObserved()
+			obs.people["u1"] = tc.p
+			snap := emptySnap()
+			snap.Accounts["u1"] = stored
+			d, c := diffOf(obs, snap, nil)
+			if tc.changes == nil {
+				require.True(t, d.Empty(), "%+v", d)
+				return
+			}
+			require.Equal(t, tc.changes, d.Changes)
+			require.Len(t, d.Accounts, 1)
+			require.Equal(t, tc.email, d.Accounts[0].Email)
+			require.Equal(t, tc.name, d.Accounts[0].Name)
+			require.Equal(t, license(stored), license(d.Accounts[0]), "the license is untouched")
+			require.Equal(t, counts{changed: 1}, c)
+		})
+	}
+}
+
+func TestDiffTeamNameNotFromMiroIsKept(t *testing.T) {
+	t.Parallel()
+	// The v2 team plan names its team as the connection remembers it; an
+	// organization sync has since stored Miro's new name.
+	obs := newObserved()
+	obs.teams["T"] = roster.Team{MiroTeamID: "T", OrgID: "O", Name: "Old name"}
+	obs.teamNamesKept = true
+	snap := emptySnap()
+	snap.Teams["T"] = roster.Team{MiroTeamID: "T", OrgID: "O", Name: "New name"}
+	d, _ := diffOf(obs, snap, nil)
+	require.True(t, d.Empty(), "%+v", d)
+
+	// A plan that reads the team from Miro renames it.
+	obs.teamNamesKept = false
+	d, _ = diffOf(obs, snap, nil)
+	require.Equal(t, []roster.Team{{MiroTeamID: "T", OrgID: "O", Name: "Old name"}}, d.Teams)
+}
+
+func license(a roster.Account) string { return a.License + fmt.Sprint(a.LicenseExact) }
 
 func TestDiffVanishedTeam(t *testing.T) {
 	t.Parallel()

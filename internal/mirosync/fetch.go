@@ -39,6 +39,10 @@ type observed struct {
 	// members lists each team's members. Slices, not a map of 300k
 	// memberships: a tenth of the memory, and ids shared with people.
 	members map[string][]teamMember
+	// teamNamesKept is set when the teams' names are not Miro's but the
+	// connection's, remembered from when it connected (the v2 team plan
+	// reads no team): a stored name is then kept.
+	teamNamesKept bool
 }
 
 // teamMember is one membership of a team.
@@ -313,6 +317,7 @@ func (w *walk) fetchUsage(ctx context.Context, obs *observed) error {
 func (w *walk) fetchTeamV2(ctx context.Context, obs *observed) error {
 	c, orgID, teamID := w.client, w.conn.OrgID, w.conn.TeamID
 	obs.teams[teamID] = roster.Team{MiroTeamID: teamID, OrgID: orgID, Name: w.conn.TeamName}
+	obs.teamNamesKept = true
 	roles := map[string]string{}
 	err := eachPage(c.TeamMembers(ctx, orgID, teamID, ""), func(m miro.TeamMember) {
 		roles[m.ID] = intern(m.Role.String())

@@ -103,7 +103,8 @@ func (s *Syncer) Sync(ctx context.Context, connectionID int64) (roster.SyncRun, 
 	}
 	run.Status = roster.SyncSucceeded
 	run.EndedAt = store.Stamp(s.now())
-	if err := s.Store.ApplySync(ctx, run, d); err != nil {
+	// ApplySync counts the leavers into run.Removed.
+	if err := s.Store.ApplySync(ctx, &run, d); err != nil {
 		return s.fail(ctx, run, fmt.Errorf("apply: %w", err))
 	}
 	s.logger().InfoContext(ctx, "sync done", "connection", conn.ID, "run", run.ID, "source", run.Source,
@@ -181,9 +182,9 @@ func (s *Syncer) fetchAndDiff(ctx context.Context, w *walk, p roster.SyncPlan, r
 		return store.Diff{}, err
 	}
 	d, counts := buildDiff(diffInput{
-		now: store.Stamp(s.now()), runID: run.ID, conn: w.conn, obs: obs, snap: snap, known: known,
+		now: store.Stamp(s.now()), runID: run.ID, obs: obs, snap: snap, known: known,
 	})
-	run.Added, run.Changed, run.Removed = counts.added, counts.changed, counts.removed
+	run.Added, run.Changed = counts.added, counts.changed
 	return d, nil
 }
 

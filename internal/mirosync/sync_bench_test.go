@@ -57,7 +57,7 @@ type countingStore struct {
 	written int
 }
 
-func (c *countingStore) ApplySync(ctx context.Context, run roster.SyncRun, d store.Diff) error {
+func (c *countingStore) ApplySync(ctx context.Context, run *roster.SyncRun, d store.Diff) error {
 	n := len(d.Teams) + len(d.RemovedTeams) + len(d.Accounts) + len(d.Seen) + len(d.Unseen) +
 		len(d.Memberships) + len(d.RemovedMemberships) + len(d.Changes)
 	if d.Organization != nil {

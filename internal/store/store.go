@@ -63,11 +63,13 @@ type Store interface {
 	AccountsByEmails(ctx context.Context, emails []string) (map[string]roster.Account, error)
 	// ApplySync writes d and completes run (status succeeded, EndedAt,
 	// counters), sets the connection's LastSyncAt and status active, all in
-	// one transaction. An empty Diff writes no account, membership or
-	// change rows. Every successful run also records its trend point
-	// (see Trend), counting as active the accounts active within the 60
-	// days before the run's end.
-	ApplySync(ctx context.Context, run roster.SyncRun, d Diff) error
+	// one transaction. It adds the people it marks left (see
+	// Diff.Unseen) to run.Removed, and sets run's fields as recorded. An
+	// empty Diff writes no account, membership or change rows. Every
+	// successful run also records its trend point (see Trend), counting
+	// as active the accounts active within the 60 days before the run's
+	// end.
+	ApplySync(ctx context.Context, run *roster.SyncRun, d Diff) error
 
 	// Accounts lists accounts matching f, ordered by email then id.
 	Accounts(ctx context.Context, f AccountFilter) ([]roster.Account, error)
@@ -323,7 +325,8 @@ type Snapshot struct {
 	// Accounts are the accounts the connection saw, by Miro user id.
 	Accounts map[string]roster.Account
 	// SeenElsewhere holds the Miro user ids of Accounts that another
-	// connection also sees; they do not leave when this one loses them.
+	// connection also saw when the snapshot was read (whether someone
+	// left is decided later, by ApplySync; see Diff.Unseen).
 	SeenElsewhere map[string]bool
 	// Memberships are the memberships of the covered teams: role by key.
 	Memberships map[MembershipKey]string
@@ -347,7 +350,11 @@ type Diff struct {
 	// Accounts with ID 0 are inserted; others have every field updated.
 	Accounts []roster.Account
 	// Seen are people the connection now sees and did not; Unseen are
-	// people it saw and no longer does.
+	// people it saw and no longer does. Of Unseen, the store marks left
+	// (LeftAt and LastSeenAt, and a left change) those no connection
+	// sees any more. It decides that inside its transaction, not the
+	// caller from a snapshot: two connections losing the same person at
+	// once would each still see the other's sighting there.
 	Seen   []string
 	Unseen []string
 	// Memberships are upserted; RemovedMemberships deleted.

@@ -124,7 +124,7 @@ func TestTeamsAndAudit(t *testing.T) {
 	for i := range 60 {
 		more.Teams = append(more.Teams, roster.Team{MiroTeamID: fmt.Sprintf("extra%02d", i), OrgID: one.OrgID, Name: fmt.Sprintf("Extra %02d", i)})
 	}
-	require.NoError(t, f.db.ApplySync(ctx, run, more))
+	require.NoError(t, f.db.ApplySync(ctx, &run, more))
 	seenTeams := map[string]bool{}
 	next := "/teams"
 	for pages := 0; next != ""; pages++ {

@@ -41,7 +41,7 @@ func BenchmarkApplySyncFirst100k(b *testing.B) {
 				require.NoError(b, db.StartSyncRun(context.Background(), &run))
 				b.StartTimer()
 
-				require.NoError(b, db.ApplySync(context.Background(), run, d))
+				require.NoError(b, db.ApplySync(context.Background(), &run, d))
 
 				b.StopTimer()
 				snapStart := time.Now()
@@ -75,7 +75,7 @@ func BenchmarkApplySyncResync1pct(b *testing.B) {
 			require.NoError(b, db.CreateConnection(ctx, &c))
 			run := roster.SyncRun{ConnectionID: c.ID}
 			require.NoError(b, db.StartSyncRun(ctx, &run))
-			require.NoError(b, db.ApplySync(ctx, run, first))
+			require.NoError(b, db.ApplySync(ctx, &run, first))
 			snap, err := db.Snapshot(ctx, c.ID)
 			require.NoError(b, err)
 
@@ -95,7 +95,7 @@ func BenchmarkApplySyncResync1pct(b *testing.B) {
 				run := roster.SyncRun{ConnectionID: c.ID}
 				require.NoError(b, db.StartSyncRun(ctx, &run))
 				b.StartTimer()
-				require.NoError(b, db.ApplySync(ctx, run, d))
+				require.NoError(b, db.ApplySync(ctx, &run, d))
 			}
 		})
 	}

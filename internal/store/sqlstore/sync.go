@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,31 +82,39 @@ func (db *DB) FailSyncRun(ctx context.Context, run roster.SyncRun) error {
 	return nil
 }
 
-// ApplySync writes d and completes run in one transaction.
-func (db *DB) ApplySync(ctx context.Context, run roster.SyncRun, d store.Diff) error {
-	if run.EndedAt.IsZero() {
-		run.EndedAt = db.now()
+// ApplySync writes d and completes run in one transaction; run is
+// updated only when it commits.
+func (db *DB) ApplySync(ctx context.Context, run *roster.SyncRun, d store.Diff) error {
+	r := *run
+	if r.EndedAt.IsZero() {
+		r.EndedAt = db.now()
 	}
-	run.Error = ""
+	r.Error = ""
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		connID, err := db.finishRun(ctx, tx, run, roster.SyncSucceeded)
+		connID, err := db.finishRun(ctx, tx, r, roster.SyncSucceeded)
 		if err != nil {
 			return fmt.Errorf("complete run: %w", err)
 		}
 		if !d.Empty() {
 			btx := newBatchTx(tx)
-			err := db.applyDiff(ctx, btx, connID, run, d)
+			left, err := db.applyDiff(ctx, btx, connID, r, d)
 			btx.close()
 			if err != nil {
 				return err
 			}
+			if left > 0 {
+				r.Removed += left
+				if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET removed = $2 WHERE id = $1`, r.ID, r.Removed); err != nil {
+					return fmt.Errorf("count leavers: %w", err)
+				}
+			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE connections SET last_sync_at = $2, status = $3, status_message = '',
-			updated_at = $4 WHERE id = $1`, connID, tv(run.EndedAt), roster.StatusActive, tv(db.now()))
+			updated_at = $4 WHERE id = $1`, connID, tv(r.EndedAt), roster.StatusActive, tv(db.now()))
 		if err != nil {
 			return fmt.Errorf("update connection: %w", err)
 		}
-		if err := insertTrendPoint(ctx, tx, run); err != nil {
+		if err := insertTrendPoint(ctx, tx, r); err != nil {
 			return fmt.Errorf("insert trend point: %w", err)
 		}
 		return nil
@@ -113,6 +122,8 @@ func (db *DB) ApplySync(ctx context.Context, run roster.SyncRun, d store.Diff) e
 	if err != nil {
 		return fmt.Errorf("sqlstore: apply sync: %w", db.conflict(err))
 	}
+	r.Status = roster.SyncSucceeded
+	*run = r
 	return nil
 }
 
@@ -156,7 +167,12 @@ func searchText(email, name string) string {
 	return strings.ToLower(email + " " + name)
 }
 
-func (db *DB) applyDiff(ctx context.Context, tx *batchTx, connID int64, run roster.SyncRun, d store.Diff) error {
+// applyDiff writes d and returns how many people it marked left.
+func (db *DB) applyDiff(ctx context.Context, tx *batchTx, connID int64, run roster.SyncRun, d store.Diff) (int, error) {
+	ids, err := db.lockAccounts(ctx, tx, d)
+	if err != nil {
+		return 0, err
+	}
 	if o := d.Organization; o != nil {
 		_, err := tx.ExecContext(ctx, `INSERT INTO organizations (miro_org_id, name, plan, full_licenses_purchased)
 			VALUES ($1, $2, $3, $4)
@@ -164,16 +180,15 @@ func (db *DB) applyDiff(ctx context.Context, tx *batchTx, connID int64, run rost
 				full_licenses_purchased = excluded.full_licenses_purchased`,
 			o.MiroOrgID, o.Name, o.Plan, o.FullLicensesPurchased)
 		if err != nil {
-			return fmt.Errorf("upsert organization: %w", err)
+			return 0, fmt.Errorf("upsert organization: %w", err)
 		}
 	}
 
 	if err := db.applyTeams(ctx, tx, connID, d); err != nil {
-		return err
+		return 0, err
 	}
-	ids, err := db.applyAccounts(ctx, tx, d)
-	if err != nil {
-		return err
+	if err := db.applyAccounts(ctx, tx, d, ids); err != nil {
+		return 0, err
 	}
 	id := func(miroUserID string) (int64, error) {
 		if v, ok := ids[miroUserID]; ok {
@@ -182,29 +197,33 @@ func (db *DB) applyDiff(ctx context.Context, tx *batchTx, connID int64, run rost
 		return 0, fmt.Errorf("no account has Miro user id %q", miroUserID)
 	}
 
-	// Sightings.
+	// Sightings, then who of the unseen left.
+	left := 0
 	if len(d.Unseen) > 0 {
 		accIDs := make([]int64, len(d.Unseen))
 		for i, m := range d.Unseen {
 			if accIDs[i], err = id(m); err != nil {
-				return fmt.Errorf("delete sightings: %w", err)
+				return 0, fmt.Errorf("delete sightings: %w", err)
 			}
 		}
 		if err := deleteIn(ctx, tx, db.batchSize(1, 1), `DELETE FROM connection_accounts WHERE connection_id = $1 AND account_id IN `, connID, accIDs); err != nil {
-			return fmt.Errorf("delete sightings: %w", err)
+			return 0, fmt.Errorf("delete sightings: %w", err)
+		}
+		if left, err = db.markLeft(ctx, tx, connID, run, accIDs); err != nil {
+			return 0, fmt.Errorf("mark leavers: %w", err)
 		}
 	}
 	if len(d.Seen) > 0 {
 		accIDs := make([]int64, len(d.Seen))
 		for i, m := range d.Seen {
 			if accIDs[i], err = id(m); err != nil {
-				return fmt.Errorf("insert sightings: %w", err)
+				return 0, fmt.Errorf("insert sightings: %w", err)
 			}
 		}
 		err := db.insertRows(ctx, tx, `INSERT INTO connection_accounts (connection_id, account_id)`, `ON CONFLICT DO NOTHING`,
 			2, len(accIDs), func(args []any, i int) []any { return append(args, connID, accIDs[i]) })
 		if err != nil {
-			return fmt.Errorf("insert sightings: %w", err)
+			return 0, fmt.Errorf("insert sightings: %w", err)
 		}
 	}
 
@@ -214,13 +233,13 @@ func (db *DB) applyDiff(ctx context.Context, tx *batchTx, connID int64, run rost
 		for _, m := range d.RemovedMemberships {
 			v, err := id(m.MiroUserID)
 			if err != nil {
-				return fmt.Errorf("delete memberships: %w", err)
+				return 0, fmt.Errorf("delete memberships: %w", err)
 			}
 			byTeam[m.MiroTeamID] = append(byTeam[m.MiroTeamID], v)
 		}
 		for team, accIDs := range byTeam {
 			if err := deleteIn(ctx, tx, db.batchSize(1, 1), `DELETE FROM memberships WHERE miro_team_id = $1 AND account_id IN `, team, accIDs); err != nil {
-				return fmt.Errorf("delete memberships: %w", err)
+				return 0, fmt.Errorf("delete memberships: %w", err)
 			}
 		}
 	}
@@ -228,7 +247,7 @@ func (db *DB) applyDiff(ctx context.Context, tx *batchTx, connID int64, run rost
 		accIDs := make([]int64, len(d.Memberships))
 		for i, m := range d.Memberships {
 			if accIDs[i], err = id(m.MiroUserID); err != nil {
-				return fmt.Errorf("upsert memberships: %w", err)
+				return 0, fmt.Errorf("upsert memberships: %w", err)
 			}
 		}
 		err := db.insertRows(ctx, tx, `INSERT INTO memberships (miro_team_id, account_id, role)`,
@@ -238,7 +257,7 @@ func (db *DB) applyDiff(ctx context.Context, tx *batchTx, connID int64, run rost
 				return append(args, d.Memberships[i].MiroTeamID, accIDs[i], d.Memberships[i].Role)
 			})
 		if err != nil {
-			return fmt.Errorf("upsert memberships: %w", err)
+			return 0, fmt.Errorf("upsert memberships: %w", err)
 		}
 	}
 
@@ -246,7 +265,7 @@ func (db *DB) applyDiff(ctx context.Context, tx *batchTx, connID int64, run rost
 		accIDs := make([]int64, len(d.Changes))
 		for i, c := range d.Changes {
 			if accIDs[i], err = id(c.MiroUserID); err != nil {
-				return fmt.Errorf("insert changes: %w", err)
+				return 0, fmt.Errorf("insert changes: %w", err)
 			}
 		}
 		err := db.insertRows(ctx, tx, `INSERT INTO changes (account_id, sync_run_id, kind, miro_team_id, old_value, new_value, at)`, ``,
@@ -259,10 +278,10 @@ func (db *DB) applyDiff(ctx context.Context, tx *batchTx, connID int64, run rost
 				return append(args, accIDs[i], run.ID, c.Kind, c.MiroTeamID, c.OldValue, c.NewValue, tv(at))
 			})
 		if err != nil {
-			return fmt.Errorf("insert changes: %w", err)
+			return 0, fmt.Errorf("insert changes: %w", err)
 		}
 	}
-	return nil
+	return left, nil
 }
 
 func (db *DB) applyTeams(ctx context.Context, tx *batchTx, connID int64, d store.Diff) error {
@@ -292,21 +311,113 @@ func (db *DB) applyTeams(ctx context.Context, tx *batchTx, connID int64, d store
 	return nil
 }
 
-// applyAccounts inserts and updates d.Accounts and returns the account id
-// of every Miro user id the diff mentions.
-func (db *DB) applyAccounts(ctx context.Context, tx *batchTx, d store.Diff) (map[string]int64, error) {
+// lockAccounts resolves the Miro user ids d mentions to the ids of their
+// accounts (all but the accounts d inserts, which applyAccounts adds) and,
+// on PostgreSQL, locks those accounts before anything is written. Two
+// syncs touching the same people then apply one after the other, so that
+// markLeft sees the other's sightings as committed; locking in id order
+// keeps them from deadlocking. SQLite runs one transaction at a time.
+func (db *DB) lockAccounts(ctx context.Context, tx *batchTx, d store.Diff) (map[string]int64, error) {
 	ids := make(map[string]int64, len(d.Accounts))
-	var inserts, updates []*roster.Account
+	inserted := map[string]bool{}
 	for i := range d.Accounts {
 		a := &d.Accounts[i]
 		if a.MiroUserID == "" {
 			return nil, fmt.Errorf("write accounts: account %d (%s) has no Miro user id", a.ID, a.Email)
 		}
 		if a.ID == 0 {
+			inserted[a.MiroUserID] = true
+		} else {
+			ids[a.MiroUserID] = a.ID
+		}
+	}
+	var missing []string
+	want := func(m string) {
+		if _, ok := ids[m]; !ok && !inserted[m] {
+			ids[m] = 0 // placeholder, resolved below
+			missing = append(missing, m)
+		}
+	}
+	for _, m := range d.Seen {
+		want(m)
+	}
+	for _, m := range d.Unseen {
+		want(m)
+	}
+	for _, m := range d.Memberships {
+		want(m.MiroUserID)
+	}
+	for _, m := range d.RemovedMemberships {
+		want(m.MiroUserID)
+	}
+	for _, c := range d.Changes {
+		want(c.MiroUserID)
+	}
+	for _, m := range missing {
+		delete(ids, m)
+	}
+	err := chunks(missing, db.batchSize(1, 0), func(batch []string) error {
+		var b strings.Builder
+		b.WriteString(`SELECT id, miro_user_id FROM accounts WHERE miro_user_id IN (`)
+		list(&b, len(batch), 1)
+		b.WriteString(`)`)
+		args := make([]any, len(batch))
+		for i, m := range batch {
+			args[i] = m
+		}
+		rows, err := tx.query(ctx, b.String(), args...)
+		if err != nil {
+			return err
+		}
+		return scanAccountIDs(rows, ids)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve account ids: %w", err)
+	}
+	if db.dialect.lockRows == "" {
+		return ids, nil
+	}
+
+	accIDs := make([]int64, 0, len(ids))
+	for _, v := range ids {
+		accIDs = append(accIDs, v)
+	}
+	slices.Sort(accIDs)
+	accIDs = slices.Compact(accIDs)
+	err = chunks(accIDs, db.batchSize(1, 0), func(batch []int64) error {
+		var b strings.Builder
+		b.WriteString(`SELECT id FROM accounts WHERE id IN (`)
+		list(&b, len(batch), 1)
+		b.WriteString(`) ORDER BY id ` + db.dialect.lockRows)
+		args := make([]any, len(batch))
+		for i, v := range batch {
+			args[i] = v
+		}
+		rows, err := tx.query(ctx, b.String(), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() { // the query locks them; there is nothing to read
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lock accounts: %w", err)
+	}
+	return ids, nil
+}
+
+// applyAccounts inserts and updates d.Accounts, adding the ids of the
+// inserted ones to ids.
+func (db *DB) applyAccounts(ctx context.Context, tx *batchTx, d store.Diff, ids map[string]int64) error {
+	var inserts, updates []*roster.Account
+	for i := range d.Accounts {
+		a := &d.Accounts[i]
+		if a.ID == 0 {
 			inserts = append(inserts, a)
 		} else {
 			updates = append(updates, a)
-			ids[a.MiroUserID] = a.ID
 		}
 	}
 
@@ -327,7 +438,7 @@ func (db *DB) applyAccounts(ctx context.Context, tx *batchTx, d store.Diff) (map
 		return scanAccountIDs(rows, ids)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("insert accounts: %w", err)
+		return fmt.Errorf("insert accounts: %w", err)
 	}
 
 	err = chunks(updates, size, func(batch []*roster.Account) error {
@@ -358,19 +469,13 @@ func (db *DB) applyAccounts(ctx context.Context, tx *batchTx, d store.Diff) (map
 		b.Reset()
 		b.WriteString(`INSERT INTO accounts (id, ` + accountCols + `) VALUES `)
 		placeholders(&b, len(batch), nAccountCols+1, 1)
-		// A left account keeps the last sync of the connections that saw
-		// it, read before this diff removes those sightings.
 		b.WriteString(` ON CONFLICT (id) DO UPDATE SET miro_user_id = excluded.miro_user_id,
 			email = excluded.email, name = excluded.name, org_role = excluded.org_role,
 			admin_roles = excluded.admin_roles, license = excluded.license,
 			license_exact = excluded.license_exact, active = excluded.active,
 			last_activity_at = excluded.last_activity_at, license_assigned_at = excluded.license_assigned_at,
 			first_seen_at = excluded.first_seen_at,
-			last_seen_at = COALESCE(excluded.last_seen_at,
-				CASE WHEN excluded.left_at IS NOT NULL THEN (SELECT MAX(c.last_sync_at)
-					FROM connection_accounts s JOIN connections c ON c.id = s.connection_id
-					WHERE s.account_id = accounts.id) END,
-				accounts.last_seen_at),
+			last_seen_at = COALESCE(excluded.last_seen_at, accounts.last_seen_at),
 			left_at = excluded.left_at, search = excluded.search`)
 		args := make([]any, 0, len(batch)*(nAccountCols+1))
 		for _, a := range batch {
@@ -380,54 +485,57 @@ func (db *DB) applyAccounts(ctx context.Context, tx *batchTx, d store.Diff) (map
 		return tx.exec(ctx, b.String(), args...)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("update accounts: %w", err)
+		return fmt.Errorf("update accounts: %w", err)
 	}
+	return nil
+}
 
-	// Resolve the Miro user ids the diff mentions beyond its own accounts.
-	var missing []string
-	want := func(m string) {
-		if _, ok := ids[m]; !ok {
-			ids[m] = 0 // placeholder, resolved below
-			missing = append(missing, m)
-		}
-	}
-	for _, m := range d.Seen {
-		want(m)
-	}
-	for _, m := range d.Unseen {
-		want(m)
-	}
-	for _, m := range d.Memberships {
-		want(m.MiroUserID)
-	}
-	for _, m := range d.RemovedMemberships {
-		want(m.MiroUserID)
-	}
-	for _, c := range d.Changes {
-		want(c.MiroUserID)
-	}
-	for _, m := range missing {
-		delete(ids, m)
-	}
-	err = chunks(missing, db.batchSize(1, 0), func(batch []string) error {
+// markLeft marks left, with a left change, those of accIDs (people this
+// connection no longer sees, their sightings just deleted) that no
+// connection sees any more, and returns how many. Their last seen is
+// this connection's last sync, the last one that saw them.
+func (db *DB) markLeft(ctx context.Context, tx *batchTx, connID int64, run roster.SyncRun, accIDs []int64) (int, error) {
+	var left []int64
+	err := chunks(accIDs, db.batchSize(1, 2), func(batch []int64) error {
 		var b strings.Builder
-		b.WriteString(`SELECT id, miro_user_id FROM accounts WHERE miro_user_id IN (`)
-		list(&b, len(batch), 1)
-		b.WriteString(`)`)
-		args := make([]any, len(batch))
-		for i, m := range batch {
-			args[i] = m
+		b.WriteString(`UPDATE accounts SET left_at = $1,
+			last_seen_at = COALESCE((SELECT last_sync_at FROM connections WHERE id = $2), last_seen_at)
+			WHERE left_at IS NULL
+				AND NOT EXISTS (SELECT 1 FROM connection_accounts s WHERE s.account_id = accounts.id)
+				AND id IN (`)
+		list(&b, len(batch), 3)
+		b.WriteString(`) RETURNING id`)
+		args := make([]any, 0, len(batch)+2)
+		args = append(args, tv(run.EndedAt), connID)
+		for _, v := range batch {
+			args = append(args, v)
 		}
 		rows, err := tx.query(ctx, b.String(), args...)
 		if err != nil {
 			return err
 		}
-		return scanAccountIDs(rows, ids)
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			left = append(left, id)
+		}
+		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("resolve account ids: %w", err)
+		return 0, err
 	}
-	return ids, nil
+	slices.Sort(left)
+	err = db.insertRows(ctx, tx, `INSERT INTO changes (account_id, sync_run_id, kind, at)`, ``,
+		4, len(left), func(args []any, i int) []any {
+			return append(args, left[i], run.ID, roster.ChangeLeft, tv(run.EndedAt))
+		})
+	if err != nil {
+		return 0, fmt.Errorf("insert left changes: %w", err)
+	}
+	return len(left), nil
 }
 
 // deleteIn runs "stmt ($2,...)" with first as $1, over keys in batches.

@@ -94,7 +94,7 @@ func SeedDashboard(ctx context.Context, db *sqlstore.DB, n int) (roster.Connecti
 		return c, fmt.Errorf("seed: start the sync run: %w", err)
 	}
 	run.EndedAt = SeedAt
-	if err := db.ApplySync(ctx, run, DashboardDiff(n)); err != nil {
+	if err := db.ApplySync(ctx, &run, DashboardDiff(n)); err != nil {
 		return c, fmt.Errorf("seed: apply the sync: %w", err)
 	}
 	if db.Dialect() == "postgres" {

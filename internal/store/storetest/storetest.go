@@ -45,6 +45,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ApplySync/Atomic", testApplyAtomic},
 		{"ApplySync/Updates", testApplyUpdates},
 		{"ApplySync/Left", testApplyLeft},
+		{"ApplySync/LeftWhenNoConnectionSees", testApplyLeftWhenNoConnectionSees},
 		{"ApplySync/ErrConflictTwice", testApplyTwice},
 		{"ApplySync/ErrNotFound", testApplyNotFound},
 		{"Snapshot/RoundTrip", testSnapshotRoundTrip},
@@ -55,6 +56,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Accounts/ErrNotFound", testAccountsNotFound},
 		{"Changes/Filters", testChanges},
 		{"Concurrency/ReadersDuringApplySync", testConcurrentReaders},
+		{"Concurrency/TwoSyncsLoseThePeople", testConcurrentLeavers},
+		{"Concurrency/TwoSyncsLoseThePeopleInterleaved", testInterleavedLeavers},
 		{"Times/UTC", testTimesUTC},
 	}
 	tests = append(tests, operateTests...)
@@ -104,7 +107,7 @@ func apply(t *testing.T, s store.Store, connID int64, end time.Time, d store.Dif
 	require.NoError(t, s.StartSyncRun(ctx(), &run))
 	run.EndedAt, run.Pages, run.APICalls, run.Credits = end, 3, 4, 500
 	run.Added = len(d.Accounts)
-	require.NoError(t, s.ApplySync(ctx(), run, d))
+	require.NoError(t, s.ApplySync(ctx(), &run, d))
 	return run
 }
 
@@ -381,7 +384,7 @@ func testFailSyncRun(t *testing.T, s store.Store) {
 	}
 	// A run ends once.
 	require.ErrorIs(t, s.FailSyncRun(ctx(), run), store.ErrConflict)
-	require.ErrorIs(t, s.ApplySync(ctx(), run, store.Diff{}), store.ErrConflict)
+	require.ErrorIs(t, s.ApplySync(ctx(), &run, store.Diff{}), store.ErrConflict)
 
 	// The next good sync clears the error.
 	apply(t, s, c.ID, t0.Add(2*time.Hour), store.Diff{})
@@ -456,7 +459,7 @@ func testApplyEmptyDiff(t *testing.T, s store.Store) {
 	written := sqliteChanges(t, s)
 
 	run.EndedAt = t0.Add(24 * time.Hour)
-	require.NoError(t, s.ApplySync(ctx(), run, store.Diff{}))
+	require.NoError(t, s.ApplySync(ctx(), &run, store.Diff{}))
 
 	if written >= 0 {
 		require.Equal(t, 3, sqliteChanges(t, s)-written, "an empty diff writes the run, the connection and the trend point, nothing else")
@@ -525,7 +528,7 @@ func testApplyAtomic(t *testing.T, s store.Store) {
 		},
 	}
 	run.EndedAt = t0.Add(time.Hour)
-	err = s.ApplySync(ctx(), run, d)
+	err = s.ApplySync(ctx(), &run, d)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "nobody")
 
@@ -541,7 +544,7 @@ func testApplyAtomic(t *testing.T, s store.Store) {
 	// membership of a team nobody upserted.
 	d.Changes = d.Changes[:1]
 	d.Memberships = append(d.Memberships, roster.Membership{MiroUserID: "u002", MiroTeamID: "no-such-team", Role: "member"})
-	require.Error(t, s.ApplySync(ctx(), run, d))
+	require.Error(t, s.ApplySync(ctx(), &run, d))
 	require.Equal(t, beforeList, listing(t, s))
 	if before != nil {
 		require.Equal(t, before2, dump(t, s), "a failed ApplySync left rows behind")
@@ -614,7 +617,7 @@ func testApplyUpdates(t *testing.T, s store.Store) {
 	ghost.ID = 9999
 	run2 := roster.SyncRun{ConnectionID: c.ID}
 	require.NoError(t, s.StartSyncRun(ctx(), &run2))
-	require.ErrorIs(t, s.ApplySync(ctx(), run2, store.Diff{Accounts: []roster.Account{ghost}}), store.ErrNotFound)
+	require.ErrorIs(t, s.ApplySync(ctx(), &run2, store.Diff{Accounts: []roster.Account{ghost}}), store.ErrNotFound)
 	_, err = s.AccountsByMiroIDs(ctx(), []string{"u009"})
 	require.NoError(t, err)
 }
@@ -625,17 +628,27 @@ func testApplyLeft(t *testing.T, s store.Store) {
 	snap, err := s.Snapshot(ctx(), c.ID)
 	require.NoError(t, err)
 
-	// u004 leaves: the engine sets LeftAt, unsees them and drops their
-	// membership. Their last seen is the sync before.
+	// u004 leaves: the engine unsees them and drops their membership; the
+	// store, seeing no other connection sees them, marks them left. Their
+	// last seen is the sync before.
 	t1 := t0.Add(24 * time.Hour)
 	u4 := snap.Accounts["u004"]
-	u4.LeftAt, u4.LastSeenAt = t1, time.Time{}
-	apply(t, s, c.ID, t1, store.Diff{
-		Accounts:           []roster.Account{u4},
+	run := apply(t, s, c.ID, t1, store.Diff{
 		Unseen:             []string{"u004"},
 		RemovedMemberships: []roster.Membership{{MiroUserID: "u004", MiroTeamID: "t2"}},
-		Changes:            []roster.Change{{MiroUserID: "u004", Kind: roster.ChangeLeft}},
+		Changes:            []roster.Change{{MiroUserID: "u004", Kind: roster.ChangeTeamLeft, MiroTeamID: "t2", OldValue: "non_team", At: t1}},
 	})
+	require.Equal(t, 1, run.Removed)
+	runs, err := s.SyncRuns(ctx(), c.ID, 1)
+	require.NoError(t, err)
+	require.Equal(t, 1, runs[0].Removed)
+	changes, err := s.Changes(ctx(), store.ChangeFilter{SyncRunID: run.ID})
+	require.NoError(t, err)
+	require.Len(t, changes, 2)
+	require.Equal(t, roster.ChangeLeft, changes[0].Kind)
+	require.Equal(t, u4.ID, changes[0].AccountID)
+	require.Equal(t, t1, changes[0].At)
+	require.Equal(t, roster.ChangeTeamLeft, changes[1].Kind)
 	t2 := t1.Add(24 * time.Hour)
 	apply(t, s, c.ID, t2, store.Diff{})
 
@@ -676,10 +689,78 @@ func testApplyLeft(t *testing.T, s store.Store) {
 	require.Equal(t, t3, got.LastSeenAt)
 }
 
+// twoTeamConnections stores two team-level connections that both see
+// u001..u00n (the first n of them in both teams) and returns them.
+func twoTeamConnections(t *testing.T, s store.Store, n int) (c1, c2 roster.Connection) {
+	t.Helper()
+	c1, c2 = create(t, s, teamConnection("o1", "t1")), create(t, s, teamConnection("o1", "t2"))
+	d1 := store.Diff{Teams: []roster.Team{{MiroTeamID: "t1", OrgID: "o1", Name: "One"}}}
+	d2 := store.Diff{Teams: []roster.Team{{MiroTeamID: "t2", OrgID: "o1", Name: "Two"}}}
+	for i := 1; i <= n; i++ {
+		a := account(i, roster.LicenseFull)
+		d1.Accounts = append(d1.Accounts, a)
+		for _, d := range []*store.Diff{&d1, &d2} {
+			d.Seen = append(d.Seen, a.MiroUserID)
+			d.Memberships = append(d.Memberships, roster.Membership{MiroUserID: a.MiroUserID, MiroTeamID: d.Teams[0].MiroTeamID, Role: "member"})
+		}
+	}
+	apply(t, s, c1.ID, t0, d1)
+	apply(t, s, c2.ID, t0.Add(time.Minute), d2)
+	return c1, c2
+}
+
+// unseenDiff is the diff of a team-level connection of team that no
+// longer sees u001..u00n.
+func unseenDiff(team string, n int, at time.Time) store.Diff {
+	var d store.Diff
+	for i := 1; i <= n; i++ {
+		id := fmt.Sprintf("u%03d", i)
+		d.Unseen = append(d.Unseen, id)
+		d.RemovedMemberships = append(d.RemovedMemberships, roster.Membership{MiroUserID: id, MiroTeamID: team, Role: "member"})
+		d.Changes = append(d.Changes, roster.Change{MiroUserID: id, Kind: roster.ChangeTeamLeft, MiroTeamID: team, OldValue: "member", At: at})
+	}
+	return d
+}
+
+func testApplyLeftWhenNoConnectionSees(t *testing.T, s store.Store) {
+	c1, c2 := twoTeamConnections(t, s, 1)
+	u1, err := s.AccountsByMiroIDs(ctx(), []string{"u001"})
+	require.NoError(t, err)
+	id := u1["u001"].ID
+
+	// The first connection to lose u001 leaves them to the other.
+	t1 := t0.Add(time.Hour)
+	r1 := apply(t, s, c1.ID, t1, unseenDiff("t1", 1, t1))
+	require.Zero(t, r1.Removed)
+	got, err := s.Account(ctx(), id)
+	require.NoError(t, err)
+	require.True(t, got.LeftAt.IsZero(), "still seen by the other connection")
+
+	// The last one marks them left, though its snapshot, read before the
+	// first applied, showed them seen elsewhere.
+	t2 := t1.Add(time.Hour)
+	r2 := apply(t, s, c2.ID, t2, unseenDiff("t2", 1, t2))
+	require.Equal(t, 1, r2.Removed)
+	got, err = s.Account(ctx(), id)
+	require.NoError(t, err)
+	require.Equal(t, t2, got.LeftAt)
+	require.Equal(t, t0.Add(time.Minute), got.LastSeenAt, "the last sync of the connection that saw them last")
+	left := leftChanges(t, s, id)
+	require.Len(t, left, 1)
+	require.Equal(t, r2.ID, left[0].SyncRunID)
+
+	// Losing someone already left changes nothing more.
+	r3 := apply(t, s, c2.ID, t2.Add(time.Hour), store.Diff{Unseen: []string{"u001"}})
+	require.Zero(t, r3.Removed)
+	got, err = s.Account(ctx(), id)
+	require.NoError(t, err)
+	require.Equal(t, t2, got.LeftAt)
+}
+
 func testApplyTwice(t *testing.T, s store.Store) {
 	c := create(t, s, orgConnection("o1"))
 	run := apply(t, s, c.ID, t0, firstDiff("o1"))
-	require.ErrorIs(t, s.ApplySync(ctx(), run, firstDiff("o1")), store.ErrConflict)
+	require.ErrorIs(t, s.ApplySync(ctx(), &run, firstDiff("o1")), store.ErrConflict)
 	accounts, err := s.Accounts(ctx(), store.AccountFilter{})
 	require.NoError(t, err)
 	require.Len(t, accounts, 5)
@@ -687,7 +768,7 @@ func testApplyTwice(t *testing.T, s store.Store) {
 
 func testApplyNotFound(t *testing.T, s store.Store) {
 	create(t, s, orgConnection("o1"))
-	require.ErrorIs(t, s.ApplySync(ctx(), roster.SyncRun{ID: 404, ConnectionID: 1}, store.Diff{}), store.ErrNotFound)
+	require.ErrorIs(t, s.ApplySync(ctx(), &roster.SyncRun{ID: 404, ConnectionID: 1}, store.Diff{}), store.ErrNotFound)
 }
 
 func testSnapshotRoundTrip(t *testing.T, s store.Store) {
@@ -971,6 +1052,118 @@ func testConcurrentReaders(t *testing.T, s store.Store) {
 	all, err := s.Accounts(ctx(), store.AccountFilter{})
 	require.NoError(t, err)
 	require.Len(t, all, 2005)
+}
+
+// testConcurrentLeavers applies, at once, the syncs of two connections
+// that both lose the same people: each must be marked left exactly once,
+// whichever commits last. SQLite runs them one after the other;
+// PostgreSQL runs them together.
+func testConcurrentLeavers(t *testing.T, s store.Store) {
+	const n = 50
+	c1, c2 := twoTeamConnections(t, s, n)
+	at := t0.Add(time.Hour)
+	var (
+		start = make(chan struct{})
+		wg    sync.WaitGroup
+		runs  [2]roster.SyncRun
+		errs  [2]error
+	)
+	for i, c := range []roster.Connection{c1, c2} {
+		runs[i] = roster.SyncRun{ConnectionID: c.ID, Source: roster.SourceLegacyTeam, StartedAt: t0}
+		require.NoError(t, s.StartSyncRun(ctx(), &runs[i]))
+		runs[i].EndedAt = at
+		wg.Go(func() {
+			<-start
+			errs[i] = s.ApplySync(ctx(), &runs[i], unseenDiff(c.TeamID, n, at))
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	require.Equal(t, n, runs[0].Removed+runs[1].Removed)
+
+	all, err := s.Accounts(ctx(), store.AccountFilter{IncludeLeft: true})
+	require.NoError(t, err)
+	require.Len(t, all, n)
+	for _, a := range all {
+		require.Equal(t, at, a.LeftAt, "%s left", a.MiroUserID)
+	}
+	require.Len(t, leftChanges(t, s, 0), n)
+}
+
+// testInterleavedLeavers makes PostgreSQL interleave the two syncs of
+// testConcurrentLeavers at their worst: the test holds the sightings
+// both delete until both transactions wait, so that neither has
+// committed when the other decides who left.
+func testInterleavedLeavers(t *testing.T, s store.Store) {
+	db, ok := s.(*sqlstore.DB)
+	if !ok || db.Dialect() != "postgres" {
+		t.Skip("only PostgreSQL runs two write transactions at once")
+	}
+	c1, c2 := twoTeamConnections(t, s, 1)
+	at := t0.Add(time.Hour)
+
+	hold, err := db.SQL().BeginTx(ctx(), nil)
+	require.NoError(t, err)
+	defer hold.Rollback()
+	var holder int
+	require.NoError(t, hold.QueryRowContext(ctx(), `SELECT pg_backend_pid()`).Scan(&holder))
+	_, err = hold.ExecContext(ctx(), `SELECT 1 FROM connection_accounts FOR UPDATE`)
+	require.NoError(t, err)
+
+	var (
+		wg   sync.WaitGroup
+		runs [2]roster.SyncRun
+		errs [2]error
+	)
+	for i, c := range []roster.Connection{c1, c2} {
+		runs[i] = roster.SyncRun{ConnectionID: c.ID, Source: roster.SourceLegacyTeam, StartedAt: t0}
+		require.NoError(t, s.StartSyncRun(ctx(), &runs[i]))
+		runs[i].EndedAt = at
+		wg.Go(func() { errs[i] = s.ApplySync(ctx(), &runs[i], unseenDiff(c.TeamID, 1, at)) })
+	}
+	// Wait until both wait on the holder, directly or behind each other;
+	// fail if that stops advancing for 30 seconds.
+	last, lastAt := -1, time.Now()
+	for {
+		var n int
+		require.NoError(t, db.SQL().QueryRowContext(ctx(), `SELECT COUNT(*) FROM pg_stat_activity a
+			WHERE $1 = ANY(pg_blocking_pids(a.pid)) OR EXISTS (SELECT 1 FROM unnest(pg_blocking_pids(a.pid)) b
+				WHERE $1 = ANY(pg_blocking_pids(b)))`, holder).Scan(&n))
+		if n == 2 {
+			break
+		}
+		if n != last {
+			last, lastAt = n, time.Now()
+		}
+		require.Less(t, time.Since(lastAt), 30*time.Second, "%d of the 2 syncs wait on the held sightings", n)
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, hold.Rollback())
+	wg.Wait()
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+
+	require.Equal(t, 1, runs[0].Removed+runs[1].Removed)
+	require.Len(t, leftChanges(t, s, 0), 1)
+	all, err := s.Accounts(ctx(), store.AccountFilter{IncludeLeft: true})
+	require.NoError(t, err)
+	require.Equal(t, at, all[0].LeftAt)
+}
+
+// leftChanges are the left changes of an account (0: of all).
+func leftChanges(t *testing.T, s store.Store, accountID int64) []roster.Change {
+	t.Helper()
+	all, err := s.Changes(ctx(), store.ChangeFilter{AccountID: accountID})
+	require.NoError(t, err)
+	var out []roster.Change
+	for _, c := range all {
+		if c.Kind == roster.ChangeLeft {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func testTimesUTC(t *testing.T, s store.Store) {
