@@ -1,7 +1,9 @@
 package roster
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +29,7 @@ func TestDurationRoundTrip(t *testing.T) {
 func paths(t *testing.T, w Workflow) []string {
 	t.Helper()
 	w.Normalize()
-	err := w.Validate()
+	err := w.Validate(context.Background())
 	var fe WorkflowErrors
 	if !errors.As(err, &fe) {
 		t.Fatalf("Validate() = %v, want WorkflowErrors", err)
@@ -47,7 +49,7 @@ func valid() Workflow {
 func TestValidateWorkflow(t *testing.T) {
 	w := valid()
 	w.Normalize()
-	if err := w.Validate(); err != nil {
+	if err := w.Validate(context.Background()); err != nil {
 		t.Fatalf("a valid workflow: %v", err)
 	}
 	cases := []struct {
@@ -103,5 +105,19 @@ func TestValidateWorkflow(t *testing.T) {
 	w.Steps[0] = Step{ID: "invite", Kind: StepInvite}
 	if got := paths(t, w); len(got) < 2 || !strings.HasPrefix(got[0], "trigger") {
 		t.Errorf("errors at %v, want the trigger's and the step's", got)
+	}
+}
+
+// A definition over the 50-step limit gets that one error: checking the
+// graph of its steps grows with their square (20,000 steps took 9 s), and
+// one error per step would bury the reason.
+func TestTooManyStepsStopsValidation(t *testing.T) {
+	w := valid()
+	w.Steps = nil
+	for i := range 2000 {
+		w.Steps = append(w.Steps, Step{ID: fmt.Sprintf("s%d", i), Kind: "fire", Next: "s0"})
+	}
+	if got := paths(t, w); len(got) != 1 || got[0] != "steps" {
+		t.Errorf("errors at %d paths (%.3v), want one at steps", len(got), got)
 	}
 }

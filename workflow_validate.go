@@ -2,12 +2,12 @@ package roster
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 )
 
@@ -104,8 +104,8 @@ func (s *Step) normalize() {
 
 // Validate checks a normalized workflow on its own (the engine also checks
 // the connection and its teams) and returns WorkflowErrors naming every
-// bad field, or nil.
-func (w Workflow) Validate() error {
+// bad field, or nil; or ctx's error when ctx ends first.
+func (w Workflow) Validate(ctx context.Context) error {
 	var errs WorkflowErrors
 	add := func(path, format string, args ...any) {
 		errs = append(errs, WorkflowFieldError{Path: path, Message: fmt.Sprintf(format, args...)})
@@ -126,16 +126,19 @@ func (w Workflow) Validate() error {
 	for i, c := range w.Conditions {
 		validateCondition(fmt.Sprintf("conditions[%d]", i), c, add)
 	}
-	w.validateSteps(add)
+	w.validateSteps(ctx, add)
 	if f := w.OnFailure; f != nil {
 		if f.Kind != StepNotify {
 			add("on_failure.kind", "on_failure is a notify step, not %q", f.Kind)
 		} else {
-			validateStep("on_failure", *f, add)
+			validateStep(ctx, "on_failure", *f, add)
 			if f.Next != "" {
 				add("on_failure.next", "on_failure ends the run; it has no next")
 			}
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("validate workflow %s: %w", w.Name, err)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -209,13 +212,16 @@ func validateCondition(path string, c Condition, add func(string, string, ...any
 	}
 }
 
-func (w Workflow) validateSteps(add func(string, string, ...any)) {
+func (w Workflow) validateSteps(ctx context.Context, add func(string, string, ...any)) {
 	if len(w.Steps) == 0 {
 		add("steps", "a workflow needs at least one step")
 		return
 	}
 	if len(w.Steps) > 50 {
+		// Stop here: the graph checks grow with the square of the steps,
+		// and a 1 MB editor form holds some 80,000.
 		add("steps", "a workflow has at most 50 steps, not %d", len(w.Steps))
+		return
 	}
 	index := map[string]int{}
 	for i, s := range w.Steps {
@@ -238,7 +244,7 @@ func (w Workflow) validateSteps(add func(string, string, ...any)) {
 	}
 	for i, s := range w.Steps {
 		p := fmt.Sprintf("steps[%d]", i)
-		validateStep(p, s, add)
+		validateStep(ctx, p, s, add)
 		if s.Kind == StepApproval {
 			if s.Next != "" {
 				add(p+".next", "an approval goes on by on_approve, on_deny and on_timeout")
@@ -255,7 +261,7 @@ func (w Workflow) validateSteps(add func(string, string, ...any)) {
 	}
 }
 
-func validateStep(p string, s Step, add func(string, string, ...any)) {
+func validateStep(ctx context.Context, p string, s Step, add func(string, string, ...any)) {
 	needsTeam := s.Kind == StepInvite || s.Kind == StepRemove || s.Kind == StepChangeRole
 	switch s.Kind {
 	case "":
@@ -289,8 +295,8 @@ func validateStep(p string, s Step, add func(string, string, ...any)) {
 		if strings.TrimSpace(s.Text) == "" {
 			add(p+".text", "is required")
 		}
-		checkTemplate(p+".text", s.Text, add)
-		checkTemplate(p+".subject", s.Subject, add)
+		checkTemplate(ctx, p+".text", s.Text, add)
+		checkTemplate(ctx, p+".subject", s.Subject, add)
 	case StepApproval:
 		if s.Approver == "" {
 			add(p+".approver", "is required: an email address, or %q for the person's manager", ApproverManager)
@@ -305,7 +311,7 @@ func validateStep(p string, s Step, add func(string, string, ...any)) {
 		} else if time.Duration(s.Timeout) > 90*24*time.Hour {
 			add(p+".timeout", "is longer than 90 days")
 		}
-		checkTemplate(p+".text", s.Text, add)
+		checkTemplate(ctx, p+".text", s.Text, add)
 	case StepWait:
 		if s.Duration <= 0 {
 			add(p+".duration", "is required: e.g. 30m, 24h or 7d")
@@ -348,25 +354,21 @@ func validateStep(p string, s Step, add func(string, string, ...any)) {
 	}
 }
 
-// checkTemplate reports a Subject or Text that does not parse or names a
-// field NotifyData lacks.
-func checkTemplate(path, text string, add func(string, string, ...any)) {
-	if text == "" {
+// checkTemplate reports a Subject or Text that ParseNotify refuses, or
+// that fails to render over sample data.
+func checkTemplate(ctx context.Context, path, text string, add func(string, string, ...any)) {
+	if text == "" || ctx.Err() != nil {
 		return
 	}
-	t, err := template.New(path).Option("missingkey=error").Parse(text)
+	t, err := ParseNotify(text)
 	if err != nil {
-		add(path, "is not a valid template: %v", err)
+		add(path, "%v", err)
 		return
 	}
-	if err := t.Execute(discard{}, NotifyData{Steps: []string{""}}); err != nil {
+	if _, err := ExecNotify(ctx, t, NotifyData{Steps: []string{""}}); err != nil && ctx.Err() == nil {
 		add(path, "%v", err)
 	}
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // NextOf is where a non-approval step goes: its Next, or the following
 // step, or the end.

@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
 	"roster"
@@ -286,18 +285,4 @@ func (n *Notifier) Send(ctx context.Context, m Message) error {
 	n.logger.InfoContext(ctx, "notification sent", "channel", m.Channel, "key", m.Key,
 		"host", host, "duration", n.now().Sub(start))
 	return nil
-}
-
-// Render executes tmpl, a text/template, over data. An unknown field is an
-// error rather than an empty string, so a typo does not go out silently.
-func Render(tmpl string, data roster.NotifyData) (string, error) {
-	t, err := template.New("notification").Option("missingkey=error").Parse(tmpl)
-	if err != nil {
-		return "", fmt.Errorf("parse notification template: %w", err)
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("render notification template: %w", err)
-	}
-	return b.String(), nil
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/require"
 
-	"roster"
 	"roster/internal/notify"
 	"roster/internal/notify/notifytest"
 )
@@ -439,20 +438,4 @@ func TestConfigValidate(t *testing.T) {
 	// The Slack URL is a secret: an error names the flag, not the value.
 	err := notify.Config{SlackWebhookURL: "http://hooks.slack.com/services/T/B/topsecret"}.Validate()
 	require.NotContains(t, err.Error(), "topsecret")
-}
-
-func TestRender(t *testing.T) {
-	t.Parallel()
-	data := roster.NotifyData{
-		Workflow: "offboarding", RunID: 7, RunURL: "https://roster.example.com/runs/7",
-		Email: "ann@example.com", Name: "Ann", Steps: []string{"deactivated", "signed out"},
-	}
-	got, err := notify.Render("{{.Name}} ({{.Email}}) left: {{.Workflow}} run {{.RunID}}\n{{range .Steps}}- {{.}}\n{{end}}{{.RunURL}}", data)
-	require.NoError(t, err)
-	require.Equal(t, "Ann (ann@example.com) left: offboarding run 7\n- deactivated\n- signed out\nhttps://roster.example.com/runs/7", got)
-
-	_, err = notify.Render("{{.Nmae}}", data)
-	require.ErrorContains(t, err, "Nmae")
-	_, err = notify.Render("{{.Name", data)
-	require.ErrorContains(t, err, "parse notification template")
 }

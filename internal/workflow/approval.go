@@ -83,8 +83,8 @@ func (e *Engine) ask(ctx context.Context, run roster.WorkflowRun, step roster.St
 	}
 	question := fmt.Sprintf("Workflow %s asks you to approve its next step for %s.", run.WorkflowName, run.Email)
 	if step.Text != "" {
-		if question, err = notify.Render(step.Text, data); err != nil {
-			return result{status: roster.StepFailed, detail: "render the approval text: " + err.Error()}, false
+		if question, err = roster.RenderNotify(ctx, step.Text, data); err != nil {
+			return renderFailure(ctx, fmt.Errorf("render the approval text: %w", err)), false
 		}
 	}
 	approveURL, denyURL := e.LinkURL(a, true), e.LinkURL(a, false)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"roster"
-	"roster/internal/notify"
 	"roster/internal/store"
 )
 
@@ -348,9 +347,9 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 		if a != nil {
 			data.License = a.License
 		}
-		subject, _ := notify.Render(st.Subject, data)
+		subject, _ := roster.RenderNotify(ctx, st.Subject, data)
 		if subject == "" {
-			subject, _ = notify.Render(st.Text, data)
+			subject, _ = roster.RenderNotify(ctx, st.Text, data)
 			subject, _, _ = strings.Cut(subject, "\n")
 		}
 		return fmt.Sprintf("send by %s: %q", where, subject), false, nil

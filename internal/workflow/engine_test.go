@@ -309,3 +309,46 @@ func TestApprovalNotSentClosesIt(t *testing.T) {
 	require.Empty(t, pending)
 	require.Zero(t, h.calls("enterprise-post-user-sessions-reset"))
 }
+
+// TestNotifyOverBudgetFailsTheStep: a template within the rules can
+// still render a lot from a run's data ({{$.Steps}} inside a range over
+// them). Rendering stops at roster.NotifyMaxOutput and fails the step at
+// once, saying why; nothing is sent and nothing is retried.
+func TestNotifyOverBudgetFailsTheStep(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLiteDSN(t), smallOrg())
+	ctx := context.Background()
+	m, _ := h.plainMember(t)
+	tell := func(id string) roster.Step {
+		return roster.Step{ID: id, Kind: roster.StepNotify, Channel: roster.ChannelWebhook, Text: "hi"}
+	}
+	bomb := roster.Step{ID: "bomb", Kind: roster.StepNotify, Channel: roster.ChannelWebhook,
+		Text: "{{range .Steps}}" + strings.Repeat("{{$.Steps}}", 800) + "{{end}}"}
+	w := h.save(t, roster.Workflow{Name: "loud", Trigger: roster.Trigger{Kind: roster.TriggerManual},
+		Steps: []roster.Step{tell("one"), tell("two"), tell("three"), bomb, {ID: "sign-out", Kind: roster.StepSignOut}}})
+	res, err := h.engine.RunManual(ctx, w.ID, []string{m.Email}, "operator:admin@example.com")
+	require.NoError(t, err)
+	run := h.waitStatus(t, res.Started[0].ID, roster.RunFailed)
+	step := h.timeline(t, run.ID)["bomb"]
+	require.Equal(t, roster.StepFailed, step.Status)
+	require.Equal(t, 1, step.Attempts, "rendering again renders the same")
+	require.Contains(t, step.Detail, "render the text: renders more than 65536 bytes")
+	require.Len(t, h.hook.Deliveries(), 3, "the three greetings, nothing more")
+	require.Zero(t, h.calls("enterprise-post-user-sessions-reset"))
+}
+
+// TestCheckStopsWithItsContext: the dashboard, the API and the CLI check
+// and preview with the request's context; once it ends, so does the
+// check, with the context's error rather than field errors.
+func TestCheckStopsWithItsContext(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLiteDSN(t), smallOrg())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w := roster.Workflow{Name: "tell", ConnectionID: h.conn.ID, Trigger: roster.Trigger{Kind: roster.TriggerManual},
+		Steps: []roster.Step{{Kind: roster.StepNotify, Channel: roster.ChannelWebhook, Text: "{{.Email}}"}}}
+	require.ErrorIs(t, h.engine.Check(ctx, &w), context.Canceled)
+	_, err := h.engine.Preview(ctx, w, nil)
+	require.ErrorIs(t, err, context.Canceled)
+	require.NoError(t, h.engine.Check(context.Background(), &w))
+}

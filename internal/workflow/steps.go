@@ -166,15 +166,13 @@ func (e *Engine) notifyStep(ctx context.Context, run roster.WorkflowRun, step ro
 	if !ok {
 		return res
 	}
-	subject, err := notify.Render(step.Subject, data)
-	if err == nil {
-		var text string
-		if text, err = notify.Render(step.Text, data); err == nil {
-			err = e.send(ctx, notify.Message{Key: ActionKey(run.ID, step.ID), Channel: step.Channel, To: to,
-				Subject: subject, Text: text, Event: "workflow.notify",
-				Data: map[string]any{"run_id": run.ID, "workflow": run.WorkflowName, "email": run.Email, "step": step.ID}})
-		}
+	subject, text, err := render(ctx, step, data)
+	if err != nil {
+		return renderFailure(ctx, err)
 	}
+	err = e.send(ctx, notify.Message{Key: ActionKey(run.ID, step.ID), Channel: step.Channel, To: to,
+		Subject: subject, Text: text, Event: "workflow.notify",
+		Data: map[string]any{"run_id": run.ID, "workflow": run.WorkflowName, "email": run.Email, "step": step.ID}})
 	if err != nil {
 		return sendFailure(err, step.Channel)
 	}
@@ -183,6 +181,27 @@ func (e *Engine) notifyStep(ctx context.Context, run roster.WorkflowRun, step ro
 		where += " to " + strings.Join(to, ", ")
 	}
 	return result{status: roster.StepSucceeded, next: next, detail: "sent by " + where}
+}
+
+// render renders a notify step's subject and text, within the budget of
+// roster.ExecNotify.
+func render(ctx context.Context, step roster.Step, data roster.NotifyData) (subject, text string, err error) {
+	if subject, err = roster.RenderNotify(ctx, step.Subject, data); err != nil {
+		return "", "", fmt.Errorf("render the subject: %w", err)
+	}
+	if text, err = roster.RenderNotify(ctx, step.Text, data); err != nil {
+		return "", "", fmt.Errorf("render the text: %w", err)
+	}
+	return subject, text, nil
+}
+
+// renderFailure: a template that cannot render fails the step, as
+// retrying renders the same; only a job stopped midway tries again.
+func renderFailure(ctx context.Context, err error) result {
+	if ctx.Err() != nil {
+		return result{transient: err}
+	}
+	return result{status: roster.StepFailed, detail: err.Error()}
 }
 
 func (e *Engine) send(ctx context.Context, m notify.Message) error {

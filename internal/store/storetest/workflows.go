@@ -74,7 +74,7 @@ func sampleWorkflow(name string, kind roster.TriggerKind) roster.Workflow {
 func newWorkflow(t *testing.T, s store.Store, name string, kind roster.TriggerKind) roster.Workflow {
 	t.Helper()
 	w := sampleWorkflow(name, kind)
-	require.NoError(t, w.Validate())
+	require.NoError(t, w.Validate(ctx()))
 	require.NoError(t, s.CreateWorkflow(ctx(), &w))
 	require.NotZero(t, w.ID)
 	return w
