@@ -103,6 +103,10 @@ func TestE2EServeBadFlags(t *testing.T) {
 	require.Equal(t, 2, r.code(), r.err)
 	require.ErrorContains(t, r.err, "--workers")
 
+	r = e.roster(t, "serve", "--job-lease", "10ms")
+	require.Equal(t, 2, r.code(), r.err)
+	require.ErrorContains(t, r.err, "--job-lease must be at least 1s")
+
 	r = e.roster(t, "serve", "--listen", "127.0.0.1:99999")
 	require.Equal(t, 1, r.code(), r.err)
 	require.ErrorContains(t, r.err, "--listen")

@@ -4,7 +4,8 @@
 // is unique per connection while it is queued or running, so two syncs of
 // one connection never run at once, even across several `roster serve`
 // processes on one PostgreSQL; a periodic job, run by River's elected
-// leader only, enqueues the syncs that are due.
+// leader only, enqueues the syncs that are due. The jobs a dead process
+// held are rescued (alive.go).
 package jobs
 
 import (
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -38,7 +40,8 @@ const (
 	DefaultPollInterval  = time.Second
 	DefaultScheduleEvery = time.Minute
 	DefaultSyncInterval  = 24 * time.Hour
-	DefaultSyncTimeout   = 2 * time.Hour
+	DefaultSyncTimeout   = 30 * time.Minute
+	DefaultProcessLease  = time.Minute
 )
 
 // fetchCooldown is the least time between two fetches of jobs. River
@@ -67,9 +70,13 @@ type Config struct {
 	ScheduleEvery time.Duration
 	// DefaultSyncInterval applies to connections whose SyncInterval is zero.
 	DefaultSyncInterval time.Duration
-	// SyncTimeout cancels a sync that runs longer. A crashed process's
-	// sync is retried once it has been running this long plus a margin.
+	// SyncTimeout is the least time a sync runs before it is cancelled;
+	// a connection whose syncs take longer gets more (syncTimeout).
 	SyncTimeout time.Duration
+	// ProcessLease is how long this process's heartbeat may stop before
+	// the others take it for dead and rescue the jobs it held. It beats
+	// four times a lease, and cancels its syncs when it has missed half.
+	ProcessLease time.Duration
 	// Now is the scheduler's clock; time.Now when nil.
 	Now func() time.Time
 
@@ -82,6 +89,9 @@ type Config struct {
 	StepAttempts    int
 	StepRetryBase   time.Duration
 	TriggerEvery    time.Duration
+	// StepHeadStart is how far ahead of a first step a later one is
+	// queued, per step before it (DefaultStepHeadStart).
+	StepHeadStart time.Duration
 }
 
 // client is what the Runner needs of a *river.Client, whatever its
@@ -98,18 +108,32 @@ type client interface {
 // Runner owns the River client: it works sync jobs, runs the scheduler
 // when elected leader, and enqueues on-demand syncs.
 type Runner struct {
+	db          *sqlstore.DB
 	store       store.Store
 	syncer      Syncer
 	logger      *slog.Logger
 	now         func() time.Time
 	defInterval time.Duration
-	syncTimeout time.Duration
+	syncFloor   time.Duration
 	client      client
 	pool        *pgxpool.Pool // PostgreSQL only
+	schema      string        // PostgreSQL only
+
+	// This process's liveness (alive.go): its name, its lease, what it
+	// saw of the others, the syncs it works (to cancel them when it may
+	// have been taken for dead), and its heartbeat loop.
+	id        string
+	lease     time.Duration
+	watch     watch
+	heldMu    sync.Mutex
+	held      map[int64]context.CancelCauseFunc
+	stopAlive context.CancelFunc
+	aliveDone chan struct{}
 
 	workflows     Workflows
 	stepAttempts  int
 	stepRetryBase time.Duration
+	stepHeadStart time.Duration
 	triggerEvery  time.Duration
 	scheduleEvery time.Duration
 }
@@ -136,16 +160,22 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		return nil, errors.New("jobs: DB and Syncer are required")
 	}
 	r := &Runner{
+		db:          cfg.DB,
 		store:       cfg.DB,
 		syncer:      cfg.Syncer,
 		logger:      cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 		now:         cfg.Now,
 		defInterval: cmp.Or(cfg.DefaultSyncInterval, DefaultSyncInterval),
-		syncTimeout: cmp.Or(cfg.SyncTimeout, DefaultSyncTimeout),
+		syncFloor:   cmp.Or(cfg.SyncTimeout, DefaultSyncTimeout),
+		id:          processID(),
+		lease:       cmp.Or(cfg.ProcessLease, DefaultProcessLease),
+		watch:       watch{seen: map[string]sighting{}},
+		held:        map[int64]context.CancelCauseFunc{},
 
 		workflows:     cfg.Workflows,
 		stepAttempts:  cmp.Or(cfg.StepAttempts, DefaultStepAttempts),
 		stepRetryBase: cmp.Or(cfg.StepRetryBase, DefaultStepRetryBase),
+		stepHeadStart: cmp.Or(cfg.StepHeadStart, DefaultStepHeadStart),
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -158,6 +188,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	river.AddWorker(workers, &syncWorker{r: r})
 	river.AddWorker(workers, &scheduleWorker{r: r})
 	rc := &river.Config{
+		ID:     r.id,
 		Logger: r.logger.With("component", "river"),
 		Queues: map[string]river.QueueConfig{
 			queueSync: {MaxWorkers: cmp.Or(cfg.Workers, DefaultWorkers)},
@@ -172,9 +203,11 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		)},
 		FetchPollInterval: poll,
 		FetchCooldown:     min(poll, fetchCooldown),
-		// Rescue (retry) a job only well after its timeout has cancelled
-		// it: rescuing a sync that still runs would run two at once.
-		RescueStuckJobsAfter: r.syncTimeout + 15*time.Minute,
+		// A dead process's jobs are rescued through heartbeats (alive.go);
+		// River's rescue by time is left for a job stuck in a live
+		// process, and never takes a sync (its worker has no timeout).
+		RescueStuckJobsAfter: time.Hour,
+		Middleware:           []rivertype.Middleware{dueNow},
 	}
 	if r.workflows != nil {
 		// A killed process's step is taken over through its run's lease
@@ -217,7 +250,7 @@ func (r *Runner) openPostgres(ctx context.Context, dsn string, rc *river.Config)
 	if err != nil {
 		return err
 	}
-	r.pool = pool
+	r.pool, r.schema = pool, schema
 	rc.Schema = schema
 	r.client, err = river.NewClient(riverpgxv5.New(pool), rc)
 	return err
@@ -281,13 +314,27 @@ func Migrate(ctx context.Context, db *sqlstore.DB, dsn string, logger *slog.Logg
 	return nil
 }
 
-// Start starts working jobs and, when elected leader, scheduling syncs.
-// Cancelling ctx stops the Runner at once, cancelling running syncs; pass
-// a context that outlives the work and call Stop for a graceful stop.
+// Start starts working jobs and, when elected leader, scheduling syncs,
+// and the heartbeat that keeps this process's jobs its own. On SQLite,
+// whose one process owns the database, it first rescues every job a
+// dead process left running. Cancelling ctx stops the Runner at once,
+// cancelling running syncs; pass a context that outlives the work and
+// call Stop for a graceful stop.
 func (r *Runner) Start(ctx context.Context) error {
+	if err := r.db.StartProcess(ctx, r.id); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	if r.db.Dialect() == "sqlite" {
+		if err := r.rescueAll(ctx); err != nil {
+			return fmt.Errorf("jobs: start: %w", err)
+		}
+	}
 	if err := r.client.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
+	aliveCtx, stop := context.WithCancel(ctx)
+	r.stopAlive, r.aliveDone = stop, make(chan struct{})
+	go r.keepAlive(aliveCtx)
 	return nil
 }
 
@@ -299,6 +346,14 @@ func (r *Runner) Stop(ctx context.Context) error {
 		hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		err = r.client.StopAndCancel(hard)
+	}
+	if r.stopAlive != nil {
+		// Jobs are done: stop beating, and leave the others' watch.
+		r.stopAlive()
+		<-r.aliveDone
+		if endErr := r.db.EndProcess(context.WithoutCancel(ctx), r.id); endErr != nil {
+			err = errors.Join(err, endErr)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("jobs: stop: %w", err)

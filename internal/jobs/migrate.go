@@ -36,10 +36,16 @@ func withMigrationLock(ctx context.Context, pool *pgxpool.Pool, schema string, f
 		return fmt.Errorf("river migrations: lock: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	h := fnv.New64a()
-	h.Write([]byte("roster river migrations " + schema))
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64())); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey("roster river migrations", schema)); err != nil {
 		return fmt.Errorf("river migrations: lock: %w", err)
 	}
 	return fn()
+}
+
+// lockKey is the advisory lock of name in schema: one per schema, so that
+// tests in separate schemas do not wait on each other.
+func lockKey(name, schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(name + " " + schema))
+	return int64(h.Sum64())
 }

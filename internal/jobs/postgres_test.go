@@ -85,7 +85,7 @@ func TestTwoServeProcessesNeverSyncOneConnectionTwiceAtOnce(t *testing.T) {
 
 	n := int(inserted.Load())
 	require.Greater(t, n, 2, "syncs should have followed one another")
-	runs := waitRuns(t, b.DB, c.ID, n)
+	runs := b.waitRuns(t, c.ID, n)
 	require.Equal(t, n, len(runs), "one run per inserted job")
 	slices.Reverse(runs) // oldest first
 	for i, run := range runs {

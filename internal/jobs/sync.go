@@ -56,9 +56,10 @@ type syncWorker struct {
 	r *Runner
 }
 
-// Timeout cancels a sync that runs longer than the Runner's SyncTimeout;
-// River's one-minute default is too short for a large, paced org.
-func (w *syncWorker) Timeout(*river.Job[SyncArgs]) time.Duration { return w.r.syncTimeout }
+// Timeout is none at River: Work sets the sync's own (syncTimeout), and
+// River never rescues by time a sync that may still be running. A dead
+// process's sync is rescued through its heartbeat (alive.go).
+func (w *syncWorker) Timeout(*river.Job[SyncArgs]) time.Duration { return -1 }
 
 // Work runs the sync. Its error makes River retry with backoff; the
 // Syncer has already recorded the failed run and logged it.
@@ -73,6 +74,39 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	case c.Status == roster.StatusDisconnected:
 		return river.JobCancel(fmt.Errorf("connection %d is disconnected", id))
 	}
+	timeout, err := w.r.syncTimeout(ctx, id)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("the sync ran over its timeout of %s", timeout))
+	defer cancel()
+	ctx, release := w.r.hold(ctx, job.ID)
+	defer release()
 	_, err = w.r.syncer.Sync(ctx, id)
 	return err
+}
+
+// A sync may run syncTimeoutFactor times the longest of its connection's
+// last syncTimeoutRuns runs, and never less than the Runner's least
+// timeout. The credit budget paces a sync, so its runs measure what the
+// organization costs at the budget, and the largest org gets the time it
+// needs. A run cut by its timeout lengthens the next one's.
+const (
+	syncTimeoutFactor = 4
+	syncTimeoutRuns   = 10
+)
+
+// syncTimeout is how long a sync of connection id may run.
+func (r *Runner) syncTimeout(ctx context.Context, id int64) (time.Duration, error) {
+	runs, err := r.store.SyncRuns(ctx, id, syncTimeoutRuns)
+	if err != nil {
+		return 0, fmt.Errorf("the timeout of a sync of connection %d: %w", id, err)
+	}
+	var longest time.Duration
+	for _, run := range runs {
+		if !run.EndedAt.IsZero() {
+			longest = max(longest, run.EndedAt.Sub(run.StartedAt))
+		}
+	}
+	return max(r.syncFloor, syncTimeoutFactor*longest), nil
 }

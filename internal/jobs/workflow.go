@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"roster/internal/workflow"
 )
@@ -63,26 +64,54 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
 		job.Attempt, job.MaxAttempts)
 }
 
-// stepPriority is a step job's River priority (1 first, 4 last): later
-// steps go first, so runs already going finish before new ones start.
-// Were the 1,000 first steps of a bulk trigger worked before any second
-// step, each kind of step would take its turn alone, and the credit
-// budget would sit idle while SCIM's limits paced the deactivations, and
-// the other way round; run by run, the steps of different runs spend the
-// budgets together.
-func stepPriority(position int) int {
-	return max(1, 4-position)
+// DefaultStepHeadStart is how far ahead of a first step a later step is
+// queued, per step before it (three at most). River works the earliest
+// job first, so a run already going goes on before new ones start. Were
+// the 1,000 first steps of a bulk trigger worked before any second step,
+// each kind of step would take its turn alone, and the credit budget
+// would sit idle while SCIM's limits paced the deactivations, and the
+// other way round; run by run, the steps of different runs spend the
+// budgets together. Being a head start and not a rank, it ages: a step
+// that waited three head starts goes before every step queued after it,
+// so no run waits forever behind the later steps of others.
+const DefaultStepHeadStart = time.Minute
+
+// queuedAt is when a step job counts as queued: when it is due (now, or
+// At; an At in the past is a job due since then), less its head start. A
+// step due later is not moved earlier.
+func queuedAt(s workflow.StepJob, now time.Time, headStart time.Duration) time.Time {
+	if s.At.After(now) {
+		return s.At
+	}
+	due := now
+	if !s.At.IsZero() {
+		due = s.At
+	}
+	return due.Add(-time.Duration(min(s.Position, 3)) * headStart)
 }
 
-// EnqueueSteps inserts step jobs, each at its time (now when zero).
+// dueNow makes a job inserted with a time already past available at once.
+// River inserts any job given a time as scheduled, for its leader's
+// scheduler to make available some seconds later; a step queued with a
+// head start is due already.
+var dueNow = river.JobInsertMiddlewareFunc(func(ctx context.Context, jobs []*rivertype.JobInsertParams,
+	next func(context.Context) ([]*rivertype.JobInsertResult, error)) ([]*rivertype.JobInsertResult, error) {
+	now := time.Now()
+	for _, p := range jobs {
+		if p.State == rivertype.JobStateScheduled && p.ScheduledAt != nil && !p.ScheduledAt.After(now) {
+			p.State = rivertype.JobStateAvailable
+		}
+	}
+	return next(ctx)
+})
+
+// EnqueueSteps inserts step jobs, each queued at queuedAt.
 func (r *Runner) EnqueueSteps(ctx context.Context, steps []workflow.StepJob) error {
+	now := time.Now()
 	params := make([]river.InsertManyParams, len(steps))
 	for i, s := range steps {
-		opts := &river.InsertOpts{Queue: queueWorkflow, MaxAttempts: r.stepAttempts, Priority: stepPriority(s.Position),
-			UniqueOpts: river.UniqueOpts{ByArgs: true}}
-		if !s.At.IsZero() {
-			opts.ScheduledAt = s.At
-		}
+		opts := &river.InsertOpts{Queue: queueWorkflow, MaxAttempts: r.stepAttempts,
+			ScheduledAt: queuedAt(s, now, r.stepHeadStart), UniqueOpts: river.UniqueOpts{ByArgs: true}}
 		params[i] = river.InsertManyParams{Args: StepArgs{RunID: s.RunID, Position: s.Position, Generation: s.Generation}, InsertOpts: opts}
 	}
 	for len(params) > 0 {

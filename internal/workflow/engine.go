@@ -38,7 +38,8 @@ type Jobs interface {
 }
 
 // StepJob asks for the step of a run at Position to be worked, at At (now
-// when zero), by the run's dispatch Generation.
+// when zero), by the run's dispatch Generation. An At in the past is a
+// step due since then, which goes before steps queued after it.
 type StepJob struct {
 	RunID      int64
 	Position   int
@@ -115,8 +116,11 @@ func fieldErrs(errs roster.WorkflowErrors) error { return invalidErr{errs} }
 func (e *Engine) Check(ctx context.Context, w *roster.Workflow) error {
 	w.Normalize()
 	var errs roster.WorkflowErrors
-	if err := w.Validate(); err != nil {
-		errs = append(errs, err.(roster.WorkflowErrors)...)
+	var fe roster.WorkflowErrors
+	if err := w.Validate(ctx); errors.As(err, &fe) {
+		errs = append(errs, fe...)
+	} else if err != nil {
+		return err
 	}
 	if w.Trigger.Kind == roster.TriggerSchedule && w.Trigger.Cron != "" {
 		if _, err := ParseCron(w.Trigger.Cron); err != nil {

@@ -231,11 +231,7 @@ func (e *Engine) tellFailure(ctx context.Context, run roster.WorkflowRun) {
 			}
 			return errors.New(res.detail)
 		}
-		subject, err := notify.Render(f.Subject, data)
-		if err != nil {
-			return err
-		}
-		text, err := notify.Render(f.Text, data)
+		subject, text, err := render(ctx, *f, data)
 		if err != nil {
 			return err
 		}
@@ -346,7 +342,10 @@ func (e *Engine) Reconcile(ctx context.Context) (int, error) {
 		if run.LeaseUntil.IsZero() {
 			since, isRunning := running[job]
 			if !isRunning || now.Sub(since) < e.lease() {
-				jobs = append(jobs, job) // skipped if it exists
+				// Skipped if it exists. Due since the run last moved, it
+				// goes before the steps queued after it, not behind them.
+				job.At = run.UpdatedAt
+				jobs = append(jobs, job)
 				continue
 			}
 		} else if run.Status == roster.RunWaiting && now.Sub(run.LeaseUntil) < dueGrace {
@@ -360,7 +359,7 @@ func (e *Engine) Reconcile(ctx context.Context) (int, error) {
 		}
 		if ok {
 			e.logger().WarnContext(ctx, "workflow run orphaned by a dead job; dispatching it again", "run", run.ID, "position", run.Position)
-			jobs = append(jobs, StepJob{RunID: run.ID, Position: run.Position, Generation: next.Generation})
+			jobs = append(jobs, StepJob{RunID: run.ID, Position: run.Position, Generation: next.Generation, At: run.UpdatedAt})
 			redispatched++
 		}
 	}
