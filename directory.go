@@ -2,9 +2,9 @@ package roster
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Person is someone the company's directory says works here (or worked
@@ -23,6 +23,10 @@ type Person struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
+
+// MaxAliases bounds a person's aliases: each is matched against Miro
+// accounts and stored as a row.
+const MaxAliases = 100
 
 // PersonStatus says whether a person still works here.
 type PersonStatus string
@@ -71,11 +75,13 @@ func (p *Person) Normalize() {
 		p.Status = PersonActive
 	}
 	var aliases []string
+	seen := map[string]bool{p.Email: true, "": true} // a set: an upload may list a million
 	for _, a := range p.Aliases {
 		a = NormalizeEmail(a)
-		if a == "" || a == p.Email || slices.Contains(aliases, a) {
+		if seen[a] {
 			continue
 		}
+		seen[a] = true
 		aliases = append(aliases, a)
 	}
 	p.Aliases = aliases
@@ -96,6 +102,16 @@ func (p Person) Validate() error {
 			add("email", "%v", err)
 		}
 	}
+	// PostgreSQL stores UTF-8 without NUL; a Latin-1 CSV is the usual
+	// cause, so say so rather than fail on the write.
+	for _, f := range []struct{ field, v string }{{"name", p.Name}, {"department", p.Department}, {"external_id", p.ExternalID}} {
+		switch {
+		case !utf8.ValidString(f.v):
+			add(f.field, "is not UTF-8 text (save a spreadsheet as CSV UTF-8)")
+		case strings.IndexByte(f.v, 0) >= 0:
+			add(f.field, "holds a NUL character")
+		}
+	}
 	if len(p.Name) > 200 {
 		add("name", "is longer than 200 characters")
 	}
@@ -113,9 +129,13 @@ func (p Person) Validate() error {
 	if !p.Status.Valid() {
 		add("status", "%q is neither active nor left", p.Status)
 	}
-	for _, a := range p.Aliases {
-		if err := CheckEmail(a); err != nil {
-			add("aliases", "%v", err)
+	if len(p.Aliases) > MaxAliases {
+		add("aliases", "are more than %d (at most %d per person)", MaxAliases, MaxAliases)
+	} else {
+		for _, a := range p.Aliases {
+			if err := CheckEmail(a); err != nil {
+				add("aliases", "%v", err)
+			}
 		}
 	}
 	if len(errs) == 0 {

@@ -86,7 +86,6 @@ func Import(ctx context.Context, st store.Store, r io.Reader) (Report, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		rep.Rows++
 		fail := func(errs ...RowError) {
 			rep.Failed++
@@ -103,6 +102,8 @@ func Import(ctx context.Context, st store.Store, r io.Reader) (Report, error) {
 			fail(RowError{Row: pe.Line, Field: "row", Message: err.Error()})
 			continue
 		}
+		// Only a record read whole has field positions.
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
 			fail(RowError{Row: line, Field: "row", Message: fmt.Sprintf("has %d fields, the header %d", len(rec), len(header))})
 			continue

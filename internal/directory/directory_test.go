@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -138,4 +139,29 @@ func TestImportReaderFailureStops(t *testing.T) {
 		require.ErrorContains(t, err, "disk on fire")
 		require.Equal(t, 1, rep.Rows, "the rows read before the failure are reported")
 	})
+}
+
+// TestImportManyAliases: a row listing aliases up to the upload limit is
+// a row error, not an hour of one core (duplicates were looked for in
+// quadratic time), and a row at the limit of aliases imports.
+func TestImportManyAliases(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, storetest.SQLiteDSN(t))
+	var b strings.Builder
+	b.WriteString("email,name,manager_email,department,status,aliases\nok@example.com,Ok,,,,")
+	for i := range roster.MaxAliases {
+		fmt.Fprintf(&b, "ok%d@example.com;", i)
+	}
+	b.WriteString("\nmany@example.com,Many,,,,")
+	for i := 0; b.Len() < MaxImportBytes-100; i++ {
+		fmt.Fprintf(&b, "m%d@x.io;", i)
+	}
+	b.WriteString("\n")
+	rep, err := ImportFile(context.Background(), db, "test", "many.csv", strings.NewReader(b.String()))
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Created)
+	require.Equal(t, []RowError{{Row: 3, Field: "aliases", Message: "are more than 100 (at most 100 per person)"}}, rep.Errors)
+	ok, err := db.PersonByEmail(context.Background(), "ok@example.com")
+	require.NoError(t, err)
+	require.Len(t, ok.Aliases, roster.MaxAliases)
 }

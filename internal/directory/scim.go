@@ -197,7 +197,7 @@ func nameOf(u User) string {
 func DecodeUser(b []byte) (User, error) {
 	var u User
 	if err := json.Unmarshal(b, &u); err != nil {
-		return User{}, &Error{Status: 400, SCIMType: scimTypeSyntax, Detail: "The body is not a SCIM User in JSON: " + err.Error()}
+		return User{}, &Error{Status: 400, SCIMType: scimTypeSyntax, Detail: "The body is not a SCIM User: " + jsonProblem(err)}
 	}
 	hasUser := false
 	for _, s := range u.Schemas {
@@ -241,8 +241,11 @@ func ParseFilter(s string) (Filter, error) {
 	default:
 		return Filter{}, bad
 	}
-	v, err := strconv.Unquote(strings.TrimSpace(val))
-	if err != nil || !strings.HasPrefix(strings.TrimSpace(val), `"`) {
+	// The value is a JSON string (RFC 7644 §3.4.2.2), escapes and all.
+	// No stored text holds a NUL, and PostgreSQL refuses one.
+	val = strings.TrimSpace(val)
+	var v string
+	if !strings.HasPrefix(val, `"`) || json.Unmarshal([]byte(val), &v) != nil || strings.ContainsRune(v, 0) {
 		return Filter{}, bad
 	}
 	return Filter{Attr: attr, Value: v}, nil
@@ -265,7 +268,7 @@ type PatchOp struct {
 func DecodePatch(b []byte) (PatchRequest, error) {
 	var pr PatchRequest
 	if err := json.Unmarshal(b, &pr); err != nil {
-		return PatchRequest{}, &Error{Status: 400, SCIMType: scimTypeSyntax, Detail: "The body is not a SCIM PatchOp in JSON: " + err.Error()}
+		return PatchRequest{}, &Error{Status: 400, SCIMType: scimTypeSyntax, Detail: "The body is not a SCIM PatchOp: " + jsonProblem(err)}
 	}
 	ok := false
 	for _, s := range pr.Schemas {
@@ -473,4 +476,11 @@ func ServiceProviderConfig() map[string]any {
 			"description": "Authorization: Bearer rk_... with an API key that has the scim scope (Settings → API keys).",
 		}},
 	}
+}
+
+// jsonProblem is a refused body's problem in JSON's words, ending a
+// sentence.
+func jsonProblem(err error) string {
+	_, msg := roster.JSONProblem(err)
+	return msg + "."
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"roster"
 	"roster/internal/store"
@@ -73,9 +75,7 @@ func tooLarge(what string) *FileError {
 // import as actor's. A file refused as a whole (empty, not text, no or
 // wrong header) is a *FileError and wrote nothing.
 func ImportFile(ctx context.Context, st store.Store, actor, name string, in io.Reader) (Report, error) {
-	if name == "" {
-		name = "the upload"
-	}
+	name = shownName(name)
 	br := bufio.NewReaderSize(in, 512)
 	head, _ := br.Peek(512)
 	switch {
@@ -105,6 +105,31 @@ func ImportFile(ctx context.Context, st store.Store, actor, name string, in io.R
 		return rep, fmt.Errorf("import %s: %w", name, err)
 	}
 	return rep, nil
+}
+
+// maxNameBytes bounds a file's name as messages and the audit log show it.
+const maxNameBytes = 200
+
+// shownName is a file's name as messages and the audit log show it: the
+// browser sends any bytes, and PostgreSQL stores only UTF-8 without NUL.
+func shownName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(name, "\uFFFD"))
+	if len(name) > maxNameBytes {
+		cut := maxNameBytes
+		for !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut] + "…"
+	}
+	if strings.TrimSpace(name) == "" {
+		return "the upload"
+	}
+	return name
 }
 
 // looksLikeText reports whether the start of a file is text, as browsers

@@ -45,3 +45,14 @@ func paginate[T any](ctx context.Context, fetch func(ctx context.Context, next s
 		}
 	}
 }
+
+// requireIDs refuses a page holding an item without an id: a sync would
+// file it under "", or, were it skipped, take that member for a leaver.
+func requireIDs[T any](e *engine, path string, items []T, id func(T) string) error {
+	for i, item := range items {
+		if id(item) == "" {
+			return fmt.Errorf("%s: GET %s: malformed page: item %d of %d has no id", e.errPrefix, path, i+1, len(items))
+		}
+	}
+	return nil
+}

@@ -62,6 +62,9 @@ func (c *Client) OrgMembers(ctx context.Context, orgID string, f MemberFilter) i
 		if err := c.get(ctx, "enterprise-get-organization-members", L3, path, q, &list); err != nil {
 			return page[OrganizationMember]{}, err
 		}
+		if err := requireIDs(c.eng, path, list.Data, func(m OrganizationMember) string { return m.ID }); err != nil {
+			return page[OrganizationMember]{}, err
+		}
 		return page[OrganizationMember]{items: list.Data, next: list.Cursor}, nil
 	})
 }

@@ -25,6 +25,9 @@ func (c *Client) Teams(ctx context.Context, orgID, name string) iter.Seq2[Team, 
 		if err := c.get(ctx, "enterprise-get-teams", L1, path, q, &list); err != nil {
 			return page[Team]{}, err
 		}
+		if err := requireIDs(c.eng, path, list.Data, func(t Team) string { return t.ID }); err != nil {
+			return page[Team]{}, err
+		}
 		return page[Team]{items: list.Data, next: list.Cursor}, nil
 	})
 }
@@ -54,6 +57,9 @@ func (c *Client) TeamMembers(ctx context.Context, orgID, teamID, role string) it
 		}
 		var list cursorList[TeamMember]
 		if err := c.get(ctx, "enterprise-get-team-members", L2, path, q, &list); err != nil {
+			return page[TeamMember]{}, err
+		}
+		if err := requireIDs(c.eng, path, list.Data, func(m TeamMember) string { return m.ID }); err != nil {
 			return page[TeamMember]{}, err
 		}
 		return page[TeamMember]{items: list.Data, next: list.Cursor}, nil

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,12 +30,15 @@ func personSearch(p roster.Person) string {
 	return strings.ToLower(p.Email + " " + p.Name + " " + p.Department)
 }
 
-// prepPerson normalizes and validates p.
+// prepPerson normalizes and validates p, and sorts its aliases as they
+// are read back (aliasesOf), so that p after a write is the person a
+// read returns.
 func prepPerson(p *roster.Person, op string) error {
 	p.Normalize()
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("sqlstore: %s person %s: %w: %w", op, p.Email, err, store.ErrInvalid)
 	}
+	slices.Sort(p.Aliases)
 	return nil
 }
 
@@ -159,7 +163,8 @@ func (db *DB) UpdatePerson(ctx context.Context, p *roster.Person) error {
 	return nil
 }
 
-// aliasesOf fills the aliases of people, by id.
+// aliasesOf fills the aliases of people, by id, each person's sorted
+// bytewise whatever the database's collation.
 func aliasesOf(ctx context.Context, q querier, people []roster.Person) error {
 	if len(people) == 0 {
 		return nil
@@ -186,10 +191,16 @@ func aliasesOf(ctx context.Context, q querier, people []roster.Person) error {
 		}
 		people[idx[id]].Aliases = append(people[idx[id]].Aliases, e)
 	}
+	for i := range people {
+		slices.Sort(people[i].Aliases)
+	}
 	return rows.Err()
 }
 
 func (db *DB) onePerson(ctx context.Context, what, where string, arg any) (roster.Person, error) {
+	if s, ok := arg.(string); ok && notText(s) {
+		return roster.Person{}, fmt.Errorf("sqlstore: person %q: %w", what, store.ErrNotFound)
+	}
 	p, err := scanPerson(db.db.QueryRowContext(ctx, `SELECT `+personColumns+` FROM people WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return roster.Person{}, fmt.Errorf("sqlstore: person %s: %w", what, store.ErrNotFound)
@@ -329,13 +340,12 @@ func (db *DB) People(ctx context.Context, f store.PeopleFilter) (store.PeoplePag
 	if f.Offset < 0 {
 		return store.PeoplePage{}, fmt.Errorf("sqlstore: people: offset %d is negative: %w", f.Offset, store.ErrInvalid)
 	}
-	var after int64
-	if f.Cursor != "" {
-		n, err := strconv.ParseInt(strings.TrimPrefix(f.Cursor, "p"), 10, 64)
-		if err != nil || !strings.HasPrefix(f.Cursor, "p") || n < 0 {
-			return store.PeoplePage{}, fmt.Errorf("sqlstore: people: malformed cursor %q: %w", f.Cursor, store.ErrInvalid)
-		}
-		after = n
+	after, err := decodePeopleCursor(f.Cursor)
+	if err != nil {
+		return store.PeoplePage{}, fmt.Errorf("sqlstore: people: %w", err)
+	}
+	if notText(f.Search, string(f.Status)) {
+		return store.PeoplePage{}, nil
 	}
 	var where []string
 	var args params
@@ -374,12 +384,27 @@ func (db *DB) People(ctx context.Context, f store.PeopleFilter) (store.PeoplePag
 	rows.Close()
 	if len(page.People) > limit {
 		page.People = page.People[:limit]
-		page.NextCursor = "p" + strconv.FormatInt(page.People[limit-1].ID, 10)
+		page.NextCursor = encodePeopleCursor(page.People[limit-1].ID)
 	}
 	if err := aliasesOf(ctx, db.db, page.People); err != nil {
 		return store.PeoplePage{}, fmt.Errorf("sqlstore: people: aliases: %w", err)
 	}
 	return page, nil
+}
+
+// A people cursor is "p" and the last id of the previous page.
+func encodePeopleCursor(id int64) string { return "p" + strconv.FormatInt(id, 10) }
+
+// decodePeopleCursor is the id a cursor continues after; "" is 0.
+func decodePeopleCursor(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(s, "p"), 10, 64)
+	if err != nil || !strings.HasPrefix(s, "p") || n < 0 {
+		return 0, fmt.Errorf("malformed cursor %q: %w", s, store.ErrInvalid)
+	}
+	return n, nil
 }
 
 // DeletePerson deletes a person and its aliases.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"roster"
 	"roster/internal/store"
@@ -125,9 +126,14 @@ type teamCursor struct {
 	ID   string `json:"i"`
 }
 
+func encodeTeamCursor(c teamCursor) string {
+	b, _ := json.Marshal(c) // strings cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
 func decodeTeamCursor(s string) (teamCursor, error) {
 	var c teamCursor
-	if err := decodeOpaque(s, &c); err != nil || c.ID == "" {
+	if err := decodeOpaque(s, &c); err != nil || c.ID == "" || notText(c.Name, c.ID) {
 		return c, fmt.Errorf("cursor is malformed: %w", store.ErrInvalid)
 	}
 	return c, nil
@@ -177,6 +183,9 @@ func (db *DB) teamStats(ctx context.Context, q store.TeamStatsQuery) (store.Team
 		}
 		where = append(where, `(t.name, t.miro_team_id) > (`+arg(c.Name)+`, `+arg(c.ID)+`)`)
 	}
+	if notText(q.Search) {
+		return page, nil
+	}
 	query := `SELECT t.miro_team_id, t.org_id, t.name FROM teams t`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
@@ -209,8 +218,7 @@ func (db *DB) teamStats(ctx context.Context, q store.TeamStatsQuery) (store.Team
 	if len(page.Teams) > limit {
 		page.Teams = page.Teams[:limit]
 		last := page.Teams[limit-1].Team
-		b, _ := json.Marshal(teamCursor{Name: last.Name, ID: last.MiroTeamID}) // strings cannot fail
-		page.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+		page.NextCursor = encodeTeamCursor(teamCursor{Name: last.Name, ID: last.MiroTeamID})
 	}
 	if err := tx.QueryRowContext(ctx, count, countArgs...).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("count: %w", err)
@@ -344,6 +352,14 @@ func decodeOpaque(s string, v any) error {
 	return nil
 }
 
+// notText reports whether a string is not UTF-8 or holds a NUL, which
+// no stored text does and PostgreSQL refuses as a parameter: a cursor
+// holding one is malformed, and a search, filter or lookup holding one
+// matches nothing.
+func notText(ss ...string) bool {
+	return slices.ContainsFunc(ss, func(s string) bool { return !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 })
+}
+
 func encodeCursor(c listCursor) string {
 	b, _ := json.Marshal(c) // cannot fail: strings, a time and ints
 	return base64.RawURLEncoding.EncodeToString(b)
@@ -360,7 +376,11 @@ func decodeCursor(s, sort string, desc bool) (listCursor, error) {
 	switch {
 	case c.Sort != sort || c.Desc != desc:
 		return c, fmt.Errorf("cursor belongs to another sort order: %w", store.ErrInvalid)
-	case c.ID <= 0 || len(c.Keys) != len(srt.cols) || (!srt.time && c.At != nil):
+	case c.ID <= 0 || len(c.Keys) != len(srt.cols) || (!srt.time && c.At != nil) || notText(c.Keys...):
+		return c, fmt.Errorf("cursor is malformed: %w", store.ErrInvalid)
+	case c.At != nil && (c.At.IsZero() || c.At.UTC().Year() > 9999):
+		// The zero time is NULL to the store, and SQLite's text order
+		// holds for four-digit years only; no page ends on either.
 		return c, fmt.Errorf("cursor is malformed: %w", store.ErrInvalid)
 	}
 	return c, nil
@@ -461,6 +481,9 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 			return page, err
 		}
 		where = append(where, keysetAfter(srt, c, q.Desc, arg))
+	}
+	if notText(q.Search, q.License, q.OrgRole, q.MiroTeamID) {
+		return page, nil
 	}
 	dir := ` ASC`
 	if q.Desc {

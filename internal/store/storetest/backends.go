@@ -89,6 +89,29 @@ func Backends(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
 	ForEachBackend(t, func(t *testing.T, dsn string) { fn(t, Open(t, dsn)) })
 }
 
+// Stores opens a fresh, migrated store on each backend, closed when tb
+// ends: SQLite always, PostgreSQL when ROSTER_TEST_POSTGRES_URL is set (or
+// required). Fuzz targets use it to check every input on both, since
+// they cannot run subtests while setting up. Commits do not wait for the
+// disk: a fuzz target writes thousands of times a second and never
+// reopens its store.
+func Stores(tb testing.TB) []*sqlstore.DB {
+	tb.Helper()
+	lite := Open(tb, SQLiteDSN(tb))
+	_, err := lite.SQL().Exec(`PRAGMA synchronous = OFF`)
+	require.NoError(tb, err)
+	dbs := []*sqlstore.DB{lite}
+	if os.Getenv("ROSTER_TEST_POSTGRES_URL") != "" || os.Getenv("ROSTER_REQUIRE_POSTGRES") == "1" {
+		u, err := url.Parse(PostgresDSN(tb))
+		require.NoError(tb, err)
+		q := u.Query()
+		q.Set("synchronous_commit", "off") // a run-time parameter, set by pgx on every connection
+		u.RawQuery = q.Encode()
+		dbs = append(dbs, Open(tb, u.String()))
+	}
+	return dbs
+}
+
 // Open opens and migrates the database dsn names, closed when t ends.
 func Open(t testing.TB, dsn string) *sqlstore.DB {
 	t.Helper()
