@@ -27,7 +27,8 @@ import (
 )
 
 // TestMain clears the ROSTER_* variables of the developer's shell, so that
-// a ROSTER_DATABASE or ROSTER_SECRET_KEY there cannot leak into the tests.
+// a ROSTER_DATABASE or ROSTER_SECRET_KEY there cannot leak into the tests
+// (ROSTER_TEST_*, ROSTER_REQUIRE_* and ROSTER_SOAK* are the tests' own).
 // Under ROSTER_TEST_RUN_MAIN=1 the test binary is roster itself: it runs
 // the command line of its arguments, as main does, and exits (the crash
 // test starts `roster serve` this way, to SIGKILL it). The variables it
@@ -39,7 +40,8 @@ func TestMain(m *testing.M) {
 	}
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "ROSTER_") && !strings.HasPrefix(name, "ROSTER_TEST_") && !strings.HasPrefix(name, "ROSTER_REQUIRE_") {
+		if strings.HasPrefix(name, "ROSTER_") && !strings.HasPrefix(name, "ROSTER_TEST_") && !strings.HasPrefix(name, "ROSTER_REQUIRE_") &&
+			!strings.HasPrefix(name, soakEnv) {
 			os.Unsetenv(name)
 		}
 	}
