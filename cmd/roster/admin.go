@@ -44,7 +44,7 @@ func runAdminCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	var (
 		email     = fs.String("email", "", "the operator's email (required)")
 		role      = fs.String("role", string(roster.RoleAdmin), "admin or viewer")
-		pwFromStd = fs.Bool("password-stdin", false, "read the password from standard input (first line), at least 12 characters")
+		pwFromStd = fs.Bool("password-stdin", false, "read the password from standard input (first line): 12 characters to 72 bytes, not a common one")
 	)
 	if err := fs.parse(args); err != nil {
 		return err
@@ -65,13 +65,13 @@ func runAdminCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 			return fmt.Errorf("admin create: read the password from standard input: %w", err)
 		}
 		pw = strings.TrimRight(line, "\r\n")
-		if err := httpauth.CheckPassword(pw); err != nil {
+		if err := httpauth.CheckPassword(pw, e); err != nil {
 			return usageError{fmt.Sprintf("admin create: the password on standard input: %v", err)}
 		}
 	} else {
 		pw = generatePassword()
 	}
-	hash, err := httpauth.HashPassword(pw)
+	hash, err := httpauth.HashPassword(pw, e)
 	if err != nil {
 		return fmt.Errorf("admin create: %w", err)
 	}

@@ -57,6 +57,10 @@ func TestAdminCreate(t *testing.T) {
 			{[]string{"--email", "not an email"}, "", "--email must be an email address"},
 			{[]string{"--email", "x@example.com", "--role", "root"}, "", "--role must be admin or viewer"},
 			{[]string{"--email", "x@example.com", "--password-stdin"}, "short\n", "at least 12 characters"},
+			{[]string{"--email", "x@example.com", "--password-stdin"}, "            \n", "too easy to guess"},
+			{[]string{"--email", "x@example.com", "--password-stdin"}, "password1234\n", "too easy to guess"},
+			{[]string{"--email", "x@example.com", "--password-stdin"}, "😀😀😀😀\n", "at least 12 characters"},
+			{[]string{"--email", "x@example.com", "--password-stdin"}, strings.Repeat("long enough ", 7) + "\n", "at most 72 bytes"},
 		} {
 			stdin = strings.NewReader(tc.stdin)
 			res := e.roster(t, append([]string{"admin", "create"}, tc.args...)...)

@@ -328,7 +328,7 @@ func demoAdmin(ctx context.Context, st store.Store) (string, error) {
 		return "", fmt.Errorf("demo: look up the admin: %w", err)
 	}
 	pw := generatePassword()
-	hash, err := httpauth.HashPassword(pw)
+	hash, err := httpauth.HashPassword(pw, demoAdminEmail)
 	if err != nil {
 		return "", fmt.Errorf("demo: %w", err)
 	}

@@ -27,6 +27,18 @@ import (
 // fits within the 30 s most supervisors wait after SIGTERM.
 const shutdownTimeout = 25 * time.Second
 
+// HTTP server timeouts. A client has defaultReadTimeout to send a whole
+// request, which fits the 10 MB CSV import at about 100 KB/s and cuts a
+// body trickled a byte a second; an answer (the users CSV of a large
+// organization included) has writeTimeout; a kept-alive connection
+// waits idleTimeout for its next request.
+const (
+	readHeaderTimeout  = 10 * time.Second
+	defaultReadTimeout = 2 * time.Minute
+	writeTimeout       = 5 * time.Minute
+	idleTimeout        = 2 * time.Minute
+)
+
 // runServe is `roster serve`: the HTTP server and the sync scheduler and
 // workers, until SIGINT or SIGTERM.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -40,15 +52,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		miroURL   = fs.String("miro-url", miro.DefaultBaseURL, "Miro REST API base URL, for adding connections in the dashboard (a simulator's URL to use one)")
 		publicURL = fs.String("public-url", "", "roster's URL as browsers reach it; Miro redirects to <public-url>/connections/callback, which the Miro app must list, and approval links point to it (default: the scheme and host the browser used; links then use the listen address)")
 		auto      = addAutomationFlags(fs)
+		readLimit = fs.Duration("read-timeout", defaultReadTimeout, "how long a client may take to send a request, its body included; a slower one is cut")
 	)
 	fs.envName("listen", "ROSTER_LISTEN")
 	fs.envName("miro-url", "ROSTER_MIRO_URL")
 	fs.envName("public-url", "ROSTER_PUBLIC_URL")
+	jobLease := fs.Duration("job-lease", jobs.DefaultProcessLease, "how long this process's heartbeat may stop before another serve process on the database takes it\nfor dead and works the jobs it held again (a sync it was running is recorded as interrupted)")
+	fs.envName("job-lease", "ROSTER_JOB_LEASE")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if *workers < 1 {
 		return usageError{fmt.Sprintf("serve: --workers must be at least 1, got %d", *workers)}
+	}
+	if *readLimit < time.Second {
+		return usageError{fmt.Sprintf("serve: --read-timeout must be at least 1s, got %s", *readLimit)}
+	}
+	if *jobLease < time.Second {
+		return usageError{fmt.Sprintf("serve: --job-lease must be at least 1s, got %s", *jobLease)}
 	}
 	if err := auto.check("serve"); err != nil {
 		return err
@@ -69,7 +90,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.Close()
 	return serveApp(ctx, a, serveOptions{
-		listen: *listen, workers: *workers, secure: *secure, miro: miroApp, publicURL: *publicURL, automation: auto,
+		listen: *listen, workers: *workers, secure: *secure, miro: miroApp, publicURL: *publicURL, automation: auto, readTimeout: *readLimit,
+		jobLease: *jobLease,
 	}, func(url string) { fmt.Fprintf(stdout, "roster serving on %s\n", url) })
 }
 
@@ -80,9 +102,14 @@ type serveOptions struct {
 	secure    bool
 	miro      connect.App // resolved; its client id and secret also refresh tokens
 	publicURL string      // "": the scheme and host of each request
+	// jobLease is the heartbeat lease of this process's jobs; 0 is
+	// jobs.DefaultProcessLease.
+	jobLease time.Duration
 	// automation configures notifications and workflow runs; nil takes
 	// the defaults (no notification channel).
 	automation *automationFlags
+	// readTimeout bounds reading one request; 0 is defaultReadTimeout.
+	readTimeout time.Duration
 }
 
 // serveApp serves the dashboard and runs the sync scheduler and workers
@@ -107,7 +134,8 @@ func serveApp(ctx context.Context, a *app, o serveOptions, ready func(url string
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	runner, err := jobs.New(ctx, auto.jobsConfig(jobs.Config{DB: a.db, DSN: a.dsn, Syncer: metrics.Syncer{Next: syncer, Metrics: m}, Logger: a.logger, Workers: o.workers}, engine))
+	runner, err := jobs.New(ctx, auto.jobsConfig(jobs.Config{DB: a.db, DSN: a.dsn, Syncer: metrics.Syncer{Next: syncer, Metrics: m}, Logger: a.logger, Workers: o.workers,
+		ProcessLease: o.jobLease}, engine))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -130,7 +158,13 @@ func serveApp(ctx context.Context, a *app, o serveOptions, ready func(url string
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
-	srv := &http.Server{Handler: withMetrics(handler, m), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           withMetrics(handler, m),
+		ReadHeaderTimeout: min(readHeaderTimeout, cmp.Or(o.readTimeout, defaultReadTimeout)),
+		ReadTimeout:       cmp.Or(o.readTimeout, defaultReadTimeout),
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	ready(url)

@@ -1,10 +1,10 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -117,19 +117,13 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case err == nil:
-	case errors.As(err, &typeErr):
-		return invalidField(typeErr.Field, "%s must be a JSON %s", typeErr.Field, typeErr.Type.Kind())
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return invalidField(field, "unknown field %q", field)
-	case errors.Is(err, io.EOF):
-		return invalidField("body", "the body is empty; send a JSON object")
-	default:
-		return invalidField("body", "the body is not a JSON object: %v", err)
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return apiErr(http.StatusRequestEntityTooLarge, "too_large", "body", fmt.Sprintf("The body is over %d KB.", tooBig.Limit>>10))
+		}
+		field, msg := roster.JSONProblem(err)
+		return invalidField(cmp.Or(field, "body"), "%s", msg)
 	}
 	if dec.More() {
 		return invalidField("body", "the body must hold one JSON object")

@@ -94,6 +94,12 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		if rt.Path != "" {
+			if err := checkQuery(r, s.query[rt.Method+" "+rt.Path]); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 		ctx := context.WithValue(r.Context(), callerKey{}, c)
 		if c.Auth != nil {
 			ctx = httpauth.WithAuth(ctx, c.Auth)
@@ -186,6 +192,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ae):
 	case errors.As(err, &fe):
 		ae = invalidField(apiField(fe.Field), "%s: %s", apiField(fe.Field), fe.Reason)
+	case internal && httpauth.ClientGone(r, err):
+		s.logger.InfoContext(r.Context(), "client went away before the answer", "method", r.Method, "path", r.URL.Path)
+		ae = apiErr(status, "internal", "", httpauth.InternalMessage)
 	case internal:
 		s.logger.ErrorContext(r.Context(), "API request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		ae = apiErr(status, "internal", "", httpauth.InternalMessage)

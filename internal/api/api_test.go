@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -43,6 +44,19 @@ func TestAPIRefusesAnonymous(t *testing.T) {
 			require.Equal(t, "application/json", a.Header.Get("Content-Type"))
 		}
 	}
+	// A forged session cookie, and one whose session expired, are no
+	// login either.
+	forged := &http.Cookie{Name: httpauth.SessionCookie, Value: strings.Repeat("A", 43)}
+	br := b.loggedIn(t, roster.RoleAdmin)
+	require.Equal(t, http.StatusOK, b.browserCall(t, br, "GET", "/api/v1/users", nil).Status)
+	b.clock.Add(httpauth.DefaultSessionTTL + time.Minute)
+	for _, c := range []*http.Cookie{forged, br.cookie} {
+		for _, rt := range routes {
+			a := b.call(t, rt.Method, apiPath(rt), "", c, nil, httpauth.CSRFHeader, br.csrf)
+			require.Equal(t, http.StatusUnauthorized, a.Status, "%s %s: %s", rt.Method, rt.Path, a.Body)
+		}
+	}
+
 	// Unknown API paths answer in JSON too, after authentication, and
 	// whatever the key's scopes.
 	a := b.api(t, "GET", "/api/v1/nope", "", nil)

@@ -52,7 +52,10 @@ type Server struct {
 	logger  *slog.Logger
 	now     func() time.Time
 	routes  []route
-	mux     *http.ServeMux
+	// query holds the query parameters of each route ("METHOD path"),
+	// from openapi.json; checkQuery refuses any other.
+	query map[string][]string
+	mux   *http.ServeMux
 }
 
 // New builds the API.
@@ -69,6 +72,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.guard = &httpauth.Guard{Store: cfg.Store, Logger: s.logger, Now: s.now}
 	s.routes = s.routeList()
+	var err error
+	if s.query, err = queryParams(); err != nil {
+		return nil, err
+	}
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))

@@ -64,9 +64,11 @@ func (g *Guard) APIKey(r *http.Request, scope string) (roster.APIKey, error) {
 	if h == "" {
 		return roster.APIKey{}, ErrNoBearer
 	}
-	token, ok := strings.CutPrefix(h, "Bearer ")
+	// The scheme is case-insensitive (RFC 7235 §2.1); spaces may
+	// separate it from the token.
+	scheme, token, _ := strings.Cut(strings.TrimSpace(h), " ")
 	token = strings.TrimSpace(token)
-	if !ok || !strings.HasPrefix(token, APIKeyPrefix) {
+	if !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(token, APIKeyPrefix) {
 		return roster.APIKey{}, &KeyRefusal{Status: http.StatusUnauthorized,
 			Message: "The Authorization header must be \"Bearer rk_...\", an API key made in Settings → API keys."}
 	}

@@ -1,6 +1,7 @@
 package httpauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -27,3 +28,10 @@ func Status(err error) (status int, internal bool) {
 
 // InternalMessage is what a caller is told of roster's own failure.
 const InternalMessage = "Something went wrong on roster's side; the details are in its log."
+
+// ClientGone reports whether err is only the request's own end: the
+// client closed the connection, so the failure is theirs to see, not an
+// error of roster's to log as one.
+func ClientGone(r *http.Request, err error) bool {
+	return r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+}

@@ -179,11 +179,24 @@ func (m *Metrics) Instrument(h http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		h.ServeHTTP(sw, r)
 		route := r.Pattern
-		if route == "" {
+		if route == "" || route == "/" {
+			// No route, or the dashboard's catch-all: one label for every
+			// unknown path, so that probing cannot grow the series.
 			route = "unmatched"
 		}
-		m.httpDuration.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+		m.httpDuration.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
 	})
+}
+
+// methodLabel is a request's method as a label: any method outside RFC
+// 9110's and PATCH is "other", since a client may send any token.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // statusWriter remembers the status code written.

@@ -238,6 +238,8 @@ func TestSCIMRefusals(t *testing.T) {
 		name, method, path, body, scimType string
 	}{
 		{"not JSON", "POST", "/scim/v2/Users", `{"userName":`, "invalidSyntax"},
+		{"an array", "POST", "/scim/v2/Users", `[]`, "invalidSyntax"},
+		{"userName a number", "POST", "/scim/v2/Users", `{"userName":7}`, "invalidSyntax"},
 		{"no schemas", "POST", "/scim/v2/Users", `{"userName":"a@example.com"}`, "invalidSyntax"},
 		{"no userName", "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]}`, "invalidValue"},
 		{"bad userName", "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"not an email"}`, "invalidValue"},
@@ -258,6 +260,9 @@ func TestSCIMRefusals(t *testing.T) {
 	for _, tc := range bad {
 		e := scimError(t, b.scim(t, tc.method, tc.path, token, tc.body), http.StatusBadRequest)
 		require.Equal(t, tc.scimType, e.SCIMType, tc.name)
+		for _, goism := range []string{"Go ", "struct", "directory.User", "roster.", "json:"} {
+			require.NotContains(t, e.Detail, goism, tc.name)
+		}
 	}
 	// Nothing changed.
 	p, err := b.db.PersonByEmail(ctx, "kim@example.com")

@@ -20,7 +20,7 @@ import (
 // Operator stores an operator of role who logs in with pw.
 func Operator(t testing.TB, st store.Store, email string, role roster.Role, pw string) roster.Operator {
 	t.Helper()
-	hash, err := httpauth.HashPassword(pw)
+	hash, err := httpauth.HashPassword(pw, email)
 	require.NoError(t, err)
 	op := roster.Operator{Email: email, PasswordHash: hash, Role: role}
 	require.NoError(t, st.CreateOperator(context.Background(), &op))

@@ -57,7 +57,10 @@ func statusOf(err error) (int, string, *httpError) {
 // clients) and logs it when it is roster's fault.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code, msg, he := statusOf(err)
-	if code >= 500 {
+	switch {
+	case code >= 500 && httpauth.ClientGone(r, err):
+		s.logger.InfoContext(r.Context(), "client went away before the answer", "method", r.Method, "path", r.URL.Path)
+	case code >= 500:
 		s.logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	if r.Header.Get("HX-Request") != "" || r.Method != http.MethodGet && r.Method != http.MethodPost {

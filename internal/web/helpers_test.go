@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -69,7 +70,14 @@ func setupOn(t *testing.T, db *sqlstore.DB, opts ...func(*Config)) *testBundle {
 	mux := http.NewServeMux()
 	mux.Handle("/", srv)
 	mux.Handle(api.Prefix+"/", apiServer)
-	b.ts = httptest.NewServer(mux)
+	// A browser's from (testClientHeader) stands for its address, so that
+	// tests can log in from several; roster itself trusts no header.
+	b.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if from := r.Header.Get(testClientHeader); from != "" {
+			r.RemoteAddr = net.JoinHostPort(from, "40000")
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(b.ts.Close)
 	return b
 }
@@ -86,7 +94,11 @@ type browser struct {
 	b    *testBundle
 	c    *http.Client
 	csrf string // the session's CSRF token, once logged in
+	from string // the client address the server sees; "" is loopback
 }
+
+// testClientHeader carries a test browser's address to setupOn's server.
+const testClientHeader = "X-Test-Client-Address"
 
 func (b *testBundle) browser(t *testing.T) *browser {
 	jar, err := cookiejar.New(nil)
@@ -121,6 +133,9 @@ func (br *browser) do(method, path string, form url.Values, headers ...string) p
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
+	}
+	if br.from != "" {
+		req.Header.Set(testClientHeader, br.from)
 	}
 	resp, err := br.c.Do(req)
 	require.NoError(br.t, err)

@@ -31,10 +31,14 @@ func bodyLimit(rt route) int64 {
 	return maxFormBytes
 }
 
-// errTooLarge is a body over limit.
-func errTooLarge(limit int64) error {
+// errTooLarge is a body over the route's limit.
+func errTooLarge(rt route) error {
+	if rt.Path == "/directory/import" {
+		return &httpError{Status: http.StatusRequestEntityTooLarge,
+			Message: fmt.Sprintf("The upload is too large: at most %d MB. Nothing was imported.", directory.MaxImportBytes>>20)}
+	}
 	return &httpError{Status: http.StatusRequestEntityTooLarge,
-		Message: fmt.Sprintf("The upload is too large: at most %d MB. Nothing was imported.", limit>>20)}
+		Message: fmt.Sprintf("The form is too large: at most %d KB. Nothing was saved.", bodyLimit(rt)>>10)}
 }
 
 // directoryPageData is the directory page's data.

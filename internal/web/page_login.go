@@ -52,66 +52,64 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, code int, f *
 	s.render(w, r, code, "login", loginPage{Page: s.page(r, "Log in"), Form: f, FormCSRF: s.preSessionCSRF(w, r), Next: next, Message: msg})
 }
 
-// loginSubmit checks the password, counts failures and locks the account
-// after maxFailedLogins of them in a row.
+// loginSubmit checks the password. Failures are counted per account and
+// address and per address (httpauth.LoginLimiter); known and unknown
+// accounts get the same answers, in the same time.
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if !checkPreSessionCSRF(r) {
 		return errCSRF
 	}
 	ctx := r.Context()
-	email, pw := roster.NormalizeEmail(r.PostFormValue("email")), r.PostFormValue("password")
+	raw, pw := r.PostFormValue("email"), r.PostFormValue("password")
 	f := newForm()
-	f.set("email", email)
-	now := s.now()
-
-	op, err := s.store.OperatorByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		// Spend the same time as a real check, so timing does not tell
-		// whether the email exists.
-		s.pw.Spend(pw)
-		s.guard.Audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_failed", Target: email, Result: "refused", Detail: "no operator with this email, from " + httpauth.ClientIP(r)})
-		s.showLogin(w, r, http.StatusUnauthorized, f, msgBadLogin)
+	if len(raw) > roster.MaxEmailLength {
+		// Refused before anything is looked up or written, and not
+		// echoed back.
+		f.fail("email", fmt.Sprintf("An email address is at most %d bytes.", roster.MaxEmailLength))
+		s.showLogin(w, r, http.StatusBadRequest, f, "")
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("look up the operator: %w", err)
-	}
-	if now.Before(op.LockedUntil) {
-		s.guard.Audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_failed", Target: email, Result: "refused", Detail: "account locked until " + op.LockedUntil.UTC().Format(time.RFC3339) + ", from " + httpauth.ClientIP(r)})
+	email, addr, now := roster.NormalizeEmail(raw), httpauth.ClientIP(r), s.now()
+	f.set("email", email)
+	if locked, _ := s.logins.Locked(email, addr, now); locked {
+		// The lock was audited when it began; a refused attempt writes
+		// nothing, so a flood cannot grow the audit log.
 		s.showLogin(w, r, http.StatusTooManyRequests, f, msgLocked)
 		return nil
 	}
-	if !s.pw.Match(op.PasswordHash, pw) {
-		failed := op.FailedLogins
-		if !op.LockedUntil.IsZero() {
-			failed = 0 // a lock that ran out starts a fresh count
+
+	op, err := s.store.OperatorByEmail(ctx, email)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("look up the operator: %w", err)
+	}
+	if known && s.pw.Match(op.PasswordHash, pw) {
+		s.logins.Succeed(email, addr)
+		if err := s.store.RecordLogin(ctx, op.ID, 0, time.Time{}, now); err != nil {
+			return fmt.Errorf("record the login: %w", err)
 		}
-		failed++
-		var lockedUntil time.Time
-		if failed >= maxFailedLogins {
-			lockedUntil = now.Add(lockDuration)
+		if err := s.guard.StartSession(w, r, op); err != nil {
+			return err
 		}
-		if err := s.store.RecordLogin(ctx, op.ID, failed, lockedUntil, op.LastLoginAt); err != nil {
-			return fmt.Errorf("record the failed login: %w", err)
-		}
-		s.guard.Audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_failed", Target: email, Result: "refused", Detail: fmt.Sprintf("wrong password (%d in a row), from %s", failed, httpauth.ClientIP(r))})
-		if !lockedUntil.IsZero() {
-			s.guard.Audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_locked", Target: email, Result: "refused", Detail: fmt.Sprintf("%d failed logins in a row; locked for 15 minutes", failed)})
-			s.showLogin(w, r, http.StatusTooManyRequests, f, msgLocked)
-			return nil
-		}
-		s.showLogin(w, r, http.StatusUnauthorized, f, msgBadLogin)
+		s.guard.Audit(r, roster.AuditEntry{Actor: "operator:" + op.Email, Kind: "auth", Action: "login", Target: op.Email, Result: "ok", Detail: "from " + addr})
+		http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
 		return nil
 	}
-
-	if err := s.store.RecordLogin(ctx, op.ID, 0, time.Time{}, now); err != nil {
-		return fmt.Errorf("record the login: %w", err)
+	reason := "wrong password"
+	if !known {
+		// Spend the same time as a real check, so timing does not tell
+		// whether the email exists.
+		s.pw.Spend(pw)
+		reason = "no operator with this email"
 	}
-	if err := s.guard.StartSession(w, r, op); err != nil {
-		return err
+	s.guard.Audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_failed", Target: email, Result: "refused", Detail: reason + ", from " + addr})
+	if s.logins.Fail(email, addr, now) {
+		s.guard.Audit(r, roster.AuditEntry{Actor: "system", Kind: "auth", Action: "login_locked", Target: email, Result: "refused",
+			Detail: fmt.Sprintf("too many failed logins from %s; logins from there refused for %d minutes", addr, int(httpauth.LoginLockout.Minutes()))})
+		s.showLogin(w, r, http.StatusTooManyRequests, f, msgLocked)
+		return nil
 	}
-	s.guard.Audit(r, roster.AuditEntry{Actor: "operator:" + op.Email, Kind: "auth", Action: "login", Target: op.Email, Result: "ok", Detail: "from " + httpauth.ClientIP(r)})
-	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
+	s.showLogin(w, r, http.StatusUnauthorized, f, msgBadLogin)
 	return nil
 }
 

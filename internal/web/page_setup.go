@@ -47,11 +47,14 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := newForm()
 	email, pw, confirm := roster.NormalizeEmail(r.PostFormValue("email")), r.PostFormValue("password"), r.PostFormValue("confirm")
-	f.set("email", email)
-	if !roster.ValidEmail(email) {
+	switch {
+	case len(email) > roster.MaxEmailLength:
+		f.fail("email", fmt.Sprintf("An email address is at most %d bytes.", roster.MaxEmailLength))
+	case !roster.ValidEmail(email):
+		f.set("email", email)
 		f.fail("email", "Enter an email address, like admin@example.com.")
 	}
-	if err := httpauth.CheckPassword(pw); err != nil {
+	if err := httpauth.CheckPassword(pw, email); err != nil {
 		f.fail("password", sentence(err.Error()))
 	}
 	if confirm != pw {
@@ -61,7 +64,7 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 		s.render(w, r, http.StatusBadRequest, "setup", setupPage{Page: s.page(r, "Set up roster"), Form: f, FormCSRF: s.preSessionCSRF(w, r)})
 		return nil
 	}
-	hash, err := httpauth.HashPassword(pw)
+	hash, err := httpauth.HashPassword(pw, email)
 	if err != nil {
 		return err
 	}

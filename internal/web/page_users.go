@@ -78,11 +78,15 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) error {
 const usersCSVPath = "/api/v1/users.csv"
 
 // usersCSV redirects the dashboard's old export address to the API's,
-// with the same filter.
+// with the same filter; the page's own parameters (limit, cursor), which
+// the export does not take, are dropped.
 func (s *Server) usersCSV(w http.ResponseWriter, r *http.Request) error {
 	target := usersCSVPath
-	if r.URL.RawQuery != "" {
-		target += "?" + r.URL.RawQuery
+	q := r.URL.Query()
+	q.Del("limit")
+	q.Del("cursor")
+	if len(q) > 0 {
+		target += "?" + q.Encode()
 	}
 	http.Redirect(w, r, target, http.StatusMovedPermanently)
 	return nil

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -206,4 +207,36 @@ func TestSecurityHeaders(t *testing.T) {
 	// No inline script or style anywhere.
 	home := br.mustGet("/")
 	require.NotRegexp(t, `<script>|<style|style="|onclick=`, home.Body)
+}
+
+// A body over the limit is said too large (413) before the CSRF check
+// reads it, whether its length is declared or it comes in chunks, on
+// forms behind the login and on the public ones; nothing is written.
+func TestOversizedBody(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	br := b.loggedIn(t, roster.RoleAdmin)
+	before := storetest.Dump(t, b.db)
+	big := "inactivity_days=7&csrf=" + br.csrf + "&pad=" + strings.Repeat("x", maxFormBytes)
+	for _, path := range []string{"/settings", "/login", "/setup"} {
+		for _, chunked := range []bool{false, true} {
+			var body io.Reader = strings.NewReader(big)
+			if chunked {
+				body = io.MultiReader(body) // no length known: sent in chunks
+			}
+			req, err := http.NewRequest("POST", b.ts.URL+path, body)
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if chunked {
+				req.ContentLength, req.TransferEncoding = -1, []string{"chunked"}
+			}
+			resp, err := br.c.Do(req)
+			require.NoError(t, err)
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "%s chunked=%v: %s", path, chunked, raw)
+			require.Contains(t, string(raw), "too large")
+		}
+	}
+	require.Equal(t, before, storetest.Dump(t, b.db))
 }

@@ -75,6 +75,7 @@ type Server struct {
 	now     func() time.Time
 	guard   *httpauth.Guard
 	pw      *httpauth.Passwords
+	logins  *httpauth.LoginLimiter
 	tmpl    *templates
 	assets  *assets
 	routes  []route
@@ -108,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 	if s.tmpl, err = parseTemplates(templateFS, s.assets); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
+	s.logins = httpauth.NewLoginLimiter()
 	if s.pw, err = httpauth.NewPasswords(); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}

@@ -128,6 +128,9 @@ func (f usersFilter) values() url.Values {
 // href is path with the filter, plus a cursor when not empty.
 func (f usersFilter) href(path, cursor string) string {
 	v := f.values()
+	if path == usersCSVPath {
+		v.Del("limit") // the export holds the whole filter, not a page
+	}
 	if cursor != "" {
 		v.Set("cursor", cursor)
 	}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -490,6 +491,48 @@ func TestApprovalLinks(t *testing.T) {
 		p = anon.do(http.MethodPost, "/approvals/"+tok2, url.Values{})
 		require.Equal(t, http.StatusGone, p.StatusCode, p.Body)
 		require.Equal(t, roster.ApprovalPending, f.pendingApproval(t, run2).Status)
+
+		// 20 answers at once, approvals and denials from their links:
+		// exactly one wins, the others are told it was answered.
+		run3 := f.startRun(t, br, id, f.memberOf(t, team, acc.ID).Email)
+		f.work(t)
+		a3 := f.pendingApproval(t, run3)
+		codes := make(chan int, 20)
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, err := http.NewRequest(http.MethodPost, f.ts.URL+"/approvals/"+f.eng.LinkToken(a3, i%2 == 0), strings.NewReader(""))
+				if err != nil {
+					codes <- 0
+					return
+				}
+				resp, err := f.ts.Client().Do(req)
+				if err != nil {
+					codes <- 0
+					return
+				}
+				resp.Body.Close()
+				codes <- resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		won := 0
+		for c := range codes {
+			switch c {
+			case http.StatusOK:
+				won++
+			case http.StatusConflict:
+			default:
+				t.Errorf("a simultaneous answer got %d", c)
+			}
+		}
+		require.Equal(t, 1, won, "exactly one of 20 simultaneous answers wins")
+		got3, err := f.db.Approval(context.Background(), a3.ID)
+		require.NoError(t, err)
+		require.NotEqual(t, roster.ApprovalPending, got3.Status)
 	})
 }
 

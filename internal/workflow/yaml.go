@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -59,13 +60,59 @@ func documentNode(text []byte, i int) *yaml.Node {
 	}
 }
 
-// yamlMessage is a YAML error without the library's prefix.
+// yamlMessage is a YAML error without the library's prefix, and in
+// YAML's words: the library names the Go type it decodes into
+// ("cannot unmarshal !!seq into roster.Workflow"), which means nothing
+// to whoever wrote the YAML.
 func yamlMessage(err error) string {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
-		return strings.Join(te.Errors, "; ")
+		msgs := make([]string, len(te.Errors))
+		for i, m := range te.Errors {
+			msgs[i] = yamlTypeRe.ReplaceAllStringFunc(m, func(s string) string {
+				g := yamlTypeRe.FindStringSubmatch(s)
+				return "expected " + yamlWant(g[3]) + ", found " + yamlFound(g[1], g[2])
+			})
+		}
+		return strings.Join(msgs, "; ")
 	}
 	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// yamlTypeRe matches yaml.v3's "cannot unmarshal !!tag `value` into T".
+var yamlTypeRe = regexp.MustCompile("cannot unmarshal !!(\\w+)( `[^`]*`)? into (\\S+)")
+
+// yamlWant names what a Go type reads from YAML.
+func yamlWant(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "map["), strings.Contains(goType, "."):
+		return "a mapping of fields"
+	case goType == "string":
+		return "text"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	}
+	return "another kind of value"
+}
+
+// yamlFound names what the YAML held, from its tag and value.
+func yamlFound(tag, value string) string {
+	switch tag {
+	case "seq":
+		return "a list"
+	case "map":
+		return "a mapping"
+	}
+	if value = strings.TrimSpace(value); value != "" {
+		return value
+	}
+	return "a " + tag
 }
 
 // Apply checks every workflow in the YAML and then saves them all (each

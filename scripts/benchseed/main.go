@@ -55,7 +55,7 @@ func seed(ctx context.Context, dsn string, members int) (string, error) {
 
 	// A viewer and a session as the dashboard's login makes them: the
 	// cookie holds 32 random bytes, the store their SHA-256.
-	hash, err := httpauth.HashPassword(rand.Text())
+	hash, err := httpauth.HashPassword(rand.Text(), "")
 	if err != nil {
 		return "", err
 	}

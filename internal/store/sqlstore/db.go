@@ -62,6 +62,9 @@ type dialect struct {
 	isUnique func(error) bool
 	// maxParams bounds the placeholders of one batched statement.
 	maxParams int
+	// lockRows, after a SELECT, locks its rows until the transaction
+	// ends; empty where transactions never overlap.
+	lockRows string
 }
 
 var sqliteDialect = dialect{
@@ -93,6 +96,9 @@ var postgresDialect = dialect{
 		return errors.As(err, &e) && e.Code == "23505"
 	},
 	maxParams: 65000, // the protocol's limit is 65535
+	// Not FOR UPDATE: inserting a row that references the account (a
+	// change, a membership) must not wait for it.
+	lockRows: "FOR NO KEY UPDATE",
 }
 
 // Open opens the database a DSN names and applies pending migrations.
@@ -169,6 +175,21 @@ func pgParseReason(err error) string {
 	return err.Error()
 }
 
+// createPrivate creates the database file readable by its owner only
+// (0600) when it does not exist: it holds sealed tokens, API key hashes
+// and people's data. SQLite gives its WAL and shared-memory files the
+// main file's mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create the file: %w", err)
+	}
+	return f.Close()
+}
+
 func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	path := dsn
 	for _, p := range []string{"sqlite://", "sqlite:", "file://", "file:"} {
@@ -203,6 +224,9 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 		}
 		if !fi.IsDir() {
 			return nil, fmt.Errorf("sqlstore: open SQLite database %s: %s is not a directory", path, dir)
+		}
+		if err := createPrivate(path); err != nil {
+			return nil, fmt.Errorf("sqlstore: open SQLite database %s: %w", path, err)
 		}
 	}
 	q := url.Values{}

@@ -135,3 +135,20 @@ func TestOpenPostgresConcurrentMigrate(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 }
+
+// The database and its WAL files are readable by their owner only,
+// whatever the umask: they hold sealed tokens and people's data.
+func TestSQLiteFilesPrivate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	db, err := sqlstore.Open(ctx, path)
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, db.Migrate(ctx))
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		require.NoError(t, err, name)
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), name)
+	}
+}
