@@ -172,10 +172,15 @@ type Overview struct {
 	Deactivated  int
 	SeatsBought  int // full licenses purchased, over synced organizations
 	FullAssigned int // active accounts holding a full license
-	// FullActive hold a full license and were active since the inactivity
-	// cut-off; FullInactive hold one and were not (or never).
-	FullActive   int
-	FullInactive int
+	// FullActive and FullInactive hold a full license and are active or
+	// inactive by Account.Inactive; FullUsageUnknown hold one but their
+	// usage is unknown (team-level only), so they are neither.
+	FullActive       int
+	FullInactive     int
+	FullUsageUnknown int
+	// UsageUnknown are active accounts whose usage is unknown: seen only
+	// through team-level connections, which report no activity.
+	UsageUnknown int
 	NeverActive  int            // not left, active flag on, never logged in
 	Guests       int            // org role organization_team_guest_user
 	External     int            // org role organization_external_user

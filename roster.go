@@ -134,6 +134,40 @@ type Account struct {
 	LeftAt time.Time
 }
 
+// UsageKnown is true when the organization API described the account:
+// only it reports activity. An account seen only through team-level
+// connections has unknown usage, and is never inactive.
+func (a Account) UsageKnown() bool { return a.LicenseExact }
+
+// ActivityAt is when inactivity is measured from: the later of the last
+// activity and the license's assignment, or when roster first saw the
+// account where Miro gives neither. So a license assigned today to
+// someone who has not opened Miro yet is not inactive. The store's SQL
+// (sqlstore's activityAt) is the same rule.
+func (a Account) ActivityAt() time.Time {
+	switch {
+	case a.LastActivityAt.IsZero() && a.LicenseAssignedAt.IsZero():
+		return a.FirstSeenAt
+	case a.LicenseAssignedAt.After(a.LastActivityAt):
+		return a.LicenseAssignedAt
+	}
+	return a.LastActivityAt
+}
+
+// Inactive reports whether the account's usage is known and its
+// ActivityAt is before cutoff (see InactiveBefore). It is the one
+// inactivity rule: the overview, the users filter, the CLI, the API and
+// the inactive trigger all apply it.
+func (a Account) Inactive(cutoff time.Time) bool {
+	at := a.ActivityAt()
+	return a.UsageKnown() && !at.IsZero() && at.Before(cutoff)
+}
+
+// InactiveBefore is the inactivity cut-off: days before now.
+func InactiveBefore(now time.Time, days int) time.Time {
+	return now.AddDate(0, 0, -days)
+}
+
 // LicenseLabel is the license as people read it, saying whether it is
 // exact: "full", or "full (inferred)" when a team-level sync inferred it
 // from the team role; "-" when there is none.

@@ -36,7 +36,8 @@ const (
 	TriggerPersonJoined TriggerKind = "person_joined"
 	// A directory person left (status left, or deleted by the IdP).
 	TriggerPersonLeft TriggerKind = "person_left"
-	// A Miro account holding a paid license was inactive Days days.
+	// A Miro account holding a paid license was inactive Days days
+	// (Account.Inactive).
 	TriggerInactive TriggerKind = "inactive"
 	// A sync found a new Miro account that matches no directory person.
 	TriggerNewAccount TriggerKind = "new_account"
@@ -77,7 +78,7 @@ const (
 	CondOrgRole      = "org_role"      // the account's organization role
 	CondTeam         = "team"          // a Miro team id the account is in
 	CondEmailDomain  = "email_domain"  // the part after @
-	CondInactiveDays = "inactive_days" // days since the last activity (never: very many)
+	CondInactiveDays = "inactive_days" // days inactive by Account.ActivityAt; usage unknown matches nothing
 	CondGuest        = "guest"         // "true" for guests and external users
 	CondDepartment   = "department"    // the directory person's department
 )

@@ -249,7 +249,7 @@ func (b *browserBundle) overview(ctx context.Context, st store.Store) {
 			}
 		}
 		count("Full licenses assigned", full)
-		count("Inactive full licenses", full && a.LastActivityAt.Before(cut))
+		count("Inactive full licenses", full && a.Inactive(cut)) // the one inactivity rule
 		count("Guests", a.OrgRole == "organization_team_guest_user")
 		count("External users", a.OrgRole == "organization_external_user")
 		count("Deactivated", !a.Active)

@@ -202,10 +202,34 @@ func TestE2EOrganizationOAuth(t *testing.T) {
 	require.Contains(t, r.stdout, "Saved as connection 1.")
 	require.NotContains(t, r.stdout+r.stderr, e.info.ClientSecret, "secrets are never printed")
 
+	// A full license assigned just now to someone who never logged in.
+	hire, err := e.sim.AddMember(mirosim.NewUser{Email: "newhire@example-corp.com", GivenName: "New", FamilyName: "Hire",
+		Role: "organization_internal_user", License: "full"})
+	require.NoError(t, err)
+
 	r = e.roster(t, "sync")
 	require.NoError(t, r.err, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "connection 1: synced from v2-organization")
 	require.Contains(t, r.stderr, "connection 1: organization:", "a progress line")
+
+	// --inactive-days is the one inactivity rule: from the later of the
+	// last activity and the license's assignment, so not the new hire,
+	// but those given a license long ago who never logged in.
+	r = e.roster(t, "users", "--format", "json", "--license", "full", "--inactive-days", "60")
+	require.NoError(t, r.err, r.stderr)
+	cutoff := time.Now().AddDate(0, 0, -60)
+	neverUsed := 0
+	for _, u := range decodeUsers(t, r.stdout) {
+		require.NotEqual(t, hire.ID, u.MiroUserID, "a license assigned just now is not inactive")
+		require.True(t, u.LicenseExact)
+		if u.LastActivityAt == nil {
+			neverUsed++
+			require.True(t, u.LicenseAssignedAt.Before(cutoff), u.MiroUserID)
+		} else {
+			require.True(t, u.LastActivityAt.Before(cutoff) && (u.LicenseAssignedAt == nil || u.LicenseAssignedAt.Before(cutoff)), u.MiroUserID)
+		}
+	}
+	require.NotZero(t, neverUsed, "someone given a license long ago who never logged in is inactive")
 
 	total, full := countOrgMembers(t, e.client(t, mirosim.InstallOrgAdmin), e.info.OrgID)
 	r = e.roster(t, "users", "--format", "json")
@@ -291,6 +315,10 @@ func TestE2ETeamTokens(t *testing.T) {
 	r = e.roster(t, "users", "--connection", "1")
 	require.NoError(t, r.err, r.stderr)
 	require.Contains(t, r.stdout, "(inferred)")
+	// Team level sees no usage: never inactive.
+	r = e.roster(t, "users", "--format", "json", "--connection", "1", "--inactive-days", "1")
+	require.NoError(t, r.err, r.stderr)
+	require.Empty(t, decodeUsers(t, r.stdout), "usage unknown is never inactive")
 
 	r = e.roster(t, "sync")
 	require.NoError(t, r.err, r.stdout+r.stderr)

@@ -22,7 +22,7 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		license      = fs.String("license", "", "only this license, e.g. full, free, occasional")
 		role         = fs.String("role", "", "only this organization role, e.g. organization_internal_admin")
 		team         = fs.String("team", "", "only members of this Miro team id")
-		inactiveDays = fs.Int("inactive-days", 0, "only people with no activity for this many days (or never)")
+		inactiveDays = fs.Int("inactive-days", 0, "only people inactive this many days: no activity since the later of their last activity and license\nassignment (first seen where Miro gives neither); people whose usage is unknown (team level) never are")
 		connID       = fs.Int64("connection", 0, "only people this connection sees")
 		includeLeft  = fs.Bool("include-left", false, "include people who left (no connection sees them any more)")
 		limit        = fs.Int("limit", 0, "at most this many people; 0 for all")
@@ -55,7 +55,7 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IncludeLeft: *includeLeft, Limit: *limit,
 	}
 	if *inactiveDays > 0 {
-		f.InactiveSince = time.Now().AddDate(0, 0, -*inactiveDays)
+		f.InactiveSince = roster.InactiveBefore(time.Now(), *inactiveDays)
 	}
 	accounts, err := a.store.Accounts(ctx, f)
 	if err != nil {

@@ -11,16 +11,18 @@ import (
 
 // Summary is the overview's derived numbers.
 type Summary struct {
-	// Utilisation is FullActive / SeatsBought (or / FullAssigned when no
-	// purchase count is known), 0..1; zero when there is nothing to divide by.
+	// Utilisation is FullActive / SeatsBought (or / the full licenses
+	// whose usage is known, when no purchase count is known), 0..1; zero
+	// when there is nothing to divide by. Usage unknown counts in neither.
 	Utilisation float64
 	// MonthlyCost is Σ price(license) × count(license).
 	MonthlyCost float64
 	// PotentialSavings is price(full) × FullInactive: what reclaiming the
-	// inactive full seats would save each month.
+	// inactive full seats would save each month. Usage unknown is never
+	// inactive, so never counted here.
 	PotentialSavings float64
 	Currency         string
-	// InactiveBefore is the cut-off: activity before it (or none) is inactive.
+	// InactiveBefore is the cut-off of roster.Account.Inactive.
 	InactiveBefore time.Time
 	// Priced is false when no license has a price, so cost reads "not set".
 	Priced bool
@@ -41,7 +43,7 @@ func Summarize(o roster.Overview, s roster.Settings, now time.Time) Summary {
 	}
 	seats := o.SeatsBought
 	if seats == 0 {
-		seats = o.FullAssigned
+		seats = o.FullAssigned - o.FullUsageUnknown
 	}
 	sum.Utilisation = Ratio(o.FullActive, seats)
 	return sum
@@ -76,7 +78,8 @@ func Ratio(n, d int) float64 {
 	return float64(n) / float64(d)
 }
 
-// InactiveBefore is the inactivity cut-off: days before now.
+// InactiveBefore is the inactivity cut-off: days before now
+// (roster.InactiveBefore).
 func InactiveBefore(now time.Time, days int) time.Time {
-	return now.AddDate(0, 0, -days)
+	return roster.InactiveBefore(now, days)
 }

@@ -29,6 +29,15 @@ func TestSummarize(t *testing.T) {
 		require.False(t, sum.Priced)
 		require.Zero(t, sum.MonthlyCost)
 	})
+	t.Run("UsageUnknown", func(t *testing.T) {
+		t.Parallel()
+		// 2 of 6 full licenses are team-level only: neither active nor
+		// inactive, so neither utilisation nor savings counts them.
+		o := roster.Overview{FullAssigned: 6, FullActive: 3, FullInactive: 1, FullUsageUnknown: 2}
+		sum := Summarize(o, roster.Settings{LicensePrices: map[string]float64{"full": 10}}, now)
+		require.InDelta(t, 0.75, sum.Utilisation, 1e-9)
+		require.InDelta(t, 10, sum.PotentialSavings, 1e-9)
+	})
 	t.Run("Empty", func(t *testing.T) {
 		t.Parallel()
 		sum := Summarize(roster.Overview{}, roster.DefaultSettings(), now)

@@ -184,8 +184,8 @@ type ActionEffect struct {
 
 // Insights are the dashboard's queries.
 type Insights interface {
-	// Overview counts accounts; activity before inactiveBefore (or none)
-	// makes a licensed account inactive.
+	// Overview counts accounts; inactiveBefore is the cut-off of
+	// roster.Account.Inactive.
 	Overview(ctx context.Context, inactiveBefore time.Time) (roster.Overview, error)
 	// Trend is the overview after each of the last limit successful
 	// syncs, oldest first. ApplySync records a point per run.
@@ -202,8 +202,7 @@ type Insights interface {
 // TeamStatsQuery is a page of the teams list, ordered by name then team
 // id (bytewise on both dialects).
 type TeamStatsQuery struct {
-	// InactiveBefore: activity before it (or none) makes a licensed
-	// member inactive.
+	// InactiveBefore is the cut-off of roster.Account.Inactive.
 	InactiveBefore time.Time
 	Search         string // case-insensitive substring of the team name
 	// Cursor continues after the last team of the previous page; it is
@@ -226,9 +225,10 @@ type AccountQuery struct {
 	OrgRole      string
 	MiroTeamID   string
 	ConnectionID int64
-	// Activity: "active" (activity at or after ActiveSince), "inactive"
-	// (before it, or never), "never" (no recorded activity at all; needs
-	// no ActiveSince), or "" for any. It does not look at the active flag:
+	// Activity: "inactive" (roster.Account.Inactive with ActiveSince as
+	// the cut-off), "active" (usage known and not inactive; usage unknown
+	// is neither), "never" (no recorded activity at all; needs no
+	// ActiveSince), or "" for any. It does not look at the active flag:
 	// Status does.
 	Activity    string
 	ActiveSince time.Time
@@ -377,8 +377,8 @@ type AccountFilter struct {
 	License      string // exact license value
 	OrgRole      string // exact org role value
 	MiroTeamID   string // member of this team
-	// InactiveSince keeps accounts whose last activity is before it, or
-	// who never were active.
+	// InactiveSince keeps accounts inactive by roster.Account.Inactive
+	// with it as the cut-off.
 	InactiveSince time.Time
 	IncludeLeft   bool
 	Limit         int // 0: no limit

@@ -54,8 +54,9 @@ func TestOverview(t *testing.T) {
 				}
 			}
 			count("Full licenses assigned", full)
-			count("Actively used", full && !a.LastActivityAt.Before(cut))
-			count("Inactive full licenses", full && a.LastActivityAt.Before(cut))
+			// The one inactivity rule; usage unknown is neither.
+			count("Actively used", full && a.UsageKnown() && !a.Inactive(cut))
+			count("Inactive full licenses", full && a.Inactive(cut))
 			count("Never logged in", a.Active && a.LastActivityAt.IsZero())
 			count("Guests", a.OrgRole == "organization_team_guest_user")
 			count("External users", a.OrgRole == "organization_external_user")

@@ -76,8 +76,8 @@ func TestUsers(t *testing.T) {
 		{"License", "license=full", func(a roster.Account) bool { return a.License == "full" }},
 		{"Role", "role=organization_internal_admin", func(a roster.Account) bool { return a.OrgRole == "organization_internal_admin" }},
 		{"Team", "team=" + team, func(a roster.Account) bool { return inTeam[a.ID] }},
-		{"Inactive", "activity=inactive", func(a roster.Account) bool { return a.LastActivityAt.Before(cut) }},
-		{"Active", "activity=active&license=full", func(a roster.Account) bool { return !a.LastActivityAt.Before(cut) && a.License == "full" }},
+		{"Inactive", "activity=inactive", func(a roster.Account) bool { return a.Inactive(cut) }},
+		{"Active", "activity=active&license=full", func(a roster.Account) bool { return a.UsageKnown() && !a.Inactive(cut) && a.License == "full" }},
 		{"Guests", "guests=1", func(a roster.Account) bool {
 			return a.OrgRole == "organization_team_guest_user" || a.OrgRole == "organization_external_user"
 		}},

@@ -127,15 +127,14 @@ func (e *Engine) teamsOf(ctx context.Context, s *subject) ([]string, error) {
 }
 
 // inactiveDays is how many whole days the account has been inactive at
-// now; never active counts as very many.
-func inactiveDays(a *roster.Account, now time.Time) int {
-	if a == nil {
-		return 0
+// now, measured from roster.Account.ActivityAt (the one inactivity rule);
+// ok is false when that is unknown: usage unknown (team-level only) or no
+// time at all.
+func inactiveDays(a *roster.Account, now time.Time) (days int, ok bool) {
+	if a == nil || !a.UsageKnown() || a.ActivityAt().IsZero() {
+		return 0, false
 	}
-	if a.LastActivityAt.IsZero() {
-		return 1 << 30
-	}
-	return int(now.Sub(a.LastActivityAt) / (24 * time.Hour))
+	return int(now.Sub(a.ActivityAt()) / (24 * time.Hour)), true
 }
 
 // holds reports whether every condition holds for s, and when one does
@@ -183,11 +182,12 @@ func (e *Engine) holdsOne(ctx context.Context, c roster.Condition, s *subject, n
 		guest := a != nil && roster.GuestOrExternal(a.OrgRole)
 		return strconv.FormatBool(guest) == c.Value, nil
 	case roster.CondInactiveDays:
-		if a == nil {
+		// Unknown inactivity matches neither bound.
+		d, ok := inactiveDays(a, now)
+		if !ok {
 			return false, nil
 		}
 		n, _ := strconv.Atoi(c.Value)
-		d := inactiveDays(a, now)
 		if c.Op == "at_least" {
 			return d >= n, nil
 		}

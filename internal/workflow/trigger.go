@@ -238,8 +238,9 @@ func (e *Engine) changes(ctx context.Context, w roster.Workflow, cursor int64) (
 }
 
 // inactive starts runs for accounts holding a paid license and inactive
-// for the trigger's days; one run per stretch of inactivity (the key has
-// the last activity), so a person who comes back and goes quiet again is
+// for the trigger's days (roster.Account.Inactive); one run per stretch
+// of inactivity (the key has its start, ActivityAt), so a person who
+// comes back, or is given the license again, and goes quiet again is
 // asked about again.
 func (e *Engine) inactive(ctx context.Context, w roster.Workflow, now time.Time) (int, error) {
 	accs, err := e.inactiveAccounts(ctx, w.Trigger.Days, now)
@@ -253,18 +254,18 @@ func (e *Engine) inactive(ctx context.Context, w roster.Workflow, now time.Time)
 	var cands []candidate
 	for _, s := range subjects {
 		a := s.Account
-		cands = append(cands, candidate{s: s, key: fmt.Sprintf("inactive:%d:%d", a.ID, a.LastActivityAt.Unix()),
+		cands = append(cands, candidate{s: s, key: fmt.Sprintf("inactive:%d:%d", a.ID, a.ActivityAt().Unix()),
 			why: fmt.Sprintf("%s license unused for %d days or more", a.License, w.Trigger.Days)})
 	}
 	return e.startFor(ctx, w, cands, "workflow:"+w.Name)
 }
 
-// inactiveAccounts are active, not-left accounts with a paid license and
-// no activity for days.
+// inactiveAccounts are active, not-left accounts with a paid license
+// inactive for days by the one rule: the store applies it in SQL.
 func (e *Engine) inactiveAccounts(ctx context.Context, days int, now time.Time) ([]roster.Account, error) {
 	var out []roster.Account
 	for _, lic := range paidLicenses {
-		accs, err := e.Store.Accounts(ctx, store.AccountFilter{License: lic, InactiveSince: now.AddDate(0, 0, -days)})
+		accs, err := e.Store.Accounts(ctx, store.AccountFilter{License: lic, InactiveSince: roster.InactiveBefore(now, days)})
 		if err != nil {
 			return nil, fmt.Errorf("read inactive accounts: %w", err)
 		}

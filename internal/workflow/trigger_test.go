@@ -140,3 +140,55 @@ func TestWaitStep(t *testing.T) {
 		require.Equal(t, 1, page.Counts[roster.RunSucceeded])
 	})
 }
+
+// The inactive trigger applies the one inactivity rule: a full license
+// assigned a minute ago to someone who never logged in starts nothing,
+// one assigned long ago to someone who never logged in does.
+func TestInactiveTriggerNewHire(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, smallOrg(), func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		domain := h.member(t, func(m miro.OrganizationMember) bool { return m.Email != "" }).Email
+		domain = domain[strings.Index(domain, "@"):]
+		hire, err := h.Sim.AddMember(mirosim.NewUser{Email: "newhire" + domain, GivenName: "New", FamilyName: "Hire",
+			Role: "organization_internal_user", License: roster.LicenseFull})
+		require.NoError(t, err)
+		h.syncNow(t)
+		w := h.save(t, tell("reclaim", roster.Trigger{Kind: roster.TriggerInactive, Days: 60},
+			roster.Condition{Field: roster.CondLicense, Op: "is", Value: roster.LicenseFull}))
+
+		// Expected by the Go rule, over what the sync stored.
+		cutoff := roster.InactiveBefore(time.Now(), 60)
+		accs, err := h.DB.Accounts(ctx, store.AccountFilter{License: roster.LicenseFull})
+		require.NoError(t, err)
+		want := map[string]bool{}
+		var neverOld string
+		hired := false
+		for _, a := range accs {
+			if a.Active && a.Email != "" && a.Inactive(cutoff) {
+				want[a.Email] = true
+				if a.LastActivityAt.IsZero() {
+					neverOld = a.Email
+				}
+			}
+			if a.MiroUserID == hire.ID {
+				require.True(t, a.LastActivityAt.IsZero(), "the new hire never logged in")
+				require.False(t, a.Inactive(cutoff))
+				hired = true
+			}
+		}
+		require.True(t, hired, "the sync stored the new hire")
+		require.NotEmpty(t, neverOld, "the simulator has no full license assigned long ago and never used")
+
+		n, err := h.engine.Evaluate(ctx)
+		require.NoError(t, err)
+		require.Equal(t, len(want), n)
+		got := map[string]bool{}
+		for _, r := range h.waitRuns(t, w.ID, n) {
+			got[r.Email] = true
+		}
+		require.Equal(t, want, got)
+		require.False(t, got["newhire"+domain], "no reclaim run for a license assigned a minute ago")
+		require.True(t, got[neverOld])
+	})
+}

@@ -16,6 +16,27 @@ import (
 	"roster/internal/store"
 )
 
+// activityAt is roster.Account.ActivityAt in SQL: the later of the last
+// activity and the license's assignment, or first sight where Miro gives
+// neither.
+const activityAt = `(CASE WHEN a.last_activity_at IS NULL THEN COALESCE(a.license_assigned_at, a.first_seen_at)
+	WHEN a.license_assigned_at IS NULL OR a.last_activity_at >= a.license_assigned_at THEN a.last_activity_at
+	ELSE a.license_assigned_at END)`
+
+// inactiveSQL is roster.Account.Inactive in SQL, the one inactivity rule:
+// usage known (license_exact: the organization API described the account)
+// and activityAt before cutoff, a placeholder. A NULL cutoff makes no one
+// inactive.
+func inactiveSQL(cutoff string) string {
+	return `(a.license_exact AND ` + activityAt + ` < ` + cutoff + `)`
+}
+
+// activeSQL is its complement among accounts whose usage is known; usage
+// unknown is neither active nor inactive.
+func activeSQL(cutoff string) string {
+	return `(a.license_exact AND ` + activityAt + ` >= ` + cutoff + `)`
+}
+
 // Overview counts the accounts not left in one consistent read: one
 // grouped scan of the accounts_overview index (a few dozen groups, summed
 // here) and one sum of seats.
@@ -28,10 +49,11 @@ func (db *DB) Overview(ctx context.Context, inactiveBefore time.Time) (roster.Ov
 	defer tx.Rollback()
 
 	// Grouping by the index's leading columns, in its order, needs no
-	// sort. A zero inactiveBefore binds NULL and then no one is active:
-	// the comparison is unknown, not true.
+	// sort. A zero inactiveBefore binds NULL and then no one is active or
+	// inactive: the comparison is unknown, not true.
 	rows, err := tx.QueryContext(ctx, `SELECT a.active, a.license, a.org_role, a.license_exact,
-		COUNT(*), COUNT(a.last_activity_at), COUNT(CASE WHEN a.last_activity_at >= $1 THEN 1 END)
+		COUNT(*), COUNT(a.last_activity_at), COUNT(CASE WHEN `+activeSQL("$1")+` THEN 1 END),
+		COUNT(CASE WHEN `+inactiveSQL("$1")+` THEN 1 END)
 		FROM accounts a WHERE a.left_at IS NULL
 		GROUP BY a.active, a.license, a.org_role, a.license_exact`, tv(inactiveBefore))
 	if err != nil {
@@ -40,11 +62,11 @@ func (db *DB) Overview(ctx context.Context, inactiveBefore time.Time) (roster.Ov
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			active, exact              bool
-			license, role              string
-			n, everActive, activeSince int
+			active, exact                     bool
+			license, role                     string
+			n, everActive, activeN, inactiveN int
 		)
-		if err := rows.Scan(&active, &license, &role, &exact, &n, &everActive, &activeSince); err != nil {
+		if err := rows.Scan(&active, &license, &role, &exact, &n, &everActive, &activeN, &inactiveN); err != nil {
 			return o, fmt.Errorf("sqlstore: overview: %w", err)
 		}
 		o.Accounts += n
@@ -63,15 +85,21 @@ func (db *DB) Overview(ctx context.Context, inactiveBefore time.Time) (roster.Ov
 		}
 		o.ByLicense[license] += n
 		o.NeverActive += n - everActive
+		if !exact {
+			o.UsageUnknown += n
+		}
 		if license == roster.LicenseFull {
 			o.FullAssigned += n
-			o.FullActive += activeSince
+			o.FullActive += activeN
+			o.FullInactive += inactiveN
+			if !exact {
+				o.FullUsageUnknown += n
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return o, fmt.Errorf("sqlstore: overview: %w", err)
 	}
-	o.FullInactive = o.FullAssigned - o.FullActive
 
 	err = tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(full_licenses_purchased), 0) FROM organizations`).Scan(&o.SeatsBought)
 	if err != nil {
@@ -245,14 +273,14 @@ func (db *DB) teamStats(ctx context.Context, q store.TeamStatsQuery) (store.Team
 	}
 
 	// Left accounts count nowhere; Licensed and Inactive also need the
-	// account active (not deactivated) on a full license. A zero
-	// InactiveBefore binds NULL: no one is inactive by date then, only the
-	// never active.
+	// account active (not deactivated) on a full license; Inactive is the
+	// one rule (inactiveSQL). A zero InactiveBefore binds NULL: no one is
+	// inactive then.
 	rows, err = tx.QueryContext(ctx, `SELECT m.miro_team_id,
 		COUNT(*),
 		COUNT(CASE WHEN m.role = 'admin' THEN 1 END),
 		COUNT(CASE WHEN a.active AND a.license = $1 THEN 1 END),
-		COUNT(CASE WHEN a.active AND a.license = $1 AND (a.last_activity_at IS NULL OR a.last_activity_at < $2) THEN 1 END)
+		COUNT(CASE WHEN a.active AND a.license = $1 AND `+inactiveSQL("$2")+` THEN 1 END)
 		FROM memberships m
 		JOIN accounts a ON a.id = m.account_id AND a.left_at IS NULL
 		WHERE m.miro_team_id IN `+in+`
@@ -442,9 +470,9 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 			return page, fmt.Errorf("activity %q needs ActiveSince: %w", q.Activity, store.ErrInvalid)
 		}
 		if q.Activity == "active" {
-			where = append(where, `a.last_activity_at >= `+arg(tv(q.ActiveSince)))
+			where = append(where, activeSQL(arg(tv(q.ActiveSince))))
 		} else {
-			where = append(where, `(a.last_activity_at IS NULL OR a.last_activity_at < `+arg(tv(q.ActiveSince))+`)`)
+			where = append(where, inactiveSQL(arg(tv(q.ActiveSince))))
 		}
 	case "never":
 		// No cut-off: never active is a fact, not a period.

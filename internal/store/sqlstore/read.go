@@ -225,7 +225,7 @@ func (db *DB) Accounts(ctx context.Context, f store.AccountFilter) ([]roster.Acc
 		where = append(where, `EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = a.id AND m.miro_team_id = `+arg(f.MiroTeamID)+`)`)
 	}
 	if !f.InactiveSince.IsZero() {
-		where = append(where, `(a.last_activity_at IS NULL OR a.last_activity_at < `+arg(tv(f.InactiveSince))+`)`)
+		where = append(where, inactiveSQL(arg(tv(f.InactiveSince))))
 	}
 	if !f.IncludeLeft {
 		where = append(where, `a.left_at IS NULL`)

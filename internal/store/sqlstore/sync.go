@@ -141,7 +141,7 @@ func insertTrendPoint(ctx context.Context, tx *sql.Tx, run roster.SyncRun) error
 	_, err := tx.ExecContext(ctx, `INSERT INTO trend_points (sync_run_id, at, accounts, full_assigned, full_active)
 		SELECT $1, $2, COUNT(*),
 			COUNT(CASE WHEN a.active AND a.license = $3 THEN 1 END),
-			COUNT(CASE WHEN a.active AND a.license = $3 AND a.last_activity_at >= $4 THEN 1 END)
+			COUNT(CASE WHEN a.active AND a.license = $3 AND `+activeSQL("$4")+` THEN 1 END)
 		FROM accounts a WHERE a.left_at IS NULL`,
 		run.ID, tv(run.EndedAt), roster.LicenseFull, tv(run.EndedAt.Add(-trendActivityWindow)))
 	return err

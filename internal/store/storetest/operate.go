@@ -50,6 +50,7 @@ var operateTests = []struct {
 	{"Actions/FinishAtomic", testFinishActionAtomic},
 	{"Actions/FinishAccountUpdate", testFinishActionAccountUpdate},
 	{"Insights/Overview", testOverview},
+	{"Insights/InactivityRule", testInactivityRule},
 	{"Insights/OverviewEmpty", testOverviewEmpty},
 	{"Insights/Trend", testTrend},
 	{"Insights/TeamStats", testTeamStats},
@@ -743,20 +744,116 @@ func testOverview(t *testing.T, s store.Store) {
 		Deactivated:  2, // u004, u010
 		SeatsBought:  15,
 		FullAssigned: 4, // u001, u002, u003, u009
-		FullActive:   2, // u001, u009
-		FullInactive: 2, // u002, u003
-		NeverActive:  2, // u003, u005
-		Guests:       2, // u005, u010
-		External:     1, // u006
-		ByLicense:    map[string]int{"full": 4, "free": 2, "unknown": 1},
-		Inferred:     2, // u008, u009
+		FullActive:   1, // u001
+		FullInactive: 2, // u002, u003 (assigned 41 days ago, never active)
+		// u009's activity came from a team-level sync: usage unknown.
+		FullUsageUnknown: 1, // u009
+		UsageUnknown:     2, // u008, u009
+		NeverActive:      2, // u003, u005
+		Guests:           2, // u005, u010
+		External:         1, // u006
+		ByLicense:        map[string]int{"full": 4, "free": 2, "unknown": 1},
+		Inferred:         2, // u008, u009
 	}, got)
 
-	// A later cut-off makes u009 inactive too.
-	got, err = s.Overview(ctx(), cutoff.Add(time.Microsecond))
+	// A later cut-off makes u001 inactive too, and never u009.
+	got, err = s.Overview(ctx(), t0)
 	require.NoError(t, err)
-	require.Equal(t, 1, got.FullActive)
+	require.Equal(t, 0, got.FullActive)
 	require.Equal(t, 3, got.FullInactive)
+	require.Equal(t, 1, got.FullUsageUnknown)
+}
+
+// testInactivityRule: inactivity runs from the later of the last activity
+// and the license's assignment (first sight where Miro gives neither), and
+// usage unknown (team-level only) is never inactive, in every query that
+// decides it.
+func testInactivityRule(t *testing.T, s store.Store) {
+	day := 24 * time.Hour
+	cutoff := roster.InactiveBefore(t0, 60)
+	full := func(n int, activity, assigned, firstSeen time.Time) roster.Account {
+		a := account(n, roster.LicenseFull)
+		a.LastActivityAt, a.LicenseAssignedAt, a.FirstSeenAt = activity, assigned, firstSeen
+		return a
+	}
+	org := []roster.Account{
+		full(1, time.Time{}, t0.Add(-time.Minute), t0),               // new hire: assigned a minute ago, never logged in
+		full(2, time.Time{}, t0.Add(-90*day), t0.Add(-90*day)),       // assigned 90 days ago, never logged in: inactive
+		full(3, t0.Add(-90*day), t0.Add(-5*day), t0.Add(-400*day)),   // quiet 90 days, reassigned 5 days ago
+		full(4, t0.Add(-90*day), t0.Add(-400*day), t0.Add(-400*day)), // quiet 90 days: inactive
+		full(5, time.Time{}, time.Time{}, t0.Add(-90*day)),           // Miro gives neither; first seen 90 days ago: inactive
+		full(6, t0.Add(-day), t0.Add(-400*day), t0.Add(-400*day)),    // active yesterday
+	}
+	c := create(t, s, orgConnection("o1"))
+	d := store.Diff{
+		Organization: &roster.Organization{MiroOrgID: "o1", Name: "One", FullLicensesPurchased: 10},
+		Teams:        []roster.Team{{MiroTeamID: "t1", OrgID: "o1", Name: "All"}},
+		Accounts:     org,
+	}
+	for _, a := range org {
+		d.Seen = append(d.Seen, a.MiroUserID)
+		d.Memberships = append(d.Memberships, roster.Membership{MiroUserID: a.MiroUserID, MiroTeamID: "t1", Role: "member"})
+	}
+	apply(t, s, c.ID, t0, d)
+
+	// A team-level connection to another organization: license inferred,
+	// no activity, seen long ago. Usage unknown.
+	team := full(7, time.Time{}, time.Time{}, t0.Add(-400*day))
+	team.LicenseExact, team.OrgRole = false, ""
+	tc := create(t, s, teamConnection("o2", "t9"))
+	apply(t, s, tc.ID, t0, store.Diff{
+		Teams:       []roster.Team{{MiroTeamID: "t9", OrgID: "o2", Name: "Small"}},
+		Accounts:    []roster.Account{team},
+		Seen:        []string{team.MiroUserID},
+		Memberships: []roster.Membership{{MiroUserID: team.MiroUserID, MiroTeamID: "t9", Role: "member"}},
+	})
+
+	inactive, active := []string{"u002", "u004", "u005"}, []string{"u001", "u003", "u006"}
+	// The Go rule agrees with the store on what it stored.
+	stored, err := s.Accounts(ctx(), store.AccountFilter{})
+	require.NoError(t, err)
+	var goInactive []string
+	for _, a := range stored {
+		if a.Inactive(cutoff) {
+			goInactive = append(goInactive, a.MiroUserID)
+		}
+	}
+	require.ElementsMatch(t, inactive, goInactive)
+
+	o, err := s.Overview(ctx(), cutoff)
+	require.NoError(t, err)
+	require.Equal(t, 7, o.FullAssigned)
+	require.Equal(t, 3, o.FullInactive)
+	require.Equal(t, 3, o.FullActive)
+	require.Equal(t, 1, o.FullUsageUnknown)
+	require.Equal(t, 1, o.UsageUnknown)
+
+	ids := func(q store.AccountQuery) []string {
+		t.Helper()
+		var out []string
+		for _, a := range listAll(t, s, q) {
+			out = append(out, a.MiroUserID)
+		}
+		return out
+	}
+	require.Equal(t, inactive, ids(store.AccountQuery{License: "full", Activity: "inactive", ActiveSince: cutoff}))
+	require.Equal(t, active, ids(store.AccountQuery{License: "full", Activity: "active", ActiveSince: cutoff}))
+
+	filtered, err := s.Accounts(ctx(), store.AccountFilter{License: roster.LicenseFull, InactiveSince: cutoff})
+	require.NoError(t, err)
+	var got []string
+	for _, a := range filtered {
+		got = append(got, a.MiroUserID)
+	}
+	require.ElementsMatch(t, inactive, got)
+
+	stats, err := s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: cutoff})
+	require.NoError(t, err)
+	byTeam := map[string]int{}
+	for _, st := range stats.Teams {
+		byTeam[st.Team.MiroTeamID] = st.Inactive
+	}
+	require.Equal(t, map[string]int{"t1": 3, "t9": 0}, byTeam)
 }
 
 func testOverviewEmpty(t *testing.T, s store.Store) {
@@ -1050,7 +1147,8 @@ func testListAccountsFilters(t *testing.T, s store.Store) {
 	require.Equal(t, []string{"u006"}, ids(store.AccountQuery{OrgRole: "organization_external_user"}))
 	require.Equal(t, []string{"u001", "u002"}, ids(store.AccountQuery{MiroTeamID: "t1"}))
 	require.Equal(t, []string{"u001", "u002", "u003", "u004", "u005", "u006"}, ids(store.AccountQuery{ConnectionID: c1.ID}))
-	require.Equal(t, []string{"u001", "u004", "u006", "u008", "u009"}, ids(store.AccountQuery{Activity: "active", ActiveSince: cutoff}))
+	// u008 and u009 are team-level only: usage unknown, neither active nor inactive.
+	require.Equal(t, []string{"u001", "u004", "u006"}, ids(store.AccountQuery{Activity: "active", ActiveSince: cutoff}))
 	require.Equal(t, []string{"u002", "u003", "u005", "u010"}, ids(store.AccountQuery{Activity: "inactive", ActiveSince: cutoff}))
 	require.Equal(t, []string{"u005", "u006", "u010"}, ids(store.AccountQuery{Guests: true}))
 	require.Equal(t, []string{"u004", "u010"}, ids(store.AccountQuery{Status: "deactivated"}))
@@ -1080,8 +1178,11 @@ func testListAccountsFilters(t *testing.T, s store.Store) {
 	require.Equal(t, []string{"u002", "u003"}, ids(store.AccountQuery{License: "full", Activity: "inactive", ActiveSince: cutoff}))
 	require.Equal(t, []string{"u003"}, ids(store.AccountQuery{License: "full", Activity: "inactive", ActiveSince: cutoff, MiroTeamID: "t2"}))
 	require.Empty(t, ids(store.AccountQuery{License: "full", Status: "deactivated", Guests: true}))
-	require.Equal(t, []string{"u009", "u008", "u006", "u004", "u001"},
+	require.Equal(t, []string{"u006", "u004", "u001"},
 		ids(store.AccountQuery{Activity: "active", ActiveSince: cutoff, Sort: "email", Desc: true}))
+	// One inactivity rule: the overview's counts are the filter's totals.
+	require.Equal(t, o.FullInactive, total(store.AccountQuery{License: "full", Activity: "inactive", ActiveSince: cutoff, Status: "active"}))
+	require.Equal(t, o.FullActive, total(store.AccountQuery{License: "full", Activity: "active", ActiveSince: cutoff, Status: "active"}))
 }
 
 func testListAccountsSearch(t *testing.T, s store.Store) {

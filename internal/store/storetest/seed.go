@@ -60,6 +60,9 @@ func DashboardDiff(n int) store.Diff {
 		case i%97 == 0:
 			a.License, a.LicenseExact = roster.LicenseUnknown, false
 		}
+		// Licenses assigned long ago, so that activity alone decides who
+		// is inactive (inactivity runs from the later of the two).
+		a.LicenseAssignedAt = SeedAt.AddDate(-1, 0, 0)
 		a.LastActivityAt = SeedAt.Add(-time.Duration(i%(200*24)) * time.Hour)
 		if i%13 == 0 {
 			a.LastActivityAt = time.Time{}
