@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"roster/internal/store"
+
 	"github.com/stretchr/testify/require"
 
 	"roster"
@@ -78,4 +80,32 @@ func TestJSONErrorsNameNoGoType(t *testing.T) {
 			require.NotContains(t, msg, goism, "%s %s", tc.path, tc.body)
 		}
 	}
+}
+
+// The overview says how many people's usage is unknown: those seen only
+// through the team-level connection, counted from the store by hand.
+func TestOverviewUsageUnknown(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, openSQLite(t))
+	key := f.newAPIKey(t, "ci", roster.ScopeRead)
+	all, err := f.db.Accounts(t.Context(), store.AccountFilter{})
+	require.NoError(t, err)
+	unknown, fullUnknown := 0, 0
+	for _, a := range all {
+		if !a.Active || a.UsageKnown() {
+			continue
+		}
+		unknown++
+		if a.License == roster.LicenseFull {
+			fullUnknown++
+		}
+	}
+	require.Positive(t, unknown, "the team-level connection's people")
+
+	a := f.api(t, "GET", Prefix+"/insights/overview", key, nil)
+	require.Equal(t, http.StatusOK, a.Status, string(a.Body))
+	var o One[Overview]
+	a.decode(t, &o)
+	require.Equal(t, unknown, o.Data.UsageUnknown)
+	require.Equal(t, fullUnknown, o.Data.FullUsageUnknown)
 }

@@ -207,6 +207,8 @@ type Overview struct {
 	FullAssigned     int            `json:"full_assigned"`
 	FullActive       int            `json:"full_active"`
 	FullInactive     int            `json:"full_inactive"`
+	FullUsageUnknown int            `json:"full_usage_unknown"`
+	UsageUnknown     int            `json:"usage_unknown"`
 	NeverActive      int            `json:"never_active"`
 	Guests           int            `json:"guests"`
 	External         int            `json:"external"`
@@ -228,7 +230,8 @@ func OverviewOf(o roster.Overview, sum insights.Summary, st roster.Settings) Ove
 	}
 	return Overview{
 		Accounts: o.Accounts, Deactivated: o.Deactivated, SeatsPurchased: o.SeatsBought, FullAssigned: o.FullAssigned,
-		FullActive: o.FullActive, FullInactive: o.FullInactive, NeverActive: o.NeverActive, Guests: o.Guests,
+		FullActive: o.FullActive, FullInactive: o.FullInactive, FullUsageUnknown: o.FullUsageUnknown, UsageUnknown: o.UsageUnknown,
+		NeverActive: o.NeverActive, Guests: o.Guests,
 		External: o.External, Inferred: o.Inferred, ByLicense: by,
 		Utilisation: sum.Utilisation, MonthlyCost: sum.MonthlyCost, PotentialSavings: sum.PotentialSavings,
 		Currency: sum.Currency, Priced: sum.Priced, InactivityDays: st.InactivityDays, InactiveBefore: sum.InactiveBefore.UTC(),
