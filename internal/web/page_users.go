@@ -53,7 +53,7 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := usersPage{
 		Page: s.page(r, "Users"), Filter: f, Accounts: res.Accounts, Total: res.Total,
-		CSVHref: f.href(usersCSVPath, ""), InactivityDays: settings.InactivityDays,
+		CSVHref: f.exportHref(), InactivityDays: settings.InactivityDays,
 	}
 	if res.NextCursor != "" {
 		p.NextHref = f.href("/users", res.NextCursor)

@@ -128,9 +128,6 @@ func (f usersFilter) values() url.Values {
 // href is path with the filter, plus a cursor when not empty.
 func (f usersFilter) href(path, cursor string) string {
 	v := f.values()
-	if path == usersCSVPath {
-		v.Del("limit") // the export holds the whole filter, not a page
-	}
 	if cursor != "" {
 		v.Set("cursor", cursor)
 	}
@@ -138,6 +135,13 @@ func (f usersFilter) href(path, cursor string) string {
 		return path
 	}
 	return path + "?" + v.Encode()
+}
+
+// exportHref is the API's CSV export of the filter: the whole filter, not
+// a page, so without the page size.
+func (f usersFilter) exportHref() string {
+	f.Limit = defaultUsersPage
+	return f.href(usersCSVPath, "")
 }
 
 // Filtered reports whether any filter or search is set, for templates.
