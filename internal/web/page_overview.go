@@ -80,7 +80,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 		// The license counts leave the deactivated out, and so do their lists.
 		{Label: "Full licenses assigned", Value: o.FullAssigned, Href: usersLink("license", roster.LicenseFull, "status", "active")},
 		{Label: "Actively used", Value: o.FullActive, Href: usersLink("license", roster.LicenseFull, "activity", "active", "status", "active"), Note: "full licenses used in the last " + days},
-		{Label: "Inactive full licenses", Value: o.FullInactive, Href: usersLink("license", roster.LicenseFull, "activity", "inactive", "status", "active"), Note: "no activity in the last " + days + " since the license was assigned; usage unknown is never inactive"},
+		{Label: "Inactive full licenses", Value: o.FullInactive, Href: usersLink("license", roster.LicenseFull, "activity", "inactive", "status", "active"), Note: "no activity in " + days + ", counted from when the license was assigned"},
 	}
 	p.People = []stat{
 		{Label: "People", Value: o.Accounts, Href: usersLink()},
