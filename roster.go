@@ -117,6 +117,10 @@ type Account struct {
 	MiroUserID string
 	Email      string // lower-case; empty when no connection has told us
 	Name       string
+	// OrgID is the Miro organization whose data describes the account:
+	// its organization-level connection's, else a team-level one's; empty
+	// for a team outside any organization. Insights are per OrgID.
+	OrgID      string
 	OrgRole    string   // Miro org role enum value; empty at team level
 	AdminRoles []string // e.g. "prebuilt:User Admin"
 	License    string

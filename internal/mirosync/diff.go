@@ -13,6 +13,7 @@ import (
 type diffInput struct {
 	now   time.Time // already at store precision
 	runID int64
+	orgID string // the connection's organization
 	obs   *observed
 	snap  *store.Snapshot
 	// known are stored accounts of observed people the snapshot lacks
@@ -115,7 +116,7 @@ func buildDiff(in diffInput) (store.Diff, counts) {
 			d.Seen = append(d.Seen, id)
 			var ok bool
 			if old, ok = in.known[id]; !ok {
-				a := merge(roster.Account{}, p, true)
+				a := merge(roster.Account{}, p, in.orgID, true)
 				a.FirstSeenAt, a.LastSeenAt = in.now, in.now
 				d.Accounts = append(d.Accounts, a)
 				change(id, roster.ChangeJoined, "", "", "")
@@ -126,7 +127,7 @@ func buildDiff(in diffInput) (store.Diff, counts) {
 		// The person's license is ours to infer only when no other
 		// connection sees them (else two teams' guesses would flap).
 		sole := inSnap && !in.snap.SeenElsewhere[id] || !old.LeftAt.IsZero()
-		a := merge(old, p, sole)
+		a := merge(old, p, in.orgID, sole)
 		rejoined := !old.LeftAt.IsZero()
 		a.LeftAt = time.Time{}
 		if rejoined {
@@ -215,8 +216,9 @@ func markChanged(changed map[string]bool, in diffInput, id string) {
 // Exact (organization API) data overwrites; inferred (team-level) data
 // only fills gaps, so a team-level sync never undoes what an
 // organization-level one stored. ownLicense lets an inferred sync replace
-// an inferred license.
-func merge(old roster.Account, p *person, ownLicense bool) roster.Account {
+// an inferred license. The account's organization follows the same rule:
+// the organization-level sync's, else the team-level one's.
+func merge(old roster.Account, p *person, orgID string, ownLicense bool) roster.Account {
 	a := old
 	a.MiroUserID = p.id
 	a.AdminRoles = slices.Clone(old.AdminRoles)
@@ -230,6 +232,7 @@ func merge(old roster.Account, p *person, ownLicense bool) roster.Account {
 		a.OrgRole = p.orgRole
 		a.AdminRoles = slices.Clone(p.adminRoles)
 		a.License, a.LicenseExact = p.license, true
+		a.OrgID = orgID
 		a.Active = p.active
 		a.LicenseAssignedAt = p.licenseAssigned
 		// Audit logs may have raised it past what the member record says.
@@ -239,6 +242,9 @@ func merge(old roster.Account, p *person, ownLicense bool) roster.Account {
 	} else {
 		if !a.LicenseExact && (ownLicense || a.License == "" || licenseRank(p.license) > licenseRank(a.License)) {
 			a.License = p.license
+		}
+		if !a.LicenseExact && (ownLicense || a.OrgID == "") {
+			a.OrgID = orgID
 		}
 		if old.ID == 0 {
 			a.Active = true
@@ -263,7 +269,7 @@ func licenseRank(l string) int {
 // FirstSeenAt and LastSeenAt are bookkeeping, not news.
 func sameAccount(a, b roster.Account) bool {
 	return a.MiroUserID == b.MiroUserID && a.Email == b.Email && a.Name == b.Name &&
-		a.OrgRole == b.OrgRole && slices.Equal(a.AdminRoles, b.AdminRoles) &&
+		a.OrgID == b.OrgID && a.OrgRole == b.OrgRole && slices.Equal(a.AdminRoles, b.AdminRoles) &&
 		a.License == b.License && a.LicenseExact == b.LicenseExact && a.Active == b.Active &&
 		store.Stamp(a.LastActivityAt).Equal(store.Stamp(b.LastActivityAt)) &&
 		store.Stamp(a.LicenseAssignedAt).Equal(store.Stamp(b.LicenseAssignedAt)) &&

@@ -182,7 +182,7 @@ func (s *Syncer) fetchAndDiff(ctx context.Context, w *walk, p roster.SyncPlan, r
 		return store.Diff{}, err
 	}
 	d, counts := buildDiff(diffInput{
-		now: store.Stamp(s.now()), runID: run.ID, obs: obs, snap: snap, known: known,
+		now: store.Stamp(s.now()), runID: run.ID, orgID: w.conn.OrgID, obs: obs, snap: snap, known: known,
 	})
 	run.Added, run.Changed = counts.added, counts.changed
 	return d, nil

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"roster"
@@ -174,7 +175,7 @@ func (db *DB) applyEffect(ctx context.Context, tx *sql.Tx, connID int64, e store
 	var accountID int64 // of e.Account, once written
 	if acc := e.Account; acc != nil {
 		var err error
-		if accountID, err = db.ensureAccount(ctx, tx, *acc); err != nil {
+		if accountID, err = db.ensureAccount(ctx, tx, connID, *acc); err != nil {
 			return fmt.Errorf("account: %w", err)
 		}
 	}
@@ -227,7 +228,7 @@ func (db *DB) applyEffect(ctx context.Context, tx *sql.Tx, connID int64, e store
 
 // ensureAccount returns the id of the account a stands for, inserting it
 // when the store does not know it. See FinishAction.
-func (db *DB) ensureAccount(ctx context.Context, tx *sql.Tx, a roster.Account) (int64, error) {
+func (db *DB) ensureAccount(ctx context.Context, tx *sql.Tx, connID int64, a roster.Account) (int64, error) {
 	a.ID, a.Email = 0, roster.NormalizeEmail(a.Email)
 	var (
 		id          int64
@@ -267,8 +268,16 @@ func (db *DB) ensureAccount(ctx context.Context, tx *sql.Tx, a roster.Account) (
 	if a.FirstSeenAt.IsZero() {
 		a.FirstSeenAt = db.now()
 	}
-	err = tx.QueryRowContext(ctx, `INSERT INTO accounts (`+accountCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
-		accountArgs(nil, &a)...).Scan(&id)
+	if a.OrgID == "" {
+		// Until a sync describes them, the person belongs to the
+		// organization of the connection that invited them.
+		if err := tx.QueryRowContext(ctx, `SELECT org_id FROM connections WHERE id = $1`, connID).Scan(&a.OrgID); err != nil {
+			return 0, err
+		}
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO accounts (` + accountCols + `) VALUES `)
+	placeholders(&b, 1, nAccountCols, 1)
+	err = tx.QueryRowContext(ctx, b.String()+` RETURNING id`, accountArgs(nil, &a)...).Scan(&id)
 	return id, err
 }

@@ -14,7 +14,7 @@ import (
 // accountSelect reads accounts as a. LastSeenAt is derived: the newest
 // last sync of the connections that see an account not left, the stored
 // value once it left.
-const accountSelect = `SELECT a.id, a.miro_user_id, a.email, a.name, a.org_role, a.admin_roles, a.license,
+const accountSelect = `SELECT a.id, a.miro_user_id, a.email, a.name, a.org_id, a.org_role, a.admin_roles, a.license,
 	a.license_exact, a.active, a.last_activity_at, a.license_assigned_at, a.first_seen_at,
 	CASE WHEN a.left_at IS NULL THEN COALESCE((SELECT MAX(c.last_sync_at)
 		FROM connection_accounts s JOIN connections c ON c.id = s.connection_id
@@ -24,7 +24,7 @@ const accountSelect = `SELECT a.id, a.miro_user_id, a.email, a.name, a.org_role,
 
 func scanAccount(row interface{ Scan(...any) error }) (roster.Account, error) {
 	var a roster.Account
-	err := row.Scan(&a.ID, &a.MiroUserID, &a.Email, &a.Name, &a.OrgRole, ls(&a.AdminRoles), &a.License,
+	err := row.Scan(&a.ID, &a.MiroUserID, &a.Email, &a.Name, &a.OrgID, &a.OrgRole, ls(&a.AdminRoles), &a.License,
 		&a.LicenseExact, &a.Active, ts(&a.LastActivityAt), ts(&a.LicenseAssignedAt), ts(&a.FirstSeenAt),
 		ts(&a.LastSeenAt), ts(&a.LeftAt))
 	return a, err

@@ -149,13 +149,13 @@ func insertTrendPoint(ctx context.Context, tx *sql.Tx, run roster.SyncRun) error
 
 // accountCols are the account columns a sync writes, in argument order.
 // search is derived (searchText), written with the rest.
-const accountCols = `miro_user_id, email, name, org_role, admin_roles, license, license_exact, active,
+const accountCols = `miro_user_id, email, name, org_id, org_role, admin_roles, license, license_exact, active,
 	last_activity_at, license_assigned_at, first_seen_at, last_seen_at, left_at, search`
 
-const nAccountCols = 14
+const nAccountCols = 15
 
 func accountArgs(args []any, a *roster.Account) []any {
-	return append(args, a.MiroUserID, a.Email, a.Name, a.OrgRole, lv(a.AdminRoles), a.License, a.LicenseExact,
+	return append(args, a.MiroUserID, a.Email, a.Name, a.OrgID, a.OrgRole, lv(a.AdminRoles), a.License, a.LicenseExact,
 		a.Active, tv(a.LastActivityAt), tv(a.LicenseAssignedAt), tv(a.FirstSeenAt), tv(a.LastSeenAt), tv(a.LeftAt),
 		searchText(a.Email, a.Name))
 }
@@ -470,7 +470,7 @@ func (db *DB) applyAccounts(ctx context.Context, tx *batchTx, d store.Diff, ids 
 		b.WriteString(`INSERT INTO accounts (id, ` + accountCols + `) VALUES `)
 		placeholders(&b, len(batch), nAccountCols+1, 1)
 		b.WriteString(` ON CONFLICT (id) DO UPDATE SET miro_user_id = excluded.miro_user_id,
-			email = excluded.email, name = excluded.name, org_role = excluded.org_role,
+			email = excluded.email, name = excluded.name, org_id = excluded.org_id, org_role = excluded.org_role,
 			admin_roles = excluded.admin_roles, license = excluded.license,
 			license_exact = excluded.license_exact, active = excluded.active,
 			last_activity_at = excluded.last_activity_at, license_assigned_at = excluded.license_assigned_at,
