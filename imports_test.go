@@ -33,18 +33,19 @@ var importRules = map[string][]string{
 	"internal/action":                {".", "internal/miro", "internal/store", "internal/connect"},
 	"internal/directory":             {".", "internal/store"},
 	"internal/insights":              {"."},
+	"internal/licenses":              {".", "internal/store", "internal/insights", "internal/notify"},
 	"internal/notify":                {"."},
 	"internal/workflow":              {".", "internal/store", "internal/action", "internal/notify"},
-	"internal/jobs":                  {".", "internal/store", "internal/store/sqlstore", "internal/workflow"},
+	"internal/jobs":                  {".", "internal/store", "internal/store/sqlstore", "internal/workflow", "internal/licenses"},
 	"internal/metrics":               {".", "internal/store"},
 	"internal/notify/notifytest":     {"internal/notify"},
 	"internal/workflow/workflowtest": {"internal/workflow"},
 	// HTTP: three packages sharing httpauth, none of them a store backend.
 	"internal/httpauth": {".", "internal/store"},
 	"internal/web": {".", "internal/store", "internal/httpauth", "internal/insights", "internal/action", "internal/connect",
-		"internal/directory", "internal/workflow", "internal/miro"},
+		"internal/directory", "internal/workflow", "internal/miro", "internal/licenses"},
 	"internal/api": {".", "internal/store", "internal/httpauth", "internal/insights", "internal/action", "internal/directory",
-		"internal/workflow"},
+		"internal/workflow", "internal/licenses"},
 	"internal/scim": {".", "internal/store", "internal/httpauth", "internal/directory"},
 	// Tests' kit: the simulator, a store, the clients, sessions.
 	"internal/testkit": {".", "internal/miro", "internal/mirosim", "internal/secret", "internal/store", "internal/store/sqlstore",
@@ -58,7 +59,7 @@ var importRules = map[string][]string{
 // the capabilities that hold logic. They hold no *http.Client either
 // (internal/connect owns the Miro clients), so handlers stay thin and
 // logic stays testable without a server.
-var noHTTP = []string{".", "internal/store", "internal/store/sqlstore", "internal/insights", "internal/directory",
+var noHTTP = []string{".", "internal/store", "internal/store/sqlstore", "internal/insights", "internal/licenses", "internal/directory",
 	"internal/action", "internal/mirosync", "internal/workflow", "internal/jobs", "internal/secret"}
 
 // testOnly are helper packages for tests: no production package imports them.

@@ -166,7 +166,10 @@ func CheckActionKey(key string) error {
 	return nil
 }
 
-// Overview is the dashboard's headline numbers, computed by the store.
+// Overview is the dashboard's headline numbers, computed by the store:
+// Orgs per Miro organization, and the fields below summed over them.
+// Only people and money add up across organizations; ratios and seats
+// are per organization.
 type Overview struct {
 	Accounts     int // people not left
 	Deactivated  int
@@ -181,11 +184,78 @@ type Overview struct {
 	// UsageUnknown are active accounts whose usage is unknown: seen only
 	// through team-level connections, which report no activity.
 	UsageUnknown int
-	NeverActive  int            // not left, active flag on, never logged in
-	Guests       int            // org role organization_team_guest_user
-	External     int            // org role organization_external_user
-	ByLicense    map[string]int // active accounts per license value
-	Inferred     int            // accounts whose license is inferred
+	// NeverActive are not left, not deactivated, usage known, and never
+	// logged in.
+	NeverActive int
+	Guests      int            // org role organization_team_guest_user
+	External    int            // org role organization_external_user
+	ByLicense   map[string]int // active accounts per license value
+	Inferred    int            // accounts whose license is inferred
+	Orgs        []OrgOverview  // by name
+}
+
+// OrgOverview is one Miro organization's counts. Accounts belong to the
+// organization of Account.OrgID.
+type OrgOverview struct {
+	OrgID string
+	Name  string
+	// Exact is true when an organization-level connection covers the
+	// organization: licenses and usage are Miro's own. Otherwise only
+	// team-level connections see it, and licenses are inferred.
+	Exact bool
+	// SeatsFromMiro is the full licenses purchased, as Miro says; 0 when
+	// Miro does not say.
+	SeatsFromMiro int
+	Accounts      int // not left
+	Deactivated   int
+	UsageUnknown  int // not deactivated, usage unknown
+	NeverActive   int // not deactivated, usage known, never logged in
+	Guests        int
+	External      int
+	Inferred      int
+	Licenses      map[string]LicenseCount // of accounts not deactivated
+}
+
+// LicenseCount is how one license is held in one organization, by
+// accounts not left and not deactivated.
+type LicenseCount struct {
+	Assigned int
+	// Active and Inactive by Account.Inactive; UsageUnknown neither.
+	Active, Inactive, UsageUnknown int
+	// UsedThisMonth were active in the last 30 days: what a usage-billed
+	// license (UsageBilled) is charged for.
+	UsedThisMonth int
+	// Leavers are held by people the directory says left.
+	Leavers int
+	// InactiveLeavers are the leavers also counted in Inactive.
+	InactiveLeavers int
+	// NotUsedThisMonth are active by the inactivity rule but not used in
+	// the last 30 days.
+	NotUsedThisMonth int
+}
+
+// Org returns the overview of one organization, and false when none has
+// that id.
+func (o Overview) Org(id string) (OrgOverview, bool) {
+	for _, org := range o.Orgs {
+		if org.OrgID == id {
+			return org, true
+		}
+	}
+	return OrgOverview{}, false
+}
+
+// LicenseDay is one organization's license on one day: the last sync of
+// that day (UTC).
+type LicenseDay struct {
+	Day          time.Time // UTC midnight
+	OrgID        string
+	License      string
+	Purchased    int // full licenses purchased, per Miro; 0 for others
+	Assigned     int
+	Active       int
+	Inactive     int
+	UsageUnknown int
 }
 
 // TrendPoint is the overview after one successful sync.

@@ -335,20 +335,14 @@ func idPage[T, J any](items []T, limit int, cursorKind string, id func(T) int64,
 	return out
 }
 
-// OverviewOf is GET /api/v1/insights/overview: the overview's numbers
-// with cost and savings from the license prices in settings.
+// getOverview is GET /api/v1/insights/overview: the numbers per
+// organization under its contract, and the totals that add up.
 func (s *Server) getOverview(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	settings, err := s.store.Settings(ctx)
+	report, err := s.licenses.Report(r.Context())
 	if err != nil {
-		return fmt.Errorf("load settings: %w", err)
+		return err
 	}
-	now := s.now()
-	o, err := s.store.Overview(ctx, insights.InactiveBefore(now, settings.InactivityDays))
-	if err != nil {
-		return fmt.Errorf("load the overview: %w", err)
-	}
-	writeJSON(w, http.StatusOK, One[Overview]{OverviewOf(o, insights.Summarize(o, settings, now), settings)})
+	writeJSON(w, http.StatusOK, One[Overview]{OverviewOf(report)})
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"roster/internal/action"
 	"roster/internal/httpauth"
+	"roster/internal/licenses"
 	"roster/internal/store"
 	"roster/internal/workflow"
 )
@@ -49,9 +50,11 @@ type Server struct {
 	actions *action.Runner
 	jobs    SyncEnqueuer
 	wf      *workflow.Engine
-	logger  *slog.Logger
-	now     func() time.Time
-	routes  []route
+	// licenses prices the overview, the trend and chargeback.
+	licenses *licenses.Service
+	logger   *slog.Logger
+	now      func() time.Time
+	routes   []route
 	// query holds the query parameters of each route ("METHOD path"),
 	// from openapi.json; checkQuery refuses any other.
 	query map[string][]string
@@ -70,6 +73,7 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.licenses = &licenses.Service{Store: s.store, Now: s.now}
 	s.guard = &httpauth.Guard{Store: cfg.Store, Logger: s.logger, Now: s.now}
 	s.routes = s.routeList()
 	var err error

@@ -5,6 +5,7 @@ import (
 
 	"roster"
 	"roster/internal/insights"
+	"roster/internal/licenses"
 )
 
 // The API's JSON shapes. They are written out rather than tagging the
@@ -200,6 +201,9 @@ func ActionOf(a roster.Action) Action {
 		CreatedAt: timeOf(a.CreatedAt), FinishedAt: timeOf(a.FinishedAt)}
 }
 
+// Overview is the overview: the totals that add up across organizations
+// (people, seats; money when the organizations share a currency), and
+// each organization's numbers.
 type Overview struct {
 	Accounts         int            `json:"accounts"`
 	Deactivated      int            `json:"deactivated"`
@@ -214,28 +218,133 @@ type Overview struct {
 	External         int            `json:"external"`
 	Inferred         int            `json:"inferred"`
 	ByLicense        map[string]int `json:"by_license"`
-	Utilisation      float64        `json:"utilisation"`
-	MonthlyCost      float64        `json:"monthly_cost"`
-	PotentialSavings float64        `json:"potential_savings"`
-	Currency         string         `json:"currency"`
-	Priced           bool           `json:"priced"`
-	InactivityDays   int            `json:"inactivity_days"`
-	InactiveBefore   time.Time      `json:"inactive_before"`
+	// MonthlyCost and Savings are null when the organizations' currencies
+	// differ.
+	MonthlyCost    *float64      `json:"monthly_cost"`
+	Savings        *Savings      `json:"savings"`
+	Currency       string        `json:"currency"`
+	Priced         bool          `json:"priced"`
+	InactivityDays int           `json:"inactivity_days"`
+	InactiveBefore time.Time     `json:"inactive_before"`
+	Organizations  []OrgOverview `json:"organizations"`
 }
 
-func OverviewOf(o roster.Overview, sum insights.Summary, st roster.Settings) Overview {
+// Savings is the month's waste in three kinds that do not overlap.
+type Savings struct {
+	Total           float64 `json:"total"`
+	UnassignedSeats int     `json:"unassigned_seats"`
+	Unassigned      float64 `json:"unassigned"`
+	InactiveSeats   int     `json:"inactive_seats"`
+	Inactive        float64 `json:"inactive"`
+	LeaverSeats     int     `json:"leaver_seats"`
+	Leavers         float64 `json:"leavers"`
+}
+
+// OrgOverview is one Miro organization's numbers under its contract.
+type OrgOverview struct {
+	OrgID           string           `json:"org_id"`
+	Name            string           `json:"name"`
+	Exact           bool             `json:"exact"`
+	Accounts        int              `json:"accounts"`
+	Deactivated     int              `json:"deactivated"`
+	UsageUnknown    int              `json:"usage_unknown"`
+	NeverActive     int              `json:"never_active"`
+	Guests          int              `json:"guests"`
+	External        int              `json:"external"`
+	Inferred        int              `json:"inferred"`
+	Currency        string           `json:"currency"`
+	Priced          bool             `json:"priced"`
+	MonthlyCost     float64          `json:"monthly_cost"`
+	Utilisation     float64          `json:"utilisation"`
+	Savings         Savings          `json:"savings"`
+	RenewalOn       *string          `json:"renewal_on"`
+	Licenses        []LicenseLine    `json:"licenses"`
+	Recommendations []Recommendation `json:"recommendations"`
+}
+
+// LicenseLine is one license of one organization.
+type LicenseLine struct {
+	License       string  `json:"license"`
+	Name          string  `json:"name"`
+	Purchased     int     `json:"purchased"`
+	FromMiro      bool    `json:"purchased_from_miro"`
+	Assigned      int     `json:"assigned"`
+	Active        int     `json:"active"`
+	Inactive      int     `json:"inactive"`
+	UsageUnknown  int     `json:"usage_unknown"`
+	Leavers       int     `json:"leavers"`
+	Unassigned    int     `json:"unassigned"`
+	UsageBilled   bool    `json:"usage_billed"`
+	UsedThisMonth int     `json:"used_this_month"`
+	MonthlyPrice  float64 `json:"monthly_price"`
+	MonthlyCost   float64 `json:"monthly_cost"`
+	Utilisation   float64 `json:"utilisation"`
+}
+
+// Recommendation is one thing to do about the waste.
+type Recommendation struct {
+	Kind    string            `json:"kind"`
+	Title   string            `json:"title"`
+	Detail  string            `json:"detail"`
+	Count   int               `json:"count"`
+	Monthly float64           `json:"monthly_savings"`
+	Filter  map[string]string `json:"users_filter"`
+	Action  string            `json:"action"`
+}
+
+func savingsOf(s insights.Savings) Savings {
+	return Savings{Total: s.Total(), UnassignedSeats: s.UnassignedSeats, Unassigned: s.Unassigned,
+		InactiveSeats: s.InactiveSeats, Inactive: s.Inactive, LeaverSeats: s.LeaverSeats, Leavers: s.Leavers}
+}
+
+// OrgOverviewOf is one organization's wire form.
+func OrgOverviewOf(os insights.OrgSummary) OrgOverview {
+	o := os.Org
+	out := OrgOverview{OrgID: o.OrgID, Name: o.Name, Exact: o.Exact, Accounts: o.Accounts, Deactivated: o.Deactivated,
+		UsageUnknown: o.UsageUnknown, NeverActive: o.NeverActive, Guests: o.Guests, External: o.External,
+		Inferred: o.Inferred, Currency: os.Contract.Currency, Priced: os.Priced, MonthlyCost: os.MonthlyCost,
+		Utilisation: os.Utilisation, Savings: savingsOf(os.Savings),
+		Licenses: []LicenseLine{}, Recommendations: []Recommendation{}}
+	if !os.Contract.RenewalOn.IsZero() {
+		d := os.Contract.RenewalOn.Format(time.DateOnly)
+		out.RenewalOn = &d
+	}
+	for _, l := range os.Licenses {
+		out.Licenses = append(out.Licenses, LicenseLine{License: l.License, Name: l.Name, Purchased: l.Purchased,
+			FromMiro: l.FromMiro, Assigned: l.Assigned, Active: l.Active, Inactive: l.Inactive,
+			UsageUnknown: l.UsageUnknown, Leavers: l.Leavers, Unassigned: l.Unassigned, UsageBilled: l.UsageBilled,
+			UsedThisMonth: l.UsedThisMonth, MonthlyPrice: l.MonthlyPrice, MonthlyCost: l.MonthlyCost, Utilisation: l.Utilisation})
+	}
+	for _, r := range os.Recommendations {
+		out.Recommendations = append(out.Recommendations, Recommendation{Kind: r.Kind, Title: r.Title, Detail: r.Detail,
+			Count: r.Count, Monthly: r.Monthly, Filter: r.Filter, Action: r.Action})
+	}
+	return out
+}
+
+// OverviewOf is the overview's wire form.
+func OverviewOf(r licenses.Report) Overview {
+	o, sum := r.Overview, r.Summary
 	by := o.ByLicense
 	if by == nil {
 		by = map[string]int{}
 	}
-	return Overview{
+	out := Overview{
 		Accounts: o.Accounts, Deactivated: o.Deactivated, SeatsPurchased: o.SeatsBought, FullAssigned: o.FullAssigned,
 		FullActive: o.FullActive, FullInactive: o.FullInactive, FullUsageUnknown: o.FullUsageUnknown, UsageUnknown: o.UsageUnknown,
 		NeverActive: o.NeverActive, Guests: o.Guests,
 		External: o.External, Inferred: o.Inferred, ByLicense: by,
-		Utilisation: sum.Utilisation, MonthlyCost: sum.MonthlyCost, PotentialSavings: sum.PotentialSavings,
-		Currency: sum.Currency, Priced: sum.Priced, InactivityDays: st.InactivityDays, InactiveBefore: sum.InactiveBefore.UTC(),
+		Currency: sum.Currency, Priced: sum.Priced, InactivityDays: r.Settings.InactivityDays,
+		InactiveBefore: sum.InactiveBefore.UTC(), Organizations: []OrgOverview{},
 	}
+	if !sum.Mixed {
+		cost, savings := sum.MonthlyCost, savingsOf(sum.Savings)
+		out.MonthlyCost, out.Savings = &cost, &savings
+	}
+	for _, os := range sum.Orgs {
+		out.Organizations = append(out.Organizations, OrgOverviewOf(os))
+	}
+	return out
 }
 
 // List is a page of a list: data, and the cursor of the next page

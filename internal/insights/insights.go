@@ -1,74 +1,69 @@
-// Package insights turns the store's counts and the admin's settings into
-// the dashboard's money and ratios. It is pure: no I/O, no clock.
+// Package insights turns the store's counts and the contracts into the
+// dashboard's money and ratios. It is pure: no I/O, no clock.
 package insights
 
 import (
-	"slices"
 	"time"
 
 	"roster"
 )
 
-// Summary is the overview's derived numbers.
+// Summary is the overview's derived numbers: per organization, and the
+// totals that add up across organizations.
 type Summary struct {
-	// Utilisation is FullActive / SeatsBought (or / the full licenses
-	// whose usage is known, when no purchase count is known), 0..1; zero
-	// when there is nothing to divide by. Usage unknown counts in neither.
-	Utilisation float64
-	// MonthlyCost is Σ price(license) × count(license).
-	MonthlyCost float64
-	// PotentialSavings is price(full) × FullInactive: what reclaiming the
-	// inactive full seats would save each month. Usage unknown is never
-	// inactive, so never counted here.
-	PotentialSavings float64
-	Currency         string
+	Orgs []OrgSummary // in the overview's order
 	// InactiveBefore is the cut-off of roster.Account.Inactive.
 	InactiveBefore time.Time
-	// Priced is false when no license has a price, so cost reads "not set".
-	Priced bool
+	// Currency is the organizations' one currency; "" when they differ,
+	// and then MonthlyCost and Savings are not summed (Mixed).
+	Currency    string
+	Mixed       bool
+	Priced      bool
+	MonthlyCost float64
+	Savings     Savings
 }
 
-// Summarize derives the summary of an overview under settings.
-func Summarize(o roster.Overview, s roster.Settings, now time.Time) Summary {
-	sum := Summary{
-		MonthlyCost:      MonthlyCost(s.LicensePrices, o.ByLicense),
-		PotentialSavings: Savings(s.LicensePrices, o.FullInactive),
-		Currency:         s.Currency,
-		InactiveBefore:   InactiveBefore(now, s.InactivityDays),
-	}
-	for _, p := range s.LicensePrices {
-		if p > 0 {
-			sum.Priced = true
+// Summarize derives the summary of an overview: each organization under
+// its contract (contracts by organization id; a missing one is the
+// settings' default).
+func Summarize(o roster.Overview, contracts map[string]roster.Contract, s roster.Settings, now time.Time) Summary {
+	sum := Summary{InactiveBefore: InactiveBefore(now, s.InactivityDays)}
+	for _, org := range o.Orgs {
+		c, ok := contracts[org.OrgID]
+		if !ok {
+			c = roster.DefaultContract(org.OrgID, s)
 		}
+		os := SummarizeOrg(org, c, s.InactivityDays, now)
+		sum.Orgs = append(sum.Orgs, os)
+		switch {
+		case sum.Currency == "":
+			sum.Currency = c.Currency
+		case sum.Currency != c.Currency:
+			sum.Mixed = true
+		}
+		sum.Priced = sum.Priced || os.Priced
+		sum.MonthlyCost += os.MonthlyCost
+		sum.Savings.UnassignedSeats += os.Savings.UnassignedSeats
+		sum.Savings.Unassigned += os.Savings.Unassigned
+		sum.Savings.InactiveSeats += os.Savings.InactiveSeats
+		sum.Savings.Inactive += os.Savings.Inactive
+		sum.Savings.LeaverSeats += os.Savings.LeaverSeats
+		sum.Savings.Leavers += os.Savings.Leavers
 	}
-	seats := o.SeatsBought
-	if seats == 0 {
-		seats = o.FullAssigned - o.FullUsageUnknown
+	if sum.Currency == "" {
+		sum.Currency = s.Currency
 	}
-	sum.Utilisation = Ratio(o.FullActive, seats)
+	if sum.Mixed {
+		// Money in different currencies does not add up; seats do.
+		sum.Currency, sum.MonthlyCost = "", 0
+		sum.Savings.Unassigned, sum.Savings.Inactive, sum.Savings.Leavers = 0, 0, 0
+	}
 	return sum
 }
 
-// MonthlyCost is Σ price(license) × count(license); licenses without a
-// price cost nothing.
-func MonthlyCost(prices map[string]float64, byLicense map[string]int) float64 {
-	var total float64
-	// A fixed order keeps the float sum the same on every call.
-	keys := make([]string, 0, len(byLicense))
-	for k := range byLicense {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		total += prices[k] * float64(byLicense[k])
-	}
-	return total
-}
-
-// Savings is price(full) × the full licenses held by inactive people.
-func Savings(prices map[string]float64, fullInactive int) float64 {
-	return prices[roster.LicenseFull] * float64(fullInactive)
-}
+// UsedSince is the start of the last 30 days: what a usage-billed
+// license is charged for.
+func UsedSince(now time.Time) time.Time { return now.Add(-30 * 24 * time.Hour) }
 
 // Ratio is n/d, or 0 when d is 0.
 func Ratio(n, d int) float64 {

@@ -89,6 +89,7 @@ type Store interface {
 	Audit
 	Actions
 	Insights
+	Contracts
 	Directory
 	Workflows
 }
@@ -184,9 +185,14 @@ type ActionEffect struct {
 
 // Insights are the dashboard's queries.
 type Insights interface {
-	// Overview counts accounts; inactiveBefore is the cut-off of
-	// roster.Account.Inactive.
-	Overview(ctx context.Context, inactiveBefore time.Time) (roster.Overview, error)
+	// Overview counts accounts, per organization and in total.
+	Overview(ctx context.Context, q OverviewQuery) (roster.Overview, error)
+	// LicenseDays are the daily license points of one organization (all
+	// when orgID is ""), from since on, oldest first.
+	LicenseDays(ctx context.Context, orgID string, since time.Time) ([]roster.LicenseDay, error)
+	// Chargeback is what each team or department of one organization
+	// holds, by license.
+	Chargeback(ctx context.Context, q ChargebackQuery) ([]ChargebackRow, error)
 	// Trend is the overview after each of the last limit successful
 	// syncs, oldest first. ApplySync records a point per run.
 	Trend(ctx context.Context, limit int) ([]roster.TrendPoint, error)
@@ -197,6 +203,60 @@ type Insights interface {
 	// ListAccounts is the users page: search, filters, sort and keyset
 	// paging; it must stay fast at 100,000 accounts.
 	ListAccounts(ctx context.Context, q AccountQuery) (AccountPage, error)
+}
+
+// OverviewQuery are the cut-offs an overview counts by.
+type OverviewQuery struct {
+	// InactiveBefore is the cut-off of roster.Account.Inactive; zero
+	// makes no one active or inactive.
+	InactiveBefore time.Time
+	// UsedSince is the start of the last 30 days, for
+	// LicenseCount.UsedThisMonth; zero counts none.
+	UsedSince time.Time
+}
+
+// Chargeback groupings.
+const (
+	ChargebackByTeam       = "team"
+	ChargebackByDepartment = "department"
+)
+
+// ChargebackQuery is one organization's chargeback.
+type ChargebackQuery struct {
+	OrgID string
+	By    string // ChargebackByTeam or ChargebackByDepartment
+}
+
+// ChargebackRow is one team's or department's share. A person in several
+// teams is split equally between them, so the teams add up to the
+// organization; a department holds each person once.
+type ChargebackRow struct {
+	Key  string // the team's Miro id, or the department ("" for people the directory does not know)
+	Name string
+	// People counts the accounts (not left, not deactivated) in the row.
+	People int
+	// Shares are the license seats the row holds, by license: fractions
+	// for teams.
+	Shares map[string]float64
+}
+
+// Contracts are what each organization pays.
+type Contracts interface {
+	// Contract is the organization's saved contract, or
+	// roster.DefaultContract from the settings when none is saved.
+	Contract(ctx context.Context, orgID string) (roster.Contract, error)
+	// Contracts are every saved contract.
+	Contracts(ctx context.Context) ([]roster.Contract, error)
+	// SaveContract checks (roster.Contract.Check) and saves c, and
+	// records audit in the same transaction.
+	SaveContract(ctx context.Context, c roster.Contract, audit roster.AuditEntry) error
+	// MarkReminded records that the reminder for renewal was sent, and
+	// reports false when another process already did (or the renewal
+	// date changed meanwhile): exactly one reminder per renewal date.
+	MarkReminded(ctx context.Context, orgID string, renewal time.Time) (bool, error)
+	// ReleaseReminder undoes MarkReminded when the reminder could not be
+	// sent, so that it is tried again.
+	ReleaseReminder(ctx context.Context, orgID string, renewal time.Time) error
 }
 
 // TeamStatsQuery is a page of the teams list, ordered by name then team

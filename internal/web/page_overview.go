@@ -28,6 +28,7 @@ type overviewPage struct {
 	// AllInferred is true when every license is inferred (team-level
 	// connections only), SomeInferred when some are.
 	AllInferred, SomeInferred bool
+	Utilisation               float64
 }
 
 // stat is one number of the overview and the users list it counts.
@@ -53,16 +54,11 @@ func usersLink(kv ...string) string {
 // overviewPage shows the headline numbers, cost and the trend.
 func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	settings, err := s.store.Settings(ctx)
+	report, err := s.licenses.Report(ctx)
 	if err != nil {
-		return fmt.Errorf("load settings: %w", err)
+		return err
 	}
-	sum := insights.Summarize(roster.Overview{}, settings, s.now())
-	o, err := s.store.Overview(ctx, sum.InactiveBefore)
-	if err != nil {
-		return fmt.Errorf("load the overview: %w", err)
-	}
-	sum = insights.Summarize(o, settings, s.now())
+	o, sum, settings := report.Overview, report.Summary, report.Settings
 	trend, err := s.store.Trend(ctx, trendPoints)
 	if err != nil {
 		return fmt.Errorf("load the trend: %w", err)
@@ -74,6 +70,9 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 		Chart:        newTrendChart(trend),
 		AllInferred:  o.Inferred > 0 && o.Inferred >= o.Accounts-o.Deactivated,
 		SomeInferred: o.Inferred > 0,
+	}
+	if len(sum.Orgs) == 1 {
+		p.Utilisation = sum.Orgs[0].Utilisation
 	}
 	p.Headline = []stat{
 		{Label: "Seats purchased", Value: o.SeatsBought, Note: "full licenses bought, from Miro's organization"},

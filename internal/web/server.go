@@ -25,6 +25,7 @@ import (
 	"roster/internal/action"
 	"roster/internal/connect"
 	"roster/internal/httpauth"
+	"roster/internal/licenses"
 	"roster/internal/store"
 	"roster/internal/workflow"
 )
@@ -81,6 +82,8 @@ type Server struct {
 	routes  []route
 	mux     *http.ServeMux
 	wf      *workflow.Engine
+	// licenses prices the overview, the trend and chargeback.
+	licenses *licenses.Service
 }
 
 // New builds the dashboard. It parses every template and fingerprints
@@ -95,6 +98,7 @@ func New(cfg Config) (*Server, error) {
 		connect: cfg.Connect, public: strings.TrimRight(cfg.PublicURL, "/"),
 		logger: cfg.Logger, now: cfg.Now, wf: cfg.Workflows,
 	}
+	s.licenses = &licenses.Service{Store: s.store, Now: func() time.Time { return s.now() }}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}

@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -35,75 +37,195 @@ func activeSQL(cutoff string) string {
 	return `(a.license_exact AND ` + activityAt + ` >= ` + cutoff + `)`
 }
 
-// Overview counts the accounts not left in one consistent read: one
-// grouped scan of the accounts_overview index (a few dozen groups, summed
-// here) and one sum of seats.
-func (db *DB) Overview(ctx context.Context, inactiveBefore time.Time) (roster.Overview, error) {
+// Overview counts the accounts not left, per organization, in one
+// consistent read: one grouped scan of the accounts_overview index (a few
+// dozen groups per organization, summed here), the leavers (accounts the
+// directory says left, through its email index), and the organizations.
+func (db *DB) Overview(ctx context.Context, q store.OverviewQuery) (roster.Overview, error) {
 	o := roster.Overview{ByLicense: map[string]int{}}
 	tx, err := db.db.BeginTx(ctx, db.dialect.readTx)
 	if err != nil {
 		return o, fmt.Errorf("sqlstore: overview: %w", err)
 	}
 	defer tx.Rollback()
+	orgs, err := overviewOrgs(ctx, tx)
+	if err != nil {
+		return o, fmt.Errorf("sqlstore: overview: organizations: %w", err)
+	}
+	org := func(id string) *roster.OrgOverview {
+		if _, ok := orgs[id]; !ok {
+			orgs[id] = &roster.OrgOverview{OrgID: id, Licenses: map[string]roster.LicenseCount{}}
+		}
+		return orgs[id]
+	}
 
 	// Grouping by the index's leading columns, in its order, needs no
-	// sort. A zero inactiveBefore binds NULL and then no one is active or
+	// sort. A zero cut-off binds NULL and then no one is active or
 	// inactive: the comparison is unknown, not true.
-	rows, err := tx.QueryContext(ctx, `SELECT a.active, a.license, a.org_role, a.license_exact,
+	rows, err := tx.QueryContext(ctx, `SELECT a.org_id, a.active, a.license, a.org_role, a.license_exact,
 		COUNT(*), COUNT(a.last_activity_at), COUNT(CASE WHEN `+activeSQL("$1")+` THEN 1 END),
-		COUNT(CASE WHEN `+inactiveSQL("$1")+` THEN 1 END)
+		COUNT(CASE WHEN `+inactiveSQL("$1")+` THEN 1 END),
+		COUNT(CASE WHEN a.license_exact AND a.last_activity_at >= $2 THEN 1 END),
+		COUNT(CASE WHEN `+activeSQL("$1")+` AND NOT (a.last_activity_at >= $2) THEN 1 END)
 		FROM accounts a WHERE a.left_at IS NULL
-		GROUP BY a.active, a.license, a.org_role, a.license_exact`, tv(inactiveBefore))
+		GROUP BY a.org_id, a.active, a.license, a.org_role, a.license_exact`, tv(q.InactiveBefore), tv(q.UsedSince))
 	if err != nil {
 		return o, fmt.Errorf("sqlstore: overview: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			active, exact                     bool
-			license, role                     string
-			n, everActive, activeN, inactiveN int
+			orgID, license, role                                    string
+			active, exact                                           bool
+			n, everActive, activeN, inactiveN, usedMonth, idleMonth int
 		)
-		if err := rows.Scan(&active, &license, &role, &exact, &n, &everActive, &activeN, &inactiveN); err != nil {
+		if err := rows.Scan(&orgID, &active, &license, &role, &exact, &n, &everActive, &activeN, &inactiveN, &usedMonth, &idleMonth); err != nil {
 			return o, fmt.Errorf("sqlstore: overview: %w", err)
 		}
-		o.Accounts += n
+		g := org(orgID)
+		g.Accounts += n
 		if !exact {
-			o.Inferred += n
+			g.Inferred += n
 		}
 		switch role {
 		case roster.OrgRoleTeamGuest:
-			o.Guests += n
+			g.Guests += n
 		case roster.OrgRoleExternalUser:
-			o.External += n
+			g.External += n
 		}
 		if !active {
-			o.Deactivated += n
+			g.Deactivated += n
 			continue
 		}
-		o.ByLicense[license] += n
-		o.NeverActive += n - everActive
-		if !exact {
-			o.UsageUnknown += n
+		lc := g.Licenses[license]
+		lc.Assigned += n
+		lc.Active += activeN
+		lc.Inactive += inactiveN
+		lc.UsedThisMonth += usedMonth
+		lc.NotUsedThisMonth += idleMonth
+		if exact {
+			g.NeverActive += n - everActive
+		} else {
+			g.UsageUnknown += n
+			lc.UsageUnknown += n
 		}
-		if license == roster.LicenseFull {
-			o.FullAssigned += n
-			o.FullActive += activeN
-			o.FullInactive += inactiveN
-			if !exact {
-				o.FullUsageUnknown += n
-			}
-		}
+		g.Licenses[license] = lc
 	}
 	if err := rows.Err(); err != nil {
 		return o, fmt.Errorf("sqlstore: overview: %w", err)
 	}
+	rows.Close()
 
-	err = tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(full_licenses_purchased), 0) FROM organizations`).Scan(&o.SeatsBought)
-	if err != nil {
-		return o, fmt.Errorf("sqlstore: overview: seats: %w", err)
+	if err := overviewLeavers(ctx, tx, q.InactiveBefore, org); err != nil {
+		return o, fmt.Errorf("sqlstore: overview: leavers: %w", err)
 	}
+	for _, g := range orgs {
+		o.Orgs = append(o.Orgs, *g)
+		addOrg(&o, g)
+	}
+	slices.SortFunc(o.Orgs, func(a, b roster.OrgOverview) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.OrgID, b.OrgID))
+	})
 	return o, nil
+}
+
+// addOrg adds one organization's counts to the totals.
+func addOrg(o *roster.Overview, g *roster.OrgOverview) {
+	o.Accounts += g.Accounts
+	o.Deactivated += g.Deactivated
+	o.SeatsBought += g.SeatsFromMiro
+	o.UsageUnknown += g.UsageUnknown
+	o.NeverActive += g.NeverActive
+	o.Guests += g.Guests
+	o.External += g.External
+	o.Inferred += g.Inferred
+	for l, c := range g.Licenses {
+		o.ByLicense[l] += c.Assigned
+	}
+	full := g.Licenses[roster.LicenseFull]
+	o.FullAssigned += full.Assigned
+	o.FullActive += full.Active
+	o.FullInactive += full.Inactive
+	o.FullUsageUnknown += full.UsageUnknown
+}
+
+// overviewOrgs are the organizations connections reach, keyed by Miro
+// id: named by Miro's organization record, else by a connection; Exact
+// when an organization-level connection covers one.
+func overviewOrgs(ctx context.Context, tx *sql.Tx) (map[string]*roster.OrgOverview, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT c.org_id, c.level, c.org_name, c.team_name,
+		COALESCE(o.name, ''), COALESCE(o.full_licenses_purchased, 0)
+		FROM connections c LEFT JOIN organizations o ON o.miro_org_id = c.org_id
+		ORDER BY c.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	orgs := map[string]*roster.OrgOverview{}
+	for rows.Next() {
+		var (
+			id, level, orgName, teamName, miroName string
+			seats                                  int
+		)
+		if err := rows.Scan(&id, &level, &orgName, &teamName, &miroName, &seats); err != nil {
+			return nil, err
+		}
+		g, ok := orgs[id]
+		if !ok {
+			g = &roster.OrgOverview{OrgID: id, Licenses: map[string]roster.LicenseCount{}}
+			orgs[id] = g
+		}
+		if roster.Level(level) == roster.LevelOrganization {
+			g.Exact = true
+			g.SeatsFromMiro = seats
+		}
+		switch {
+		case miroName != "":
+			g.Name = miroName
+		case g.Name == "" && orgName != "":
+			g.Name = orgName
+		case g.Name == "" && id == "":
+			g.Name = "Teams outside an organization"
+		case g.Name == "":
+			g.Name = teamName
+		}
+	}
+	return orgs, rows.Err()
+}
+
+// leaverIDs are the ids of accounts whose email is a directory person's
+// who left, or one of their aliases. It starts from the people who left
+// (people_status), usually few, and finds accounts by their email index.
+const leaverIDs = `SELECT l.id FROM people p JOIN accounts l ON l.email = lower(p.email) WHERE p.status = 'left'
+	UNION SELECT l.id FROM people p JOIN person_aliases pa ON pa.person_id = p.id
+		JOIN accounts l ON l.email = lower(pa.email) WHERE p.status = 'left'`
+
+// overviewLeavers counts, per organization and license, the accounts not
+// deactivated that the directory says left (by email or alias): they
+// still hold a license.
+func overviewLeavers(ctx context.Context, tx *sql.Tx, inactiveBefore time.Time, org func(string) *roster.OrgOverview) error {
+	rows, err := tx.QueryContext(ctx, `SELECT a.org_id, a.license, COUNT(*), COUNT(CASE WHEN `+inactiveSQL("$1")+` THEN 1 END)
+		FROM accounts a WHERE a.left_at IS NULL AND a.active AND a.id IN (`+leaverIDs+`)
+		GROUP BY a.org_id, a.license`, tv(inactiveBefore))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			orgID, license string
+			n, inactive    int
+		)
+		if err := rows.Scan(&orgID, &license, &n, &inactive); err != nil {
+			return err
+		}
+		g := org(orgID)
+		lc := g.Licenses[license]
+		lc.Leavers += n
+		lc.InactiveLeavers += inactive
+		g.Licenses[license] = lc
+	}
+	return rows.Err()
 }
 
 // Trend lists the points of the last limit successful syncs (all when
@@ -326,4 +448,135 @@ func (db *DB) teamStats(ctx context.Context, q store.TeamStatsQuery) (store.Team
 		return page, fmt.Errorf("connections: %w", err)
 	}
 	return page, nil
+}
+
+// licenseDaysKept is how long daily license points are kept.
+const licenseDaysKept = 2 * 365 * 24 * time.Hour
+
+// writeLicenseDays records the accounts as a sync leaves them, per
+// organization and license, as the point of the sync's day (UTC): the
+// last sync of a day overwrites the day's earlier ones. One grouped scan
+// of the accounts_overview index, whatever the diff.
+func writeLicenseDays(ctx context.Context, tx *sql.Tx, at time.Time) error {
+	today := day(at)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM license_days WHERE day = $1 OR day < $2`,
+		today, day(at.Add(-licenseDaysKept))); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO license_days (day, org_id, license, purchased, assigned, active, inactive, usage_unknown)
+		SELECT $1, a.org_id, a.license, 0, COUNT(*), COUNT(CASE WHEN `+activeSQL("$2")+` THEN 1 END),
+			COUNT(CASE WHEN `+inactiveSQL("$2")+` THEN 1 END), COUNT(CASE WHEN NOT a.license_exact THEN 1 END)
+		FROM accounts a WHERE a.left_at IS NULL AND a.active
+		GROUP BY a.org_id, a.license`, today, tv(at.Add(-trendActivityWindow)))
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE license_days SET purchased = (SELECT o.full_licenses_purchased
+			FROM organizations o WHERE o.miro_org_id = license_days.org_id)
+		WHERE day = $1 AND license = $2 AND org_id IN (SELECT miro_org_id FROM organizations)`, today, roster.LicenseFull)
+	return err
+}
+
+// LicenseDays lists the daily points of one organization (every one when
+// orgID is ""), from since on, by day.
+func (db *DB) LicenseDays(ctx context.Context, orgID string, since time.Time) ([]roster.LicenseDay, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT day, org_id, license, purchased, assigned, active, inactive, usage_unknown
+		FROM license_days WHERE day >= $1 AND ($2 = '' OR org_id = $2) ORDER BY day, org_id, license`, day(since), orgID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: license days: %w", err)
+	}
+	defer rows.Close()
+	var out []roster.LicenseDay
+	for rows.Next() {
+		var (
+			d roster.LicenseDay
+			s string
+		)
+		if err := rows.Scan(&s, &d.OrgID, &d.License, &d.Purchased, &d.Assigned, &d.Active, &d.Inactive, &d.UsageUnknown); err != nil {
+			return nil, fmt.Errorf("sqlstore: license days: %w", err)
+		}
+		if d.Day, err = parseDay(s); err != nil {
+			return nil, fmt.Errorf("sqlstore: license days: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: license days: %w", err)
+	}
+	return out, nil
+}
+
+// Chargeback groups one organization's accounts (not left, not
+// deactivated) by team or by department, with the license seats each
+// holds. By team, a person in n teams counts 1/n in each, and people in
+// no team form a row of their own (Key ""), so rows add up to the
+// organization. By department, people the directory does not know form
+// the row with Key "". Rows are by name.
+func (db *DB) Chargeback(ctx context.Context, q store.ChargebackQuery) ([]store.ChargebackRow, error) {
+	var query string
+	switch q.By {
+	case store.ChargebackByTeam:
+		query = `SELECT m.miro_team_id, t.name, a.license, COUNT(*), SUM(1.0 / tc.n)
+			FROM accounts a
+			JOIN memberships m ON m.account_id = a.id
+			JOIN teams t ON t.miro_team_id = m.miro_team_id
+			JOIN (SELECT account_id, COUNT(*) AS n FROM memberships GROUP BY account_id) tc ON tc.account_id = a.id
+			WHERE a.org_id = $1 AND a.left_at IS NULL AND a.active
+			GROUP BY m.miro_team_id, t.name, a.license
+			UNION ALL
+			SELECT '', '', a.license, COUNT(*), COUNT(*) FROM accounts a
+			WHERE a.org_id = $1 AND a.left_at IS NULL AND a.active
+				AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = a.id)
+			GROUP BY a.license`
+	case store.ChargebackByDepartment:
+		query = `SELECT COALESCE(p.department, ''), COALESCE(p.department, ''), a.license, COUNT(*), COUNT(*)
+			FROM accounts a LEFT JOIN people p ON lower(p.email) = a.email AND a.email <> ''
+			WHERE a.org_id = $1 AND a.left_at IS NULL AND a.active
+			GROUP BY COALESCE(p.department, ''), a.license`
+	default:
+		return nil, fmt.Errorf("sqlstore: chargeback: group by %q, not team or department: %w", q.By, store.ErrInvalid)
+	}
+	rows, err := db.db.QueryContext(ctx, query, q.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: chargeback: %w", err)
+	}
+	defer rows.Close()
+	byKey := map[string]*store.ChargebackRow{}
+	for rows.Next() {
+		var (
+			key, name, license string
+			n                  int
+			share              float64
+		)
+		if err := rows.Scan(&key, &name, &license, &n, &share); err != nil {
+			return nil, fmt.Errorf("sqlstore: chargeback: %w", err)
+		}
+		r, ok := byKey[key]
+		if !ok {
+			r = &store.ChargebackRow{Key: key, Name: name, Shares: map[string]float64{}}
+			byKey[key] = r
+		}
+		r.People += n
+		r.Shares[license] += share
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: chargeback: %w", err)
+	}
+	out := make([]store.ChargebackRow, 0, len(byKey))
+	for _, r := range byKey {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b store.ChargebackRow) int {
+		// The catch-all row ("no team", "not in the directory") comes last.
+		return cmp.Or(cmp.Compare(boolInt(a.Key == ""), boolInt(b.Key == "")),
+			cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.Key, b.Key))
+	})
+	return out, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -114,7 +114,7 @@ func BenchmarkOverview100k(b *testing.B) {
 			db := dashboardStore(b, backend.dsn(b))
 			b.Run("overview", func(b *testing.B) {
 				timeOps(b, func() {
-					o, err := db.Overview(ctx, cutoff)
+					o, err := db.Overview(ctx, store.OverviewQuery{InactiveBefore: cutoff})
 					if err != nil || o.Accounts == 0 {
 						b.Fatalf("overview: %v", err)
 					}

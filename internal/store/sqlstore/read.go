@@ -14,7 +14,15 @@ import (
 // accountSelect reads accounts as a. LastSeenAt is derived: the newest
 // last sync of the connections that see an account not left, the stored
 // value once it left.
-const accountSelect = `SELECT a.id, a.miro_user_id, a.email, a.name, a.org_id, a.org_role, a.admin_roles, a.license,
+const accountSelect = `SELECT a.id, a.miro_user_id, a.email, a.name, ` + accountSelectRest
+
+// accountDisplaySelect reads accounts as accountSelect does, but with the
+// name people see: the directory's where it knows the email, else Miro's
+// (display_name, 00009_search.sql). For the users list and the user page;
+// a sync diffs against Miro's own name.
+const accountDisplaySelect = `SELECT a.id, a.miro_user_id, a.email, a.display_name, ` + accountSelectRest
+
+const accountSelectRest = `a.org_id, a.org_role, a.admin_roles, a.license,
 	a.license_exact, a.active, a.last_activity_at, a.license_assigned_at, a.first_seen_at,
 	CASE WHEN a.left_at IS NULL THEN COALESCE((SELECT MAX(c.last_sync_at)
 		FROM connection_accounts s JOIN connections c ON c.id = s.connection_id
@@ -249,9 +257,9 @@ func (db *DB) Accounts(ctx context.Context, f store.AccountFilter) ([]roster.Acc
 	return out, nil
 }
 
-// Account reads one account.
+// Account reads one account, named as the users list names it.
 func (db *DB) Account(ctx context.Context, id int64) (roster.Account, error) {
-	a, err := scanAccount(db.db.QueryRowContext(ctx, accountSelect+` WHERE a.id = $1`, id))
+	a, err := scanAccount(db.db.QueryRowContext(ctx, accountDisplaySelect+` WHERE a.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return roster.Account{}, fmt.Errorf("sqlstore: account %d: %w", id, store.ErrNotFound)
 	}

@@ -117,6 +117,9 @@ func (db *DB) ApplySync(ctx context.Context, run *roster.SyncRun, d store.Diff) 
 		if err := insertTrendPoint(ctx, tx, r); err != nil {
 			return fmt.Errorf("insert trend point: %w", err)
 		}
+		if err := writeLicenseDays(ctx, tx, r.EndedAt); err != nil {
+			return fmt.Errorf("write license days: %w", err)
+		}
 		return nil
 	})
 	if err != nil {

@@ -461,14 +461,26 @@ func testApplyEmptyDiff(t *testing.T, s store.Store) {
 	run.EndedAt = t0.Add(24 * time.Hour)
 	require.NoError(t, s.ApplySync(ctx(), &run, store.Diff{}))
 
+	// The day's license points: one row per license held, full's purchase
+	// count set from its organization where it has one.
+	days, err := s.LicenseDays(ctx(), "", t0.Add(24*time.Hour))
+	require.NoError(t, err)
+	require.NotEmpty(t, days)
+	purchased := 0 // rows whose purchase count came from an organization
+	for _, d := range days {
+		if d.Purchased > 0 {
+			purchased++
+		}
+	}
 	if written >= 0 {
-		require.Equal(t, 3, sqliteChanges(t, s)-written, "an empty diff writes the run, the connection and the trend point, nothing else")
+		require.Equal(t, 3+len(days)+purchased, sqliteChanges(t, s)-written,
+			"an empty diff writes the run, the connection, the trend point and the day's license points, nothing else")
 	}
 
 	after := dump(t, s)
 	if before != nil {
-		require.Equal(t, withoutTables(before, "sync_runs", "connections", "trend_points"),
-			withoutTables(after, "sync_runs", "connections", "trend_points"), "an empty diff wrote rows")
+		require.Equal(t, withoutTables(before, "sync_runs", "connections", "trend_points", "license_days"),
+			withoutTables(after, "sync_runs", "connections", "trend_points", "license_days"), "an empty diff wrote rows")
 		require.Len(t, after["sync_runs"], 2)
 		require.Len(t, after["connections"], 1)
 		require.Equal(t, before["trend_points"], after["trend_points"][:len(before["trend_points"])],
