@@ -177,16 +177,18 @@ func (s *Sim) adminUpdateMember(w http.ResponseWriter, r *http.Request) {
 		License        *string    `json:"license"`
 		Active         *bool      `json:"active"`
 		LastActivityAt *time.Time `json:"lastActivityAt"`
-		Email          *string    `json:"email"`
-		GivenName      *string    `json:"givenName"`
-		FamilyName     *string    `json:"familyName"`
+		// LicenseAssignedAt backdates the license's assignment.
+		LicenseAssignedAt *time.Time `json:"licenseAssignedAt"`
+		Email             *string    `json:"email"`
+		GivenName         *string    `json:"givenName"`
+		FamilyName        *string    `json:"familyName"`
 	}
 	if err := decodeAdminJSON(r, &in); err != nil {
 		writeError(w, err)
 		return
 	}
 	u, err := s.UpdateMember(r.PathValue("id"), UserPatch{Role: in.Role, License: in.License, Active: in.Active,
-		LastActivityAt: in.LastActivityAt, Email: in.Email, GivenName: in.GivenName, FamilyName: in.FamilyName})
+		LastActivityAt: in.LastActivityAt, LicenseAssignedAt: in.LicenseAssignedAt, Email: in.Email, GivenName: in.GivenName, FamilyName: in.FamilyName})
 	if err != nil {
 		adminError(w, err)
 		return

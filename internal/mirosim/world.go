@@ -353,9 +353,12 @@ func (w *World) reassignContent(t *Team, userID string) {
 // (admin endpoints, tests): Active does not touch the license, unlike
 // setActive.
 type UserPatch struct {
-	Role, License                *string
-	Active                       *bool
-	LastActivityAt               *time.Time
+	Role, License  *string
+	Active         *bool
+	LastActivityAt *time.Time
+	// LicenseAssignedAt backdates the license's assignment, after a
+	// License change (which sets it to now).
+	LicenseAssignedAt            *time.Time
 	Email, GivenName, FamilyName *string
 }
 
@@ -393,6 +396,9 @@ func (w *World) updateUser(id string, p UserPatch, now time.Time) (*User, error)
 		u.LicenseAssignedAt = now
 		w.record(AuditEvent{OrgID: u.OrgID, Event: "license_changed", Category: "users", CreatedAt: now,
 			ObjectID: u.ID, ObjectName: u.Email, Details: map[string]any{"license": u.License}})
+	}
+	if p.LicenseAssignedAt != nil {
+		u.LicenseAssignedAt = *p.LicenseAssignedAt
 	}
 	if p.Active != nil {
 		u.Active = *p.Active

@@ -37,6 +37,13 @@ func activeSQL(cutoff string) string {
 	return `(a.license_exact AND ` + activityAt + ` >= ` + cutoff + `)`
 }
 
+// idleSQL is active by the inactivity rule (cut-off inactive) but not in
+// use since used: the activity rule's time (activityAt), so a license
+// assigned after used is in use.
+func idleSQL(inactive, used string) string {
+	return `(` + activeSQL(inactive) + ` AND ` + activityAt + ` < ` + used + `)`
+}
+
 // Overview counts the accounts not left, per organization, in one
 // consistent read: one grouped scan of the accounts_overview index (a few
 // dozen groups per organization, summed here), the leavers (accounts the
@@ -66,7 +73,7 @@ func (db *DB) Overview(ctx context.Context, q store.OverviewQuery) (roster.Overv
 		COUNT(*), COUNT(a.last_activity_at), COUNT(CASE WHEN `+activeSQL("$1")+` THEN 1 END),
 		COUNT(CASE WHEN `+inactiveSQL("$1")+` THEN 1 END),
 		COUNT(CASE WHEN a.license_exact AND a.last_activity_at >= $2 THEN 1 END),
-		COUNT(CASE WHEN `+activeSQL("$1")+` AND NOT (a.last_activity_at >= $2) THEN 1 END)
+		COUNT(CASE WHEN `+idleSQL("$1", "$2")+` THEN 1 END)
 		FROM accounts a WHERE a.left_at IS NULL
 		GROUP BY a.org_id, a.active, a.license, a.org_role, a.license_exact`, tv(q.InactiveBefore), tv(q.UsedSince))
 	if err != nil {
