@@ -10,7 +10,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"roster"
 	"roster/internal/connect"
@@ -185,8 +188,10 @@ func startDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (_ 
 var demoDepartments = []string{"Engineering", "Sales", "Design", "Operations"}
 
 // demoDirectory fills the directory with up to 400 of the organization's
-// internal members, in departments with managers, one in 25 of whom has
-// left the company but still holds a Miro account: what offboarding is for.
+// internal members, named as the simulator named them, in departments
+// with managers, one in 25 of whom has left the company but still holds a
+// Miro account: what offboarding is for. Miro gives no names, so the users
+// list shows the directory's.
 func demoDirectory(ctx context.Context, st store.Store, orgConn int64) error {
 	accs, err := st.Accounts(ctx, store.AccountFilter{ConnectionID: orgConn, OrgRole: roster.OrgRoleInternalUser, Limit: 400})
 	if err != nil {
@@ -198,7 +203,8 @@ func demoDirectory(ctx context.Context, st store.Store, orgConn int64) error {
 			continue
 		}
 		dept := demoDepartments[i%len(demoDepartments)]
-		p := roster.Person{Email: a.Email, Name: a.Name, Department: dept, Status: roster.PersonActive, ManagerEmail: managers[dept]}
+		p := roster.Person{Email: a.Email, Name: cmp.Or(demoPersonName(a.Email), a.Name), Department: dept,
+			Status: roster.PersonActive, ManagerEmail: managers[dept]}
 		if managers[dept] == "" {
 			managers[dept] = a.Email
 		} else if i%25 == 0 {
@@ -209,6 +215,22 @@ func demoDirectory(ctx context.Context, st store.Store, orgConn int64) error {
 		}
 	}
 	return nil
+}
+
+// demoPersonName is the given and family name of the simulated person
+// whose email is email: the simulator writes emails as
+// given.family.n@domain. It is "" for any other email.
+func demoPersonName(email string) string {
+	local, _, _ := strings.Cut(email, "@")
+	parts := strings.Split(local, ".")
+	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+		return ""
+	}
+	title := func(s string) string {
+		r, n := utf8.DecodeRuneInString(s)
+		return string(unicode.ToUpper(r)) + s[n:]
+	}
+	return title(parts[0]) + " " + title(parts[1])
 }
 
 // demoWorkflows saves the ready templates, disabled, on the organization

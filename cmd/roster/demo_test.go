@@ -65,6 +65,21 @@ func TestDemo(t *testing.T) {
 	left, err := d.app.store.People(ctx, store.PeopleFilter{Status: roster.PersonLeft})
 	require.NoError(t, err)
 	require.NotZero(t, left.Total, "the directory has leavers for offboarding to preview")
+	// Miro gives the organization's members no names: the users list
+	// shows the directory's, given and family names.
+	people, err := d.app.store.People(ctx, store.PeopleFilter{Limit: 1000})
+	require.NoError(t, err)
+	require.NotEmpty(t, people.People)
+	users, err := d.app.store.ListAccounts(ctx, store.AccountQuery{Limit: 1000})
+	require.NoError(t, err)
+	shown := map[string]string{}
+	for _, a := range users.Accounts {
+		shown[a.Email] = a.Name
+	}
+	for _, p := range people.People {
+		require.Regexp(t, `^[A-Z][a-z]+ [A-Z][a-z]+$`, p.Name, p.Email)
+		require.Equal(t, p.Name, shown[p.Email], p.Email)
+	}
 	ws, err := d.app.store.Workflows(ctx)
 	require.NoError(t, err)
 	require.Len(t, ws, 3)

@@ -47,8 +47,9 @@ func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) usersQuery(r *http.Request, limit int) (store.AccountQuery, error) {
 	q := r.URL.Query()
 	f := store.AccountQuery{
-		Search: strings.TrimSpace(q.Get("q")), License: q.Get("license"), OrgRole: q.Get("role"), MiroTeamID: q.Get("team"),
-		Activity: q.Get("activity"), Status: q.Get("status"), Sort: cmp.Or(q.Get("sort"), "email"), Cursor: q.Get("cursor"),
+		Search: strings.TrimSpace(q.Get("q")), Org: q.Get("org"), License: q.Get("license"), OrgRole: q.Get("role"), MiroTeamID: q.Get("team"),
+		Activity: q.Get("activity"), Status: q.Get("status"), Directory: q.Get("directory"),
+		Sort: cmp.Or(q.Get("sort"), "email"), Cursor: q.Get("cursor"),
 	}
 	var err error
 	if f.ConnectionID, err = parseID("connection", q.Get("connection")); err != nil {
@@ -77,12 +78,15 @@ func (s *Server) usersQuery(r *http.Request, limit int) (store.AccountQuery, err
 	if err := f.Check(); errors.As(err, &qe) {
 		return f, invalidField(qe.Param, "%s", qe.Error())
 	}
-	if f.Activity == "active" || f.Activity == "inactive" {
+	if f.Activity == "active" || f.Activity == "inactive" || f.Activity == "idle" {
 		settings, err := s.store.Settings(r.Context())
 		if err != nil {
 			return f, fmt.Errorf("load settings: %w", err)
 		}
 		f.ActiveSince = insights.InactiveBefore(s.now(), settings.InactivityDays)
+	}
+	if f.Activity == "idle" {
+		f.UsedSince = insights.UsedSince(s.now())
 	}
 	return f, nil
 }

@@ -92,6 +92,7 @@ type Store interface {
 	Contracts
 	Directory
 	Workflows
+	BulkRuns
 }
 
 // Operators are the people who log in to roster, their sessions and API
@@ -280,19 +281,32 @@ type TeamStatsPage struct {
 
 // AccountQuery is a page of the users list. Zero fields do not filter.
 type AccountQuery struct {
-	Search       string // case-insensitive substring of email or name
+	// Search is a case-insensitive substring of the email, Miro's name or
+	// the directory's name.
+	Search string
+	// Org is the Miro organization whose data describes the account
+	// (roster.Account.OrgID), exactly.
+	Org          string
 	License      string
 	OrgRole      string
 	MiroTeamID   string
 	ConnectionID int64
 	// Activity: "inactive" (roster.Account.Inactive with ActiveSince as
 	// the cut-off), "active" (usage known and not inactive; usage unknown
-	// is neither), "never" (no recorded activity at all; needs no
-	// ActiveSince), or "" for any. It does not look at the active flag:
+	// is neither), "never" (usage known and no recorded activity at all;
+	// needs no ActiveSince), "unknown" (usage unknown: seen only through
+	// team-level connections, which report no activity), "idle" (active,
+	// but not in use since UsedSince: what an Occasional license would not
+	// be billed for), or "" for any. It does not look at the active flag:
 	// Status does.
 	Activity    string
 	ActiveSince time.Time
-	Guests      bool // only guests and external users
+	UsedSince   time.Time
+	// Directory: "left" (the directory says the person left: by email or
+	// alias), "not_left" (every one else, the directory knowing them or
+	// not), or "" for any.
+	Directory string
+	Guests    bool // only guests and external users
 	// Status: "active" (the active flag on, not deactivated),
 	// "deactivated" (the flag off), or "" for both.
 	Status      string
@@ -309,9 +323,10 @@ type AccountQuery struct {
 
 // The values an AccountQuery's Sort, Activity and Status take ("" aside).
 var (
-	AccountSorts      = []string{"email", "name", "license", "last_activity"}
-	AccountActivities = []string{"active", "inactive", "never"}
-	AccountStatuses   = []string{"active", "deactivated"}
+	AccountSorts       = []string{"email", "name", "license", "last_activity"}
+	AccountActivities  = []string{"active", "inactive", "never", "unknown", "idle"}
+	AccountDirectories = []string{"left", "not_left"}
+	AccountStatuses    = []string{"active", "deactivated"}
 )
 
 // MaxSearchLength bounds a list's search text.
@@ -339,6 +354,8 @@ func (q AccountQuery) Check() error {
 		return bad("q", "is longer than %d characters", MaxSearchLength)
 	case q.Activity != "" && !slices.Contains(AccountActivities, q.Activity):
 		return bad("activity", "must be %s, got %q", orList(AccountActivities), q.Activity)
+	case q.Directory != "" && !slices.Contains(AccountDirectories, q.Directory):
+		return bad("directory", "must be %s, got %q", orList(AccountDirectories), q.Directory)
 	case q.Status != "" && !slices.Contains(AccountStatuses, q.Status):
 		return bad("status", "must be %s, got %q", orList(AccountStatuses), q.Status)
 	case q.Sort != "" && !slices.Contains(AccountSorts, q.Sort):
@@ -434,6 +451,7 @@ func (d Diff) Empty() bool {
 // AccountFilter selects accounts. Zero fields do not filter.
 type AccountFilter struct {
 	ConnectionID int64  // seen by this connection
+	Org          string // of this Miro organization (roster.Account.OrgID)
 	License      string // exact license value
 	OrgRole      string // exact org role value
 	MiroTeamID   string // member of this team

@@ -16,11 +16,13 @@ import (
 // sort shared by the page, its htmx fragment and the CSV export.
 type usersFilter struct {
 	Q          string
+	Org        string // Miro organization id
+	Directory  string // "left", "not_left" or ""
 	License    string
 	Role       string
 	Team       string // Miro team id
 	Connection int64
-	Activity   string // "active", "inactive", "never" or ""
+	Activity   string // "active", "inactive", "never", "unknown" or ""
 	Guests     bool   // only guests and external users
 	Status     string // "active", "deactivated" or ""
 	Sort       string // "email", "name", "license", "last_activity"
@@ -45,17 +47,19 @@ const (
 func parseUsersFilter(r *http.Request) (usersFilter, error) {
 	q := r.URL.Query()
 	f := usersFilter{
-		Q:        strings.TrimSpace(q.Get("q")),
-		License:  q.Get("license"),
-		Role:     q.Get("role"),
-		Team:     q.Get("team"),
-		Activity: q.Get("activity"),
-		Guests:   q.Get("guests") != "",
-		Status:   q.Get("status"),
-		Sort:     q.Get("sort"),
-		Desc:     q.Get("desc") != "",
-		Cursor:   q.Get("cursor"),
-		Limit:    defaultUsersPage,
+		Q:         strings.TrimSpace(q.Get("q")),
+		Org:       q.Get("org"),
+		Directory: q.Get("directory"),
+		License:   q.Get("license"),
+		Role:      q.Get("role"),
+		Team:      q.Get("team"),
+		Activity:  q.Get("activity"),
+		Guests:    q.Get("guests") != "",
+		Status:    q.Get("status"),
+		Sort:      q.Get("sort"),
+		Desc:      q.Get("desc") != "",
+		Cursor:    q.Get("cursor"),
+		Limit:     defaultUsersPage,
 	}
 	if v := q.Get("connection"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
@@ -82,12 +86,15 @@ func parseUsersFilter(r *http.Request) (usersFilter, error) {
 // the inactivity period.
 func (f usersFilter) query(inactivityDays int, now time.Time) store.AccountQuery {
 	q := store.AccountQuery{
-		Search: f.Q, License: f.License, OrgRole: f.Role, MiroTeamID: f.Team, ConnectionID: f.Connection,
-		Activity: f.Activity, Guests: f.Guests, Status: f.Status,
+		Search: f.Q, Org: f.Org, License: f.License, OrgRole: f.Role, MiroTeamID: f.Team, ConnectionID: f.Connection,
+		Activity: f.Activity, Guests: f.Guests, Status: f.Status, Directory: f.Directory,
 		Sort: f.Sort, Desc: f.Desc, Cursor: f.Cursor, Limit: f.Limit,
 	}
-	if f.Activity == "active" || f.Activity == "inactive" {
+	if f.Activity == "active" || f.Activity == "inactive" || f.Activity == "idle" {
 		q.ActiveSince = insights.InactiveBefore(now, inactivityDays)
+	}
+	if f.Activity == "idle" {
+		q.UsedSince = insights.UsedSince(now)
 	}
 	return q
 }
@@ -102,6 +109,8 @@ func (f usersFilter) values() url.Values {
 		}
 	}
 	set("q", f.Q)
+	set("org", f.Org)
+	set("directory", f.Directory)
 	set("license", f.License)
 	set("role", f.Role)
 	set("team", f.Team)
@@ -146,6 +155,6 @@ func (f usersFilter) exportHref() string {
 
 // Filtered reports whether any filter or search is set, for templates.
 func (f usersFilter) Filtered() bool {
-	return f.Q != "" || f.License != "" || f.Role != "" || f.Team != "" || f.Connection > 0 ||
+	return f.Q != "" || f.Org != "" || f.Directory != "" || f.License != "" || f.Role != "" || f.Team != "" || f.Connection > 0 ||
 		f.Activity != "" || f.Guests || f.Status != ""
 }

@@ -83,8 +83,17 @@ func TestUsers(t *testing.T) {
 		}},
 		{"Deactivated", "status=deactivated", func(a roster.Account) bool { return !a.Active }},
 		{"NotDeactivated", "status=active&license=full", func(a roster.Account) bool { return a.Active && a.License == "full" }},
-		{"Never", "activity=never", func(a roster.Account) bool { return a.LastActivityAt.IsZero() }},
-		{"NeverLoggedIn", "activity=never&status=active", func(a roster.Account) bool { return a.Active && a.LastActivityAt.IsZero() }},
+		// Never logged in is among people whose usage is known: the team
+		// connection reports no activity for anyone.
+		{"Never", "activity=never", func(a roster.Account) bool { return a.UsageKnown() && a.LastActivityAt.IsZero() }},
+		{"NeverLoggedIn", "activity=never&status=active", func(a roster.Account) bool {
+			return a.Active && a.UsageKnown() && a.LastActivityAt.IsZero()
+		}},
+		{"UsageUnknown", "activity=unknown", func(a roster.Account) bool { return !a.UsageKnown() }},
+		{"Org", "org=" + url.QueryEscape(f.org.OrgID), func(a roster.Account) bool { return a.OrgID == f.org.OrgID }},
+		{"OrgOfTheTeam", "org=" + url.QueryEscape(f.team.OrgID) + "&status=active", func(a roster.Account) bool {
+			return a.OrgID == f.team.OrgID && a.Active
+		}},
 		{"SearchEmail", "q=" + url.QueryEscape(strings.ToUpper(someone.Email)), func(a roster.Account) bool {
 			return strings.Contains(a.Email, someone.Email) || strings.Contains(strings.ToLower(a.Name), someone.Email)
 		}},
@@ -160,7 +169,7 @@ func TestUsers(t *testing.T) {
 	t.Run("ErrBadFilter", func(t *testing.T) {
 		for q, want := range map[string]string{
 			"connection=abc":  "connection must be a connection id",
-			"activity=sleepy": "activity must be active, inactive or never",
+			"activity=sleepy": "activity must be active, inactive, never, unknown or idle",
 			"status=left":     "status must be active or deactivated",
 			"status=1":        "status must be active or deactivated",
 			"sort=password":   "sort must be email, name, license or last_activity",

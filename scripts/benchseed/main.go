@@ -1,7 +1,8 @@
 // Command benchseed prepares a store for scripts/bench-load.sh: it seeds
 // the database with the dashboard benchmarks' organization
 // (storetest.SeedDashboard: 100,000 accounts, 1,000 teams, 300,000
-// memberships by default), creates a viewer and a session for it, and
+// memberships by default, and a directory that names 9 in 10 of the
+// people), creates a viewer and a session for it, and
 // prints the session cookie ("roster_session=...") on standard output, for
 // a load generator to send. It is a benchmark tool, not part of roster.
 //

@@ -6,6 +6,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -27,18 +28,30 @@ const (
 
 // accountSort is one sort of the users list: the columns it orders by,
 // before the id that breaks ties. They come from this whitelist only, never
-// from the caller. Each has an index ending in id (00002_operate.sql).
+// from the caller. Each has an index ending in id (00002_operate.sql;
+// display_name's in 00009_search.sql).
 type accountSort struct {
-	cols []string // string columns, compared as a row value
-	time bool     // last_activity_at, which may be NULL
+	cols  []string // string columns, compared as a row value
+	time  bool     // last_activity_at, which may be NULL
+	index string   // the index in the sort's order
 }
 
 var accountSorts = map[string]accountSort{
-	"email":         {cols: []string{"a.email"}},
-	"name":          {cols: []string{"a.name"}},
-	"license":       {cols: []string{"a.license", "a.email"}},
-	"last_activity": {time: true},
+	"email":         {cols: []string{"a.email"}, index: "accounts_email"},
+	"name":          {cols: []string{"a.display_name"}, index: "accounts_display_name"}, // the name the list shows
+	"license":       {cols: []string{"a.license", "a.email"}, index: "accounts_license_email"},
+	"last_activity": {time: true, index: "accounts_last_activity_at"},
 }
+
+// sqliteWalkFrom is the total from which a page on SQLite walks its
+// sort's index. SQLite keeps no statistics: it takes any filter with an
+// index (an organization, a license, never active) to be selective, reads
+// every row that passes it and sorts them, 100,000 for an organization
+// that holds everyone. Walking the sort's index instead stops after a
+// page: about limit × accounts ÷ total rows, a few thousand at most from
+// here on. Below it, the filters' indexes find the few rows quicker.
+// PostgreSQL has statistics and chooses itself.
+const sqliteWalkFrom = 1000
 
 // listCursor is what a NextCursor encodes: the sort it belongs to and the
 // last row's sort key and id. It travels as base64url JSON; it is opaque,
@@ -133,9 +146,8 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 		args  params
 	)
 	arg := args.add
-	// Outer spaces would match the one between every email and name.
-	if search := strings.TrimSpace(q.Search); search != "" {
-		where = append(where, `a.search LIKE `+arg("%"+escapeLike(strings.ToLower(search))+"%")+` ESCAPE '\'`)
+	if q.Org != "" {
+		where = append(where, `a.org_id = `+arg(q.Org))
 	}
 	if q.License != "" {
 		where = append(where, `a.license = `+arg(q.License))
@@ -158,26 +170,46 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 		if q.ActiveSince.IsZero() {
 			return page, fmt.Errorf("activity %q needs ActiveSince: %w", q.Activity, store.ErrInvalid)
 		}
-		if q.Activity == "active" {
-			where = append(where, activeSQL(arg(tv(q.ActiveSince))))
-		} else {
-			where = append(where, inactiveSQL(arg(tv(q.ActiveSince))))
+		// activeSQL and inactiveSQL on the stored activity_at (00009_search.sql),
+		// so that the accounts_filters index holds the range.
+		op := ` >= `
+		if q.Activity == "inactive" {
+			op = ` < `
 		}
+		where = append(where, `a.license_exact = TRUE AND a.activity_at`+op+arg(tv(q.ActiveSince)))
 	case "never":
-		// No cut-off: never active is a fact, not a period.
-		where = append(where, `a.last_activity_at IS NULL`)
+		// No cut-off: never active is a fact, not a period. Only where
+		// usage is known: a team-level connection reports no activity.
+		where = append(where, `a.license_exact = TRUE AND a.last_activity_at IS NULL`)
+	case "unknown":
+		where = append(where, `a.license_exact = FALSE`)
+	case "idle":
+		if q.ActiveSince.IsZero() || q.UsedSince.IsZero() {
+			return page, fmt.Errorf("activity %q needs ActiveSince and UsedSince: %w", q.Activity, store.ErrInvalid)
+		}
+		where = append(where, `a.license_exact = TRUE AND a.activity_at >= `+arg(tv(q.ActiveSince))+
+			` AND a.activity_at < `+arg(tv(q.UsedSince)))
 	default:
-		return page, fmt.Errorf("activity %q is not active, inactive or never: %w", q.Activity, store.ErrInvalid)
+		return page, fmt.Errorf("activity %q is not active, inactive, never, unknown or idle: %w", q.Activity, store.ErrInvalid)
+	}
+	switch q.Directory {
+	case "":
+	case "left":
+		where = append(where, `a.id IN (`+leaverIDs+`)`)
+	case "not_left":
+		where = append(where, `a.id NOT IN (`+leaverIDs+`)`)
+	default:
+		return page, fmt.Errorf("directory %q is neither left nor not_left: %w", q.Directory, store.ErrInvalid)
 	}
 	if q.Guests {
 		where = append(where, `a.org_role IN (`+arg(roster.OrgRoleTeamGuest)+`, `+arg(roster.OrgRoleExternalUser)+`)`)
 	}
 	switch q.Status {
 	case "":
-	case "active":
-		where = append(where, `a.active`)
+	case "active": // an equality, which an index takes
+		where = append(where, `a.active = TRUE`)
 	case "deactivated":
-		where = append(where, `NOT a.active`)
+		where = append(where, `a.active = FALSE`)
 	default:
 		return page, fmt.Errorf("status %q is neither active nor deactivated: %w", q.Status, store.ErrInvalid)
 	}
@@ -185,22 +217,54 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 		where = append(where, `a.left_at IS NULL`)
 	}
 
-	// The total ignores the cursor: it is the same on every page.
-	count := `SELECT COUNT(*) FROM accounts a`
-	if len(where) > 0 {
-		count += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	countArgs := slices.Clone(args)
-
+	var cursor *listCursor
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor, q.Sort, q.Desc)
 		if err != nil {
 			return page, err
 		}
-		where = append(where, keysetAfter(srt, c, q.Desc, arg))
+		cursor = &c
 	}
-	if notText(q.Search, q.License, q.OrgRole, q.MiroTeamID) {
+	if notText(q.Search, q.Org, q.License, q.OrgRole, q.MiroTeamID) {
 		return page, nil
+	}
+
+	// One read transaction: the page and its total agree, and SQLite's
+	// single connection is taken once.
+	tx, err := db.db.BeginTx(ctx, db.dialect.readTx)
+	if err != nil {
+		return page, err
+	}
+	defer tx.Rollback()
+	if db.dialect.name == "postgres" {
+		// Plan each query for its values: a statement prepared once and
+		// planned for any pattern would read a two-character search, which
+		// no trigram narrows, through the whole trigram index (six times
+		// slower than a scan), and any organization as if it were small.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+			return page, err
+		}
+	}
+	// Outer spaces would match the one between every email and name.
+	if search := strings.TrimSpace(q.Search); search != "" {
+		cond, err := db.searchSQL(ctx, tx, strings.ToLower(search), arg)
+		if err != nil {
+			return page, fmt.Errorf("search: %w", err)
+		}
+		where = append(where, cond)
+	}
+
+	// The total ignores the cursor: it is the same on every page. It comes
+	// first: it tells SQLite's page how to read (sqliteWalkFrom).
+	count := `SELECT COUNT(*) FROM accounts a`
+	if len(where) > 0 {
+		count += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	if err := tx.QueryRowContext(ctx, count, args...).Scan(&page.Total); err != nil {
+		return page, fmt.Errorf("count: %w", err)
+	}
+	if cursor != nil {
+		where = append(where, keysetAfter(srt, *cursor, q.Desc, arg))
 	}
 	dir := ` ASC`
 	if q.Desc {
@@ -221,26 +285,20 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 	}
 	order = append(order, `a.id`+dir)
 
-	query := accountSelect
+	query := accountDisplaySelect
+	// Except by last activity among the never active, who are one end of
+	// that index, which SQLite reads them by.
+	if db.dialect.name == "sqlite" && page.Total >= sqliteWalkFrom && !(srt.time && q.Activity == "never") {
+		query += ` INDEXED BY ` + srt.index
+	}
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	// One row more than the page tells whether another page follows.
 	query += ` ORDER BY ` + strings.Join(order, `, `) + ` LIMIT ` + arg(limit+1)
-
-	// One read transaction: the page and its total agree, and SQLite's
-	// single connection is taken once.
-	tx, err := db.db.BeginTx(ctx, db.dialect.readTx)
-	if err != nil {
-		return page, err
-	}
-	defer tx.Rollback()
 	err = queryAccounts(ctx, tx, query, args, func(a roster.Account) { page.Accounts = append(page.Accounts, a) })
 	if err != nil {
 		return page, err
-	}
-	if err := tx.QueryRowContext(ctx, count, countArgs...).Scan(&page.Total); err != nil {
-		return page, fmt.Errorf("count: %w", err)
 	}
 	if len(page.Accounts) > limit {
 		page.Accounts = page.Accounts[:limit]
@@ -250,7 +308,7 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 			switch col {
 			case "a.email":
 				c.Keys = append(c.Keys, last.Email)
-			case "a.name":
+			case "a.display_name":
 				c.Keys = append(c.Keys, last.Name)
 			case "a.license":
 				c.Keys = append(c.Keys, last.License)
@@ -294,6 +352,43 @@ func keysetAfter(srt accountSort, c listCursor, desc bool, arg func(any) string)
 		return `((a.last_activity_at, a.id) < (` + arg(tv(*c.At)) + `, ` + id + `) OR a.last_activity_at IS NULL)`
 	}
 }
+
+// searchSQL is the condition "the email, Miro's name or the directory's
+// name holds s", s lower-cased as search and dir_search are (by Go, not
+// by the database).
+//
+// On SQLite a search of three characters or more is a phrase of the
+// trigram index (accounts_search, 00009_search.sql): FTS5 finds a phrase
+// in the index alone, where its LIKE would recheck every candidate row.
+// But a phrase that most rows hold (the company's domain) lists tens of
+// thousands of rows to look up one by one, which reading every row beats:
+// the first sqliteSearchSample matches, in rowid order, tell which. A
+// shorter search reads every row. PostgreSQL's planner takes LIKE to its
+// trigram indexes, or not, itself.
+func (db *DB) searchSQL(ctx context.Context, tx *sql.Tx, s string, arg func(any) string) (string, error) {
+	like := func() string {
+		p := arg("%" + escapeLike(s) + "%")
+		return `(a.search LIKE ` + p + ` ESCAPE '\' OR a.dir_search LIKE ` + p + ` ESCAPE '\')`
+	}
+	if db.dialect.name != "sqlite" || utf8.RuneCountInString(s) < 3 {
+		return like(), nil
+	}
+	phrase := `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	var n, last sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MAX(rowid) FROM (SELECT rowid FROM accounts_search
+		WHERE accounts_search MATCH $1 LIMIT $2)`, phrase, sqliteSearchSample).Scan(&n, &last)
+	if err != nil {
+		return "", err
+	}
+	if n.Int64 == sqliteSearchSample && n.Int64*4 > last.Int64 {
+		return like(), nil // more than a quarter of the rows so far
+	}
+	return `a.id IN (SELECT rowid FROM accounts_search WHERE accounts_search MATCH ` + arg(phrase) + `)`, nil
+}
+
+// sqliteSearchSample is how many matches of a search SQLite reads to
+// judge how many rows hold it.
+const sqliteSearchSample = 2000
 
 // escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
 func escapeLike(s string) string {

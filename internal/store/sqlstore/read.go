@@ -223,6 +223,9 @@ func (db *DB) Accounts(ctx context.Context, f store.AccountFilter) ([]roster.Acc
 	if f.ConnectionID != 0 {
 		where = append(where, `EXISTS (SELECT 1 FROM connection_accounts v WHERE v.account_id = a.id AND v.connection_id = `+arg(f.ConnectionID)+`)`)
 	}
+	if f.Org != "" {
+		where = append(where, `a.org_id = `+arg(f.Org))
+	}
 	if f.License != "" {
 		where = append(where, `a.license = `+arg(f.License))
 	}

@@ -25,7 +25,7 @@ func TestNoStoredTextMatches(t *testing.T) {
 		p := roster.Person{Email: "ada@example.com", ExternalID: "00u1"}
 		require.NoError(t, db.UpsertPerson(ctx, &p))
 		for _, bad := range []string{"a\x00", "\x00", "\xe9", "user1\xff"} {
-			for _, q := range []store.AccountQuery{{Search: bad}, {License: bad}, {OrgRole: bad}, {MiroTeamID: bad}} {
+			for _, q := range []store.AccountQuery{{Search: bad}, {Org: bad}, {License: bad}, {OrgRole: bad}, {MiroTeamID: bad}} {
 				page, err := db.ListAccounts(ctx, q)
 				require.NoError(t, err, "%+v", q)
 				require.Empty(t, page.Accounts)

@@ -998,8 +998,11 @@ func testTeamStats(t *testing.T, s store.Store) {
 
 // listFixture stores 40 accounts not left (and one left) whose sort keys
 // repeat, so that ties are broken by id: 5 names in two cases, 3 licenses,
-// 6 activity times and never. Of the 40, 10 were never active (every 4th)
-// and 8 are deactivated (i%5 == 1), 2 of them never active (16, 36).
+// 6 activity times and never. Those with the unknown license (i%3 == 2, 13
+// of the 40) have unknown usage, as a team-level connection sees them. Of
+// the 40, 10 have no activity (every 4th), 7 of them with usage known (all
+// but 8, 20, 32), and 8 are deactivated (i%5 == 1), 2 of them never active
+// (16, 36) and 2 with usage unknown (11, 26).
 func listFixture(t *testing.T, s store.Store) (connID int64, want []roster.Account) {
 	t.Helper()
 	c := create(t, s, orgConnection("o1"))
@@ -1007,6 +1010,7 @@ func listFixture(t *testing.T, s store.Store) (connID int64, want []roster.Accou
 	d := store.Diff{Teams: []roster.Team{{MiroTeamID: "t1", OrgID: "o1", Name: "T"}}}
 	for i := range 41 {
 		a := account(i, []string{roster.LicenseFull, roster.LicenseFree, roster.LicenseUnknown}[i%3])
+		a.LicenseExact = i%3 != 2
 		a.Email = fmt.Sprintf("%c%02d@example.com", 'a'+(i*7)%26, i)
 		if i%10 == 3 {
 			a.Email = "same@example.com" // identical emails page by id
@@ -1089,18 +1093,26 @@ func testListAccountsPaging(t *testing.T, s store.Store) {
 			}
 		}
 	}
-	// Activity "never" and Status page like any filter: every matching row
-	// once, in order, with the hand-counted total.
+	// Activity "never" and "unknown" and Status page like any filter:
+	// every matching row once, in order, with the hand-counted total.
+	// Never active is among those whose usage is known: no activity from a
+	// team-level connection says nothing.
 	for _, tc := range []struct {
 		q    store.AccountQuery
 		keep func(roster.Account) bool
 		n    int
 	}{
-		{store.AccountQuery{Activity: "never"}, func(a roster.Account) bool { return a.LastActivityAt.IsZero() }, 10},
+		{store.AccountQuery{Activity: "never"}, func(a roster.Account) bool { return a.UsageKnown() && a.LastActivityAt.IsZero() }, 7},
+		{store.AccountQuery{Activity: "unknown"}, func(a roster.Account) bool { return !a.UsageKnown() }, 13},
 		{store.AccountQuery{Status: "active"}, func(a roster.Account) bool { return a.Active }, 32},
 		{store.AccountQuery{Status: "deactivated"}, func(a roster.Account) bool { return !a.Active }, 8},
-		{store.AccountQuery{Activity: "never", Status: "active"}, func(a roster.Account) bool { return a.Active && a.LastActivityAt.IsZero() }, 8},
-		{store.AccountQuery{Activity: "never", Status: "deactivated"}, func(a roster.Account) bool { return !a.Active && a.LastActivityAt.IsZero() }, 2},
+		{store.AccountQuery{Activity: "never", Status: "active"}, func(a roster.Account) bool {
+			return a.Active && a.UsageKnown() && a.LastActivityAt.IsZero()
+		}, 5},
+		{store.AccountQuery{Activity: "never", Status: "deactivated"}, func(a roster.Account) bool {
+			return !a.Active && a.UsageKnown() && a.LastActivityAt.IsZero()
+		}, 2},
+		{store.AccountQuery{Activity: "unknown", Status: "active"}, func(a roster.Account) bool { return a.Active && !a.UsageKnown() }, 11},
 		{store.AccountQuery{License: roster.LicenseFull, Status: "active"}, func(a roster.Account) bool { return a.Active && a.License == roster.LicenseFull }, 11},
 	} {
 		for _, sort := range []string{"email", "last_activity"} {
@@ -1154,7 +1166,10 @@ func testListAccountsFilters(t *testing.T, s store.Store) {
 	require.Equal(t, []string{"u005", "u006", "u010"}, ids(store.AccountQuery{Guests: true}))
 	require.Equal(t, []string{"u004", "u010"}, ids(store.AccountQuery{Status: "deactivated"}))
 	require.Equal(t, []string{"u001", "u002", "u003", "u005", "u006", "u008", "u009"}, ids(store.AccountQuery{Status: "active"}))
+	// u003 and u005 never logged in; u008 and u009 are usage unknown
+	// (u009's activity came from a team-level sync), never "never".
 	require.Equal(t, []string{"u003", "u005"}, ids(store.AccountQuery{Activity: "never"}))
+	require.Equal(t, []string{"u008", "u009"}, ids(store.AccountQuery{Activity: "unknown"}))
 	// "never" needs no cut-off, and one given changes nothing.
 	require.Equal(t, []string{"u003", "u005"}, ids(store.AccountQuery{Activity: "never", ActiveSince: cutoff}))
 	require.Equal(t, []string{"u003"}, ids(store.AccountQuery{Activity: "never", License: "full"}))
@@ -1169,6 +1184,7 @@ func testListAccountsFilters(t *testing.T, s store.Store) {
 		return page.Total
 	}
 	require.Equal(t, o.NeverActive, total(store.AccountQuery{Activity: "never", Status: "active"}))
+	require.Equal(t, o.UsageUnknown, total(store.AccountQuery{Activity: "unknown", Status: "active"}))
 	require.Equal(t, o.Deactivated, total(store.AccountQuery{Status: "deactivated"}))
 	require.Equal(t, o.Accounts-o.Deactivated, total(store.AccountQuery{Status: "active"}))
 	for license, n := range o.ByLicense {

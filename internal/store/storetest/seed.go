@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,7 +35,7 @@ func FirstSyncDiff(n int) store.Diff {
 	for i := range n {
 		id := fmt.Sprintf("3458764%012d", i)
 		d.Accounts = append(d.Accounts, roster.Account{
-			MiroUserID: id, Email: fmt.Sprintf("user%d@example.com", i), Name: fmt.Sprintf("User %d", i),
+			MiroUserID: id, Email: fmt.Sprintf("user%d@example.com", i), Name: fmt.Sprintf("User %d", i), OrgID: "o1",
 			OrgRole: "organization_internal_user", License: roster.LicenseFull, LicenseExact: true, Active: true,
 			LastActivityAt: at.Add(-time.Duration(i) * time.Minute), LicenseAssignedAt: at.Add(-time.Hour), FirstSeenAt: at,
 		})
@@ -82,7 +84,8 @@ func DashboardDiff(n int) store.Diff {
 }
 
 // SeedDashboard stores an organization-level connection synced once (at
-// SeedAt) with DashboardDiff(n), in one ApplySync, and returns the
+// SeedAt) with DashboardDiff(n), in one ApplySync, after a directory that
+// knows 9 in 10 of its people (SeedDirectory), and returns the
 // connection. On PostgreSQL it then runs VACUUM ANALYZE, as autovacuum
 // would soon after a first sync. It is for benchmarks and load tests; the
 // connection has no token, and a sync interval of 10 years so that a
@@ -97,7 +100,13 @@ func SeedDashboard(ctx context.Context, db *sqlstore.DB, n int) (roster.Connecti
 		return c, fmt.Errorf("seed: start the sync run: %w", err)
 	}
 	run.EndedAt = SeedAt
-	if err := db.ApplySync(ctx, &run, DashboardDiff(n)); err != nil {
+	d := DashboardDiff(n)
+	// The directory first, as an identity provider would have pushed it:
+	// the accounts take its names as the sync inserts them.
+	if err := SeedDirectory(ctx, db, d.Accounts); err != nil {
+		return c, fmt.Errorf("seed: the directory: %w", err)
+	}
+	if err := db.ApplySync(ctx, &run, d); err != nil {
 		return c, fmt.Errorf("seed: apply the sync: %w", err)
 	}
 	if db.Dialect() == "postgres" {
@@ -106,6 +115,82 @@ func SeedDashboard(ctx context.Context, db *sqlstore.DB, n int) (roster.Connecti
 		}
 	}
 	return c, nil
+}
+
+// Directory names of the seed: 40 given names by 40 family names.
+var (
+	seedGivenNames = []string{"Aisha", "Alejandro", "Amara", "Andrei", "Astrid", "Bruno", "Camille", "Chidi",
+		"Daniela", "Dmitri", "Elif", "Emeka", "Fatima", "Felix", "Giulia", "Hamid", "Ingrid", "Jonas",
+		"Kaito", "Leila", "Lucas", "Magnus", "Mariam", "Mateo", "Nadia", "Nikolai", "Olga", "Oscar",
+		"Priyanka", "Rafael", "Rania", "Sofia", "Stefan", "Thabo", "Valentina", "Viktor", "Yasmin", "Yuki",
+		"Zainab", "Zoltan"}
+	seedFamilyNames = []string{"Abara", "Bergström", "Castellano", "Dąbrowski", "Eriksen", "Fernández",
+		"Gallagher", "Hoffmann", "Iwasaki", "Jovanović", "Kowalczyk", "Lindqvist", "Mbeki", "Nakashima",
+		"Okonkwo", "Petrov", "Quintero", "Rasmussen", "Schneider", "Takahashi", "Ulrich", "Vasquez",
+		"Wójcik", "Xavier", "Yilmaz", "Zhang", "Achterberg", "Boateng", "Cardoso", "Delacroix",
+		"Esposito", "Fitzgerald", "Grünewald", "Halvorsen", "Ibáñez", "Jankowski", "Kaczmarek",
+		"Lombardi", "Marchetti", "Novotný"}
+)
+
+// SeedDirectory writes the directory people of accounts, straight into
+// the tables in a few large statements (one UpsertPerson per person
+// would take minutes): 9 in 10 accounts' emails belong to a person, 1 in
+// 20 of them as an alias of another email; people are named from
+// seedGivenNames and seedFamilyNames, in 20 departments, and 1 in 100 has
+// left. The search column is what roster writes (lower(email name
+// department), lower-cased by Go).
+func SeedDirectory(ctx context.Context, db *sqlstore.DB, accounts []roster.Account) error {
+	type person struct{ email, name, department, status, alias string }
+	var people []person
+	for i, a := range accounts {
+		n := i + 1 // the account's id once synced into an empty store
+		if n%10 == 9 {
+			continue
+		}
+		p := person{email: a.Email, department: fmt.Sprintf("Department %d", n%20), status: string(roster.PersonActive)}
+		given, family := seedGivenNames[i%len(seedGivenNames)], seedFamilyNames[(i/len(seedGivenNames))%len(seedFamilyNames)]
+		p.name = given + " " + family
+		if n%100 == 5 {
+			p.status = string(roster.PersonLeft)
+		}
+		if n%20 == 7 {
+			p.email, p.alias = strings.ToLower(fmt.Sprintf("%s.%s.%d@corp.example.com", given, family, n)), a.Email
+		}
+		people = append(people, p)
+	}
+	tx, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	at := SeedAt.Format("2006-01-02T15:04:05.000000Z") // the store's time layout
+	const rows = 40                                    // 6 parameters a row, under 300 a statement
+	for batch := range slices.Chunk(people, rows) {
+		var b strings.Builder
+		args := []any{at}
+		b.WriteString(`INSERT INTO people (email, name, department, status, search, created_at, updated_at) VALUES `)
+		for i, p := range batch {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			k := len(args)
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $1, $1)", k+1, k+2, k+3, k+4, k+5)
+			args = append(args, p.email, p.name, p.department, p.status, strings.ToLower(p.email+" "+p.name+" "+p.department))
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	for _, p := range people {
+		if p.alias == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO person_aliases (person_id, email)
+			SELECT id, $2 FROM people WHERE lower(email) = $1`, p.email, p.alias); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // Seed100k opens the database dsn names and seeds it with
@@ -117,4 +202,18 @@ func Seed100k(tb testing.TB, dsn string) (*sqlstore.DB, roster.Connection) {
 	c, err := SeedDashboard(context.Background(), db, SeedMembers)
 	require.NoError(tb, err)
 	return db, c
+}
+
+// SeedLicenseDays copies the seed's daily license points to each of the
+// days before SeedAt, so that a trend has two years of points to read.
+func SeedLicenseDays(ctx context.Context, db *sqlstore.DB, days int) error {
+	for i := 1; i < days; i++ {
+		_, err := db.SQL().ExecContext(ctx, `INSERT INTO license_days (day, org_id, license, purchased, assigned, active, inactive, usage_unknown)
+			SELECT $1, org_id, license, purchased, assigned, active, inactive, usage_unknown FROM license_days WHERE day = $2`,
+			SeedAt.AddDate(0, 0, -i).Format(time.DateOnly), SeedAt.Format(time.DateOnly))
+		if err != nil {
+			return fmt.Errorf("seed: license days: %w", err)
+		}
+	}
+	return nil
 }

@@ -2,45 +2,48 @@
 -- The users list at 100,000 accounts: names from the directory, an
 -- indexed substring search, and indexes for its filters.
 
--- The directory's name of each email, as a person's email or alias.
--- name_search is that name lower-cased by roster (Go's Unicode rules, the
--- same on both dialects): cut from people.search, which roster writes as
--- lower(email || ' ' || name || ' ' || department). Lower-casing keeps the
--- number of characters, so the name starts after the email and a space.
-CREATE VIEW directory_names AS
-    SELECT lower(p.email) AS email, p.name, substr(p.search, length(p.email) + 2, length(p.name)) AS name_search
-    FROM people p
-    UNION ALL
-    SELECT lower(x.email), p.name, substr(p.search, length(p.email) + 2, length(p.name))
-    FROM person_aliases x JOIN people p ON p.id = x.person_id;
-
--- dir_name and dir_search are the directory's name of the account's email
--- ('' when the directory does not know it), kept by the triggers below on
--- every write of accounts, people and aliases. The list shows and sorts by
--- display_name: the directory's name where it has one, else Miro's; it
--- sorts bytewise, as name does.
+-- dir_name is the directory's name of the account's email: the name of
+-- the person whose email or alias it is, '' when none. dir_search is that
+-- name lower-cased by roster (Go's Unicode rules, the same on both
+-- dialects), cut from people.search, which roster writes as lower(email
+-- name department): lower-casing keeps the number of characters, so the
+-- name starts after the email and a space. Triggers below keep both true
+-- on every write of accounts, people and aliases; their lookups name the
+-- collation of each lower(email) index (people's email is "C", aliases'
+-- the database's), or PostgreSQL would not use it. The list shows and
+-- sorts by display_name: the directory's name where it has one, else
+-- Miro's, bytewise as name sorts.
 ALTER TABLE accounts ADD COLUMN dir_name TEXT COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE accounts ADD COLUMN dir_search TEXT NOT NULL DEFAULT '';
 ALTER TABLE accounts ADD COLUMN display_name TEXT COLLATE "C"
     GENERATED ALWAYS AS (CASE WHEN dir_name <> '' THEN dir_name ELSE name END) STORED;
--- What users search matches: the email, Miro's name and the directory's,
--- all lower-cased by roster.
-ALTER TABLE accounts ADD COLUMN search_text TEXT GENERATED ALWAYS AS (search || ' ' || dir_search) STORED;
-UPDATE accounts SET
-    dir_name = COALESCE((SELECT d.name FROM directory_names d WHERE d.email = accounts.email LIMIT 1), ''),
-    dir_search = COALESCE((SELECT d.name_search FROM directory_names d WHERE d.email = accounts.email LIMIT 1), '')
-    WHERE email IN (SELECT email FROM directory_names);
+UPDATE accounts a SET (dir_name, dir_search) = (
+        SELECT COALESCE(MAX(p.name), ''), COALESCE(MAX(substr(p.search, length(p.email) + 2, length(p.name))), '')
+        FROM people p WHERE p.id = (SELECT id FROM people WHERE lower(email) = lower(a.email) COLLATE "C"
+            UNION ALL SELECT person_id FROM person_aliases WHERE lower(email) = lower(a.email) COLLATE "default" LIMIT 1))
+    WHERE lower(a.email) IN (SELECT lower(email) FROM people UNION ALL SELECT lower(email) FROM person_aliases);
 
 DROP INDEX accounts_name;
 CREATE INDEX accounts_display_name ON accounts (display_name, id);
 
--- The search index: a trigram GIN index on search_text, so that LIKE
--- '%abc%' is an index lookup for any run of three characters or more.
+-- activity_at is roster.Account.ActivityAt, what the one inactivity rule
+-- counts from (activityAt in sqlstore, in the same words): the later of
+-- the last activity and the license's assignment, first seen where Miro
+-- gives neither. In this index, the users list's filters (license,
+-- status, usage known, inactive or active before a cut-off) are one range
+-- and its total a count of index entries, not of rows.
+ALTER TABLE accounts ADD COLUMN activity_at TIMESTAMPTZ GENERATED ALWAYS AS (CASE WHEN last_activity_at IS NULL THEN COALESCE(license_assigned_at, first_seen_at)
+    WHEN license_assigned_at IS NULL OR last_activity_at >= license_assigned_at THEN last_activity_at
+    ELSE license_assigned_at END) STORED;
+CREATE INDEX accounts_filters ON accounts (license, active, license_exact, activity_at, org_id, org_role, last_activity_at, left_at);
+
+-- The search index: trigram GIN indexes on search (the email and Miro's
+-- name) and dir_search (the directory's name), so that LIKE '%abc%' on
+-- either is an index lookup for any run of three characters or more.
 -- pg_trgm is one extension for the whole database, shared by every
 -- schema: it is installed once (in public when there is one, so that
 -- dropping one roster schema keeps it), under a lock, since several
--- schemas may migrate at once. The view gives SQLite's search table's
--- name and columns to accounts: one query serves both.
+-- schemas may migrate at once.
 -- +goose StatementBegin
 DO $$
 DECLARE
@@ -53,20 +56,25 @@ BEGIN
         ext_schema := COALESCE((SELECT nspname FROM pg_namespace WHERE nspname = 'public'), current_schema());
         EXECUTE format('CREATE EXTENSION pg_trgm SCHEMA %I', ext_schema);
     END IF;
-    EXECUTE format('CREATE INDEX accounts_search_text ON accounts USING gin (search_text %I.gin_trgm_ops)', ext_schema);
+    EXECUTE format('CREATE INDEX accounts_search ON accounts USING gin (search %I.gin_trgm_ops)', ext_schema);
+    EXECUTE format('CREATE INDEX accounts_dir_search ON accounts USING gin (dir_search %I.gin_trgm_ops)', ext_schema);
 END $$;
 -- +goose StatementEnd
-CREATE VIEW accounts_search AS SELECT id AS rowid, search_text FROM accounts;
 
--- An account's directory name follows its email.
+-- An account's directory name follows its email. The triggers' queries
+-- take their generic plans at once: PL/pgSQL would otherwise plan them
+-- afresh on each call for a while, which made a bulk write of people
+-- five times slower.
 -- +goose StatementBegin
-CREATE FUNCTION accounts_directory_name() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION accounts_directory_name() RETURNS trigger LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.email IS NOT DISTINCT FROM OLD.email THEN
         RETURN NEW;
     END IF;
-    SELECT d.name, d.name_search INTO NEW.dir_name, NEW.dir_search
-        FROM directory_names d WHERE d.email = NEW.email LIMIT 1;
+    SELECT p.name, substr(p.search, length(p.email) + 2, length(p.name)) INTO NEW.dir_name, NEW.dir_search
+        FROM people p WHERE p.id = (SELECT id FROM people WHERE lower(email) = lower(NEW.email) COLLATE "C"
+            UNION ALL SELECT person_id FROM person_aliases WHERE lower(email) = lower(NEW.email) COLLATE "default" LIMIT 1);
     IF NOT FOUND THEN
         NEW.dir_name := '';
         NEW.dir_search := '';
@@ -80,19 +88,18 @@ CREATE TRIGGER accounts_directory_name BEFORE INSERT OR UPDATE OF email ON accou
 -- A change in the directory renames the accounts of every email it
 -- touches: the person's own, old and new, and its aliases'.
 -- +goose StatementBegin
-CREATE FUNCTION directory_names_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION directory_names_changed() RETURNS trigger LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-    emails TEXT[];
+    emails TEXT[] := ARRAY[lower(OLD.email), lower(NEW.email)];
 BEGIN
     IF TG_TABLE_NAME = 'people' THEN
-        emails := ARRAY[lower(OLD.email), lower(NEW.email)] || ARRAY(
-            SELECT lower(x.email) FROM person_aliases x WHERE x.person_id IN (OLD.id, NEW.id));
-    ELSE
-        emails := ARRAY[lower(OLD.email), lower(NEW.email)];
+        emails := emails || ARRAY(SELECT lower(x.email) FROM person_aliases x WHERE x.person_id IN (OLD.id, NEW.id));
     END IF;
-    UPDATE accounts a SET
-        dir_name = COALESCE((SELECT d.name FROM directory_names d WHERE d.email = a.email LIMIT 1), ''),
-        dir_search = COALESCE((SELECT d.name_search FROM directory_names d WHERE d.email = a.email LIMIT 1), '')
+    UPDATE accounts a SET (dir_name, dir_search) = (
+            SELECT COALESCE(MAX(p.name), ''), COALESCE(MAX(substr(p.search, length(p.email) + 2, length(p.name))), '')
+            FROM people p WHERE p.id = (SELECT id FROM people WHERE lower(email) = lower(a.email) COLLATE "C"
+                UNION ALL SELECT person_id FROM person_aliases WHERE lower(email) = lower(a.email) COLLATE "default" LIMIT 1))
         WHERE a.email = ANY (emails);
     RETURN NULL;
 END $$;
@@ -108,12 +115,12 @@ DROP TRIGGER people_directory_names ON people;
 DROP FUNCTION directory_names_changed();
 DROP TRIGGER accounts_directory_name ON accounts;
 DROP FUNCTION accounts_directory_name();
-DROP VIEW accounts_search;
-DROP INDEX accounts_search_text;
+DROP INDEX accounts_dir_search;
+DROP INDEX accounts_search;
+DROP INDEX accounts_filters;
+ALTER TABLE accounts DROP COLUMN activity_at;
 DROP INDEX accounts_display_name;
 CREATE INDEX accounts_name ON accounts (name, id);
-ALTER TABLE accounts DROP COLUMN search_text;
 ALTER TABLE accounts DROP COLUMN display_name;
 ALTER TABLE accounts DROP COLUMN dir_search;
 ALTER TABLE accounts DROP COLUMN dir_name;
-DROP VIEW directory_names;
