@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"roster"
 	"roster/internal/store"
@@ -21,6 +23,35 @@ type usersPage struct {
 	NextHref, FirstHref, CSVHref string
 	InactivityDays               int
 	Options                      usersOptions
+	// Bulk is the selection and its bar, for admins of a roster that
+	// runs workflows (bulk actions run as workflow runs).
+	Bulk *usersBulk
+}
+
+// RoleWords is an organization role as people say it.
+func (usersPage) RoleWords(role string) string {
+	switch role {
+	case roster.OrgRoleInternalAdmin:
+		return "admin"
+	case roster.OrgRoleInternalUser:
+		return "member"
+	case roster.OrgRoleExternalUser:
+		return "external user"
+	case roster.OrgRoleTeamGuest:
+		return "guest"
+	case "":
+		return "-"
+	}
+	return strings.ReplaceAll(role, "_", " ")
+}
+
+// usersBulk is what the users list's bulk bar offers.
+type usersBulk struct {
+	// Filter is the list's filter, encoded, for "all matching"; Return
+	// the list as it is, for the confirmation's way back.
+	Filter, Return string
+	Teams          []roster.Team
+	Workflows      []option
 }
 
 // usersOptions are the choices of the filter form.
@@ -61,6 +92,11 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) error {
 	if f.Cursor != "" {
 		p.FirstHref = f.href("/users", "")
 	}
+	if p.CanAct && s.wf != nil {
+		if p.Bulk, err = s.usersBulk(r, f); err != nil {
+			return err
+		}
+	}
 	if r.Header.Get("HX-Request") != "" && r.Header.Get("HX-Target") == "users-results" {
 		s.renderFragment(w, r, "users", "results", p)
 		return nil
@@ -70,6 +106,30 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.render(w, r, http.StatusOK, "users", p)
 	return nil
+}
+
+// usersBulk loads what the bulk bar offers: the teams to remove people
+// from and the saved workflows to run.
+func (s *Server) usersBulk(r *http.Request, f usersFilter) (*usersBulk, error) {
+	ctx := r.Context()
+	filter := f.values()
+	filter.Del("limit")
+	b := &usersBulk{Filter: filter.Encode(), Return: f.href("/users", f.Cursor)}
+	var err error
+	if b.Teams, err = s.store.Teams(ctx, 0); err != nil {
+		return nil, fmt.Errorf("list teams: %w", err)
+	}
+	slices.SortFunc(b.Teams, func(a, c roster.Team) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(c.Name))
+	})
+	ws, err := s.store.Workflows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list workflows: %w", err)
+	}
+	for _, w := range ws {
+		b.Workflows = append(b.Workflows, option{strconv.FormatInt(w.ID, 10), w.Name})
+	}
+	return b, nil
 }
 
 // usersCSVPath is the API's CSV export of the users list: the dashboard

@@ -24,7 +24,9 @@ import (
 // not /workflows/{id}/edit, which the ServeMux would refuse as conflicting
 // with GET /workflows/runs/{id} (both match /workflows/runs/edit); its
 // form posts to POST /workflows/{id}/edit, beside enable and disable
-// (POST /workflows/edit/{id} would conflict with those).
+// (POST /workflows/edit/{id} would conflict with those). So too the dry
+// run's pages are GET /workflows/dry-run/{id}, its form's POST
+// /workflows/{id}/dry-run.
 func (s *Server) workflowRoutes() []route {
 	return []route{
 		{"GET", "/workflows", viewer, s.workflowsPage},
@@ -37,6 +39,7 @@ func (s *Server) workflowRoutes() []route {
 		{"POST", "/workflows/{id}/enable", admin, s.workflowEnable},
 		{"POST", "/workflows/{id}/disable", admin, s.workflowEnable},
 		{"POST", "/workflows/{id}/delete", admin, s.workflowDelete},
+		{"GET", "/workflows/dry-run/{id}", admin, s.workflowDryRun},
 		{"POST", "/workflows/{id}/dry-run", admin, s.workflowDryRun},
 		{"POST", "/workflows/{id}/run", admin, s.workflowRunNow},
 		{"GET", "/workflows/runs", viewer, s.workflowRunsPage},

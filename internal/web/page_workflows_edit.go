@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +27,7 @@ type workflowEditor struct {
 	Errors []roster.WorkflowFieldError
 	// Checked says the definition validated (Check, or before a dry run).
 	Checked bool
-	DryRun  *workflow.DryRun
+	DryRun  *dryRunView
 	// New from a template: the template and connection it was built with.
 	Template    string
 	Templates   []string
@@ -166,11 +167,19 @@ func (s *Server) workflowEditSubmit(w http.ResponseWriter, r *http.Request) erro
 		}
 		ed.Checked = true
 	case "dry-run":
-		d, err := s.wf.Preview(ctx, wf, nil)
+		view, err := peopleViewOf(r.URL.Query())
+		if err != nil {
+			return err
+		}
+		d, err := s.wf.PreviewPeople(ctx, wf, nil, view)
 		if err != nil {
 			return fieldErrsOr(err, invalid)
 		}
-		ed.Checked, ed.DryRun = true, &d
+		// Its pages post the definition again: it is saved nowhere.
+		ed.Checked, ed.DryRun = true, newDryRunView(d, func(v workflow.PeopleView) navLink {
+			return navLink{Href: ed.Action + "?" + peopleViewQuery(v).Encode() + "#dry-people",
+				Post: []hiddenField{{"csrf", ed.CSRF}, {"op", "dry-run"}, {"yaml", ed.YAML}}}
+		})
 	case "save":
 		saved, err := s.wf.Save(ctx, wf)
 		if err != nil {
@@ -219,15 +228,28 @@ func fieldErrsOr(err error, invalid func(roster.WorkflowErrors) error) error {
 	return err
 }
 
-// workflowDryRun is POST /workflows/{id}/dry-run: the stored workflow's
-// preview (workflow.Preview), optionally for the emails given.
+// workflowDryRun is POST /workflows/{id}/dry-run, and its pages GET
+// /workflows/dry-run/{id}: the stored
+// workflow's preview (workflow.PreviewPeople), optionally for the emails
+// given (a form field, or, on its GET pages, a comma-separated query
+// parameter): the summary first, then the people a page at a time
+// (show=left_out, from=<n>).
 func (s *Server) workflowDryRun(w http.ResponseWriter, r *http.Request) error {
 	wf, err := s.loadWorkflow(r)
 	if err != nil {
 		return err
 	}
+	q := r.URL.Query()
+	view, err := peopleViewOf(q)
+	if err != nil {
+		return err
+	}
+	emails := parseEmails(q.Get("emails"))
+	if r.Method == http.MethodPost {
+		emails = parseEmails(r.PostFormValue("emails"))
+	}
 	ed := workflowEditor{Page: s.page(r, "Dry run of "+wf.Name), workflowNav: workflowNav{"list"}, ID: wf.ID, Name: wf.Name}
-	d, err := s.wf.Preview(r.Context(), wf, parseEmails(r.PostFormValue("emails")))
+	d, err := s.wf.PreviewPeople(r.Context(), wf, emails, view)
 	var fe roster.WorkflowErrors
 	if errors.As(err, &fe) {
 		ed.Errors = fe
@@ -237,7 +259,56 @@ func (s *Server) workflowDryRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("preview workflow %d: %w", wf.ID, err)
 	}
-	ed.Checked, ed.DryRun = true, &d
+	ed.Checked, ed.DryRun = true, newDryRunView(d, func(v workflow.PeopleView) navLink {
+		u := peopleViewQuery(v)
+		if len(emails) > 0 {
+			u.Set("emails", strings.Join(emails, ","))
+		}
+		href := fmt.Sprintf("/workflows/dry-run/%d", wf.ID)
+		if len(u) > 0 {
+			href += "?" + u.Encode()
+		}
+		return navLink{Href: href + "#dry-people"}
+	})
 	s.render(w, r, http.StatusOK, "workflow_dryrun", ed)
 	return nil
+}
+
+// dryRunView is a dry run as the "dry-run" template shows it: the
+// summary first, then its page of people with their tabs and pager.
+type dryRunView struct {
+	*workflow.DryRun
+	Summary   summaryView
+	PeopleNav peopleNav
+}
+
+func newDryRunView(d workflow.DryRun, link func(workflow.PeopleView) navLink) *dryRunView {
+	return &dryRunView{DryRun: &d, Summary: summaryView{Summary: d.Summary, Selected: "People considered", Would: "Would run"},
+		PeopleNav: newPeopleNav(d.Summary, d.View, "Would run", link)}
+}
+
+// peopleViewOf reads the page of people a preview lists: show=left_out
+// and from=<people to skip>.
+func peopleViewOf(q url.Values) (workflow.PeopleView, error) {
+	v := workflow.PeopleView{LeftOut: q.Get("show") == "left_out"}
+	if f := q.Get("from"); f != "" {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return v, errBadRequest(fmt.Sprintf("from must be a number of people to skip, got %q.", f))
+		}
+		v.Offset = n
+	}
+	return v, nil
+}
+
+// peopleViewQuery is the query of a page of people.
+func peopleViewQuery(v workflow.PeopleView) url.Values {
+	u := url.Values{}
+	if v.LeftOut {
+		u.Set("show", "left_out")
+	}
+	if v.Offset > 0 {
+		u.Set("from", strconv.Itoa(v.Offset))
+	}
+	return u
 }

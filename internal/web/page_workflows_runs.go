@@ -69,6 +69,72 @@ type workflowRunsPage struct {
 	// The filter.
 	Workflow, Status, Email string
 	NextHref, FirstHref     string
+	// Bulk is the bulk run whose runs these are (?bulk=<id>); BulkRuns
+	// the latest bulk runs, above the unfiltered list.
+	Bulk     *bulkProgressView
+	BulkRuns []bulkProgressView
+}
+
+// bulkProgressView is a bulk run's progress as the runs page shows it.
+type bulkProgressView struct {
+	workflow.BulkProgress
+	Words string    // what it does
+	Href  string    // its runs
+	Poll  string    // its progress and runs, polled until it finishes
+	Bar   runCounts // its runs by status, as a bar
+	// Statuses filter its runs by status (those it has).
+	Statuses []navLink
+}
+
+// Who is who started the bulk run, in plain words.
+func (v bulkProgressView) Who() string { return actorWords(v.Run.Actor) }
+
+// actorWords is an audit actor in plain words: the operator's email, "API
+// key <name>", "workflow <name>".
+func actorWords(actor string) string {
+	kind, name, ok := strings.Cut(actor, ":")
+	switch {
+	case !ok:
+		return actor
+	case kind == "operator":
+		return name
+	case kind == "apikey":
+		return "API key " + name
+	}
+	return kind + " " + name
+}
+
+// bulkRunsShown is how many bulk runs the runs page lists above the runs.
+const bulkRunsShown = 10
+
+// bulkView is p's progress for the runs page.
+func (s *Server) bulkView(r *http.Request, p workflow.BulkProgress) (bulkProgressView, error) {
+	v := bulkProgressView{BulkProgress: p, Href: fmt.Sprintf("/workflows/runs?bulk=%d", p.Run.ID),
+		Poll: fmt.Sprintf("/workflows/runs?bulk=%d&part=bulk", p.Run.ID), Bar: newRunCounts("", p.Counts)}
+	b := p.Run
+	switch b.Action {
+	case roster.BulkRemoveFromTeam:
+		v.Words = "Remove from team " + b.TeamID
+		teams, err := s.store.Teams(r.Context(), 0)
+		if err != nil {
+			return v, fmt.Errorf("list teams: %w", err)
+		}
+		for _, t := range teams {
+			if t.MiroTeamID == b.TeamID && t.Name != "" {
+				v.Words = fmt.Sprintf("Remove from team %s (%s)", t.Name, t.MiroTeamID)
+			}
+		}
+	case roster.BulkWorkflow:
+		v.Words = fmt.Sprintf("Run workflow %d", b.WorkflowID)
+		if wf, err := s.store.Workflow(r.Context(), b.WorkflowID); err == nil {
+			v.Words = "Run the workflow " + wf.Name
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return v, fmt.Errorf("load workflow %d: %w", b.WorkflowID, err)
+		}
+	default:
+		v.Words = workflow.BulkActionWords(b.Action)
+	}
+	return v, nil
 }
 
 // workflowRunsPage is GET /workflows/runs: runs filtered by workflow,
@@ -87,16 +153,37 @@ func (s *Server) workflowRunsPage(w http.ResponseWriter, r *http.Request) error 
 	if f.BeforeID, err = formID("before", q.Get("before")); err != nil {
 		return err
 	}
+	bulkID, err := formID("bulk", q.Get("bulk"))
+	if err != nil {
+		return err
+	}
 	if p.Status != "" && !f.Status.Valid() {
 		return errBadRequest(fmt.Sprintf("status must be one of succeeded, failed, cancelled, running or waiting, got %q.", p.Status))
 	}
-	page, err := s.store.Runs(ctx, f)
-	if err != nil {
+	var page store.RunPage
+	if bulkID > 0 {
+		// A bulk run's runs: its progress first, then its runs.
+		bp, err := s.wf.BulkRunProgress(ctx, bulkID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errNotFound(fmt.Sprintf("No bulk run %d.", bulkID))
+		}
+		if err != nil {
+			return err
+		}
+		v, err := s.bulkView(r, bp)
+		if err != nil {
+			return err
+		}
+		p.Bulk, p.Title = &v, fmt.Sprintf("Bulk run %d", bulkID)
+		if page, err = s.store.BulkRunRuns(ctx, bp.Run, f); err != nil {
+			return fmt.Errorf("list the runs of bulk run %d: %w", bulkID, err)
+		}
+	} else if page, err = s.store.Runs(ctx, f); err != nil {
 		return fmt.Errorf("list workflow runs: %w", err)
 	}
 	link := func(before int64, counts bool) string {
 		v := url.Values{}
-		for k, val := range map[string]string{"workflow": p.Workflow, "status": p.Status, "email": p.Email} {
+		for k, val := range map[string]string{"workflow": p.Workflow, "status": p.Status, "email": p.Email, "bulk": q.Get("bulk")} {
 			if val != "" {
 				v.Set(k, val)
 			}
@@ -124,12 +211,54 @@ func (s *Server) workflowRunsPage(w http.ResponseWriter, r *http.Request) error 
 		s.renderFragment(w, r, "workflow_runs", "counts", p.Progress)
 		return nil
 	}
+	if p.Bulk != nil {
+		// The bulk run's progress and its runs refresh together, every 2 s
+		// until it finishes; its statuses filter by link.
+		p.Bulk.Poll = link(f.BeforeID, false) + "&part=bulk"
+		for _, st := range append([]roster.RunStatus{""}, roster.RunStatuses...) {
+			v := url.Values{"bulk": {q.Get("bulk")}}
+			label, n := "all", 0
+			if st != "" {
+				v.Set("status", string(st))
+				label, n = string(st), page.Counts[st]
+			} else {
+				for _, c := range page.Counts {
+					n += c
+				}
+			}
+			if st == "" || n > 0 {
+				p.Bulk.Statuses = append(p.Bulk.Statuses, navLink{Label: fmt.Sprintf("%s (%s)", label, formatThousands(strconv.Itoa(n))),
+					Href: "/workflows/runs?" + v.Encode(), Current: string(st) == p.Status})
+			}
+		}
+		if q.Get("part") == "bulk" {
+			s.renderFragment(w, r, "workflow_runs", "bulk-live", p)
+			return nil
+		}
+	}
 	ws, err := s.store.Workflows(ctx)
 	if err != nil {
 		return fmt.Errorf("list workflows: %w", err)
 	}
 	for _, wf := range ws {
 		p.Workflows = append(p.Workflows, option{strconv.FormatInt(wf.ID, 10), wf.Name})
+	}
+	if p.Bulk == nil && p.Workflow == "" && p.Status == "" && p.Email == "" && f.BeforeID == 0 {
+		bs, err := s.store.BulkRuns(ctx, 0, bulkRunsShown)
+		if err != nil {
+			return fmt.Errorf("list bulk runs: %w", err)
+		}
+		for _, b := range bs {
+			bp, err := s.wf.Progress(ctx, b)
+			if err != nil {
+				return fmt.Errorf("read the progress of bulk run %d: %w", b.ID, err)
+			}
+			v, err := s.bulkView(r, bp)
+			if err != nil {
+				return err
+			}
+			p.BulkRuns = append(p.BulkRuns, v)
+		}
 	}
 	s.render(w, r, http.StatusOK, "workflow_runs", p)
 	return nil
@@ -155,8 +284,10 @@ type workflowRunPage struct {
 	Approval *roster.Approval // the current step's, while pending
 	// WorkflowExists is false when the workflow was deleted since.
 	WorkflowExists bool
-	Live           bool
-	Href           string
+	// BulkID is the bulk run the run belongs to, if any.
+	BulkID int64
+	Live   bool
+	Href   string
 }
 
 // loadRun reads the run of the {id} path value.
@@ -204,13 +335,31 @@ func (s *Server) workflowRunPage(w http.ResponseWriter, r *http.Request) error {
 		s.renderFragment(w, r, "workflow_run", "live", p)
 		return nil
 	}
-	if _, err := s.store.Workflow(ctx, run.WorkflowID); err == nil {
+	p.BulkID = bulkRunOf(run)
+	if run.WorkflowID <= 0 {
+		// A built-in bulk action: no saved workflow.
+	} else if _, err := s.store.Workflow(ctx, run.WorkflowID); err == nil {
 		p.WorkflowExists = true
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("load workflow %d: %w", run.WorkflowID, err)
 	}
 	s.render(w, r, http.StatusOK, "workflow_run", p)
 	return nil
+}
+
+// bulkRunOf is the id of the bulk run a run belongs to (its trigger key
+// is roster.BulkRun.TriggerKey), or 0.
+func bulkRunOf(run roster.WorkflowRun) int64 {
+	rest, ok := strings.CutPrefix(run.TriggerKey, "bulk:")
+	if !ok {
+		return 0
+	}
+	id, _, _ := strings.Cut(rest, ":")
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
 }
 
 // workflowRunCancel is POST /workflows/runs/{id}/cancel: end a live run;

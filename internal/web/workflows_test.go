@@ -282,16 +282,32 @@ func TestWorkflowDryRunAndRunNow(t *testing.T) {
 	require.Contains(t, plans, acc.Email)
 	require.Contains(t, plans, "ask boss@example.com by ui")
 	require.Contains(t, plans, "remove from team")
-	require.Contains(t, text(findAll(parseHTML(t, p.Body), "table", "dry-excluded")[0]), "nobody@example.comroster knows no one with this email")
+	// The summary comes first: one would run, one is left out, and why.
+	summary := text(findAll(parseHTML(t, p.Body), "section", "summary")[0])
+	require.Contains(t, summary, "People considered2")
+	require.Contains(t, summary, "Would run1")
+	require.Contains(t, summary, "Left out1")
+	require.Contains(t, summary, "1roster knows no one with this email")
+	require.Less(t, strings.Index(p.Body, `class="summary"`), strings.Index(p.Body, `class="dry-runs`), "the summary before the people")
+	// Who is left out is the other tab, a page of its own.
+	tab := findAll(parseHTML(t, p.Body), "nav", "tabs")[0]
+	require.Contains(t, text(tab), "Would run (1)Left out (1)")
+	left := br.get(fmt.Sprintf("/workflows/dry-run/%d?emails=%s&show=left_out", id, url.QueryEscape(acc.Email+",nobody@example.com")))
+	require.Equal(t, http.StatusOK, left.StatusCode, left.Body)
+	require.Contains(t, text(findAll(parseHTML(t, left.Body), "table", "dry-excluded")[0]), "nobody@example.com - roster knows no one with this email")
+	require.Empty(t, findAll(parseHTML(t, left.Body), "table", "dry-runs"))
 
 	// A step the connection cannot do is blocked: change_role for someone
 	// not in the team.
 	other := f.teamOutside(t, acc)
 	blocked := strings.Replace(good, "kind: remove\n    team", "kind: change_role\n    role: admin\n    team", 1)
 	blocked = strings.Replace(blocked, team, other, 1)
-	p = br.post("/workflows/new", url.Values{"yaml": {strings.Replace(blocked, "ask-then-remove", "blocked", 1)}, "op": {"dry-run"}})
+	// Those it would stop for are left out, with their plan: the
+	// editor's tabs post the unsaved text again.
+	p = br.post("/workflows/new?show=left_out", url.Values{"yaml": {strings.Replace(blocked, "ask-then-remove", "blocked", 1)}, "op": {"dry-run"}})
 	require.Equal(t, http.StatusOK, p.StatusCode, p.Body)
 	require.NotEmpty(t, findAll(parseHTML(t, p.Body), "li", "blocked"))
+	require.Contains(t, text(findAll(parseHTML(t, p.Body), "table", "dry-excluded")[0]), "step remove would be refused: not in team")
 
 	// Run now: started runs link to their pages; unknown people are left
 	// out with the reason.

@@ -1,13 +1,16 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"roster"
+	"roster/internal/action"
 	"roster/internal/store"
 )
 
@@ -17,20 +20,38 @@ type DryRun struct {
 	Workflow string
 	// Basis says which people were considered, in plain words.
 	Basis string
-	// Total is how many would run; Runs shows the first few.
+	// Summary counts everyone considered: who would run, who is left out
+	// and why, what the actions mean, the seats and money they free.
+	Summary Summary
+	// Total is how many would run: their conditions hold and no step
+	// would be refused. Runs shows the first few.
 	Total int
 	Runs  []PlannedRun
-	// Excluded are people considered whom the conditions leave out.
+	// Excluded are people considered whom the conditions leave out, or
+	// for whom a step would be refused (a guest cannot be deactivated).
 	ExcludedTotal int
 	Excluded      []Exclusion
+	// People is the page View asked for: of those who would run, or of
+	// those left out (with Reason), in the order they were considered.
+	People []PlannedRun
+	View   PeopleView
 }
 
 // PlannedRun is one subject's preview.
 type PlannedRun struct {
-	Email   string
-	Name    string
-	License string
-	Steps   []PlannedStep
+	Email     string
+	Name      string
+	License   string
+	AccountID int64 // 0 when no Miro account matches
+	// LastActivity is the account's last activity (zero: none or unknown).
+	LastActivity time.Time
+	UsageKnown   bool
+	// Plan says what a built-in bulk action would do; Steps what each
+	// step of a workflow would do.
+	Plan  string
+	Steps []PlannedStep
+	// Reason says why the person is left out; "" when they would run.
+	Reason string
 }
 
 // PlannedStep is what one step would do.
@@ -42,21 +63,266 @@ type PlannedStep struct {
 	Blocked bool
 }
 
-// dryRunShown bounds the runs and exclusions a preview details.
+// PeopleView is the page of people a preview lists: of those who would
+// run, or, with LeftOut, of those left out; Offset people of that list
+// skipped, Limit (DefaultPeoplePage when 0) shown.
+type PeopleView struct {
+	LeftOut bool
+	Offset  int
+	Limit   int
+}
+
+// DefaultPeoplePage is how many people a preview's page lists.
+const DefaultPeoplePage = 50
+
+func (v PeopleView) limit() int { return cmp.Or(v.Limit, DefaultPeoplePage) }
+
+// pageOf collects the page of a PeopleView from people as they come.
+type pageOf struct {
+	view PeopleView
+	seen int
+	rows []PlannedRun
+}
+
+func (p *pageOf) add(pr PlannedRun) {
+	if (pr.Reason != "") != p.view.LeftOut {
+		return
+	}
+	if p.seen >= max(0, p.view.Offset) && len(p.rows) < p.view.limit() {
+		p.rows = append(p.rows, pr)
+	}
+	p.seen++
+}
+
+// Summary is what a dry run or a bulk run's confirmation says first:
+// how many people, how many would run, who is left out and why, what the
+// actions mean where they act, and the seats and money they free.
+type Summary struct {
+	Considered int
+	WouldRun   int
+	LeftOut    int
+	// Reasons are why people are left out, most common first.
+	Reasons []PeopleCount
+	// Consequences say what the actions do, for each connection (level)
+	// they act through, in plain words.
+	Consequences []Consequence
+	// Seats are the paid licenses those who would run free, by license;
+	// MonthlySaving their price a month, in Currency. PricesMissing names
+	// freed licenses with no price set.
+	Seats         []SeatsFreed
+	MonthlySaving float64
+	Currency      string
+	PricesMissing []string
+	// Notes are what happens to some of those who would run, with how
+	// many ("stay in a team where they are its only admin").
+	Notes []PeopleCount
+}
+
+// PeopleCount is a reason or a note and how many people it applies to.
+type PeopleCount struct {
+	Text   string
+	People int
+}
+
+// Consequence is what an action does through one connection.
+type Consequence struct {
+	Where  string // the connection, in words
+	Text   string
+	People int // who would run through it
+}
+
+// SeatsFreed is how many seats of one license would be freed, and what
+// they cost a month.
+type SeatsFreed struct {
+	License string
+	Seats   int
+	Price   float64 // a seat a month; 0 when no price is set
+	Monthly float64
+}
+
+// summary builds a Summary from people one at a time.
+type summary struct {
+	sum     Summary
+	prices  licensePrices
+	reasons map[string]int
+	notes   map[string]int
+	seats   map[string]*seatSum
+	cons    []Consequence
+}
+
+// seatSum adds up the seats of one license and what they cost.
+type seatSum struct {
+	seats    int
+	monthly  float64
+	unpriced bool
+}
+
+func newSummary(prices licensePrices) *summary {
+	return &summary{prices: prices, reasons: map[string]int{}, notes: map[string]int{}, seats: map[string]*seatSum{},
+		sum: Summary{Currency: prices.currency()}}
+}
+
+// leftOut counts a person left out for reason.
+func (b *summary) leftOut(reason string) {
+	b.sum.Considered++
+	b.sum.LeftOut++
+	b.reasons[reason]++
+}
+
+// wouldRun counts a person who would run; freed is the account whose
+// license their run frees (nil for none), priced by monthlyLicensePrice.
+func (b *summary) wouldRun(freed *roster.Account) {
+	b.sum.Considered++
+	b.sum.WouldRun++
+	if freed == nil {
+		return
+	}
+	s := b.seats[freed.License]
+	if s == nil {
+		s = &seatSum{}
+		b.seats[freed.License] = s
+	}
+	price, known := b.prices.monthlyLicensePrice(*freed)
+	s.seats++
+	s.monthly += price
+	s.unpriced = s.unpriced || !known
+}
+
+func (b *summary) note(text string) { b.notes[text]++ }
+
+// consequence counts a person who would run through where, where text
+// says what happens.
+func (b *summary) consequence(where, text string) {
+	for i := range b.cons {
+		if b.cons[i].Where == where && b.cons[i].Text == text {
+			b.cons[i].People++
+			return
+		}
+	}
+	b.cons = append(b.cons, Consequence{Where: where, Text: text, People: 1})
+}
+
+func (b *summary) done() Summary {
+	s := b.sum
+	s.Reasons, s.Notes = counted(b.reasons), counted(b.notes)
+	s.Consequences = b.cons
+	for lic, n := range b.seats {
+		if n.unpriced {
+			s.PricesMissing = append(s.PricesMissing, lic)
+		}
+		s.Seats = append(s.Seats, SeatsFreed{License: lic, Seats: n.seats, Price: n.monthly / float64(n.seats), Monthly: n.monthly})
+		s.MonthlySaving += n.monthly
+	}
+	slices.SortFunc(s.Seats, func(a, b SeatsFreed) int {
+		return cmp.Or(cmp.Compare(b.Monthly, a.Monthly), cmp.Compare(b.Seats, a.Seats), strings.Compare(a.License, b.License))
+	})
+	slices.Sort(s.PricesMissing)
+	return s
+}
+
+// counted is a count map as a list, most common first.
+func counted(m map[string]int) []PeopleCount {
+	var out []PeopleCount
+	for t, n := range m {
+		out = append(out, PeopleCount{Text: t, People: n})
+	}
+	slices.SortFunc(out, func(a, b PeopleCount) int {
+		return cmp.Or(cmp.Compare(b.People, a.People), strings.Compare(a.Text, b.Text))
+	})
+	return out
+}
+
+// licensePrices is what licenses cost, for the money a run frees: each
+// organization's contract, the settings' default prices for the others.
+type licensePrices struct {
+	settings  roster.Settings
+	contracts map[string]roster.Contract
+}
+
+// loadLicensePrices reads the prices in force now.
+func (e *Engine) loadLicensePrices(ctx context.Context) (licensePrices, error) {
+	s, err := e.Store.Settings(ctx)
+	if err != nil {
+		return licensePrices{}, fmt.Errorf("read the settings: %w", err)
+	}
+	list, err := e.Store.Contracts(ctx)
+	if err != nil {
+		return licensePrices{}, fmt.Errorf("read the contracts: %w", err)
+	}
+	p := licensePrices{settings: s, contracts: make(map[string]roster.Contract, len(list))}
+	for _, c := range list {
+		p.contracts[c.OrgID] = c
+	}
+	return p, nil
+}
+
+func (p licensePrices) contract(orgID string) roster.Contract {
+	if c, ok := p.contracts[orgID]; ok {
+		return c
+	}
+	return roster.DefaultContract(orgID, p.settings)
+}
+
+// monthlyLicensePrice is what one account's license costs a month, and
+// whether a price is set for it: the one place a bulk run or a dry run
+// prices a seat (SeatsFreed.Price is the mean over a license's seats),
+// under the contract of the account's organization.
+func (p licensePrices) monthlyLicensePrice(a roster.Account) (float64, bool) {
+	c := p.contract(a.OrgID)
+	t, ok := c.Licenses[a.License]
+	return c.MonthlyPrice(a.License), ok && t.Price > 0
+}
+
+// currency is the contracts' one currency, else the settings'.
+func (p licensePrices) currency() string {
+	cur := ""
+	for _, c := range p.contracts {
+		switch {
+		case cur == "":
+			cur = c.Currency
+		case cur != c.Currency:
+			return p.settings.Currency
+		}
+	}
+	if cur == "" {
+		return p.settings.Currency
+	}
+	return cur
+}
+
+// paidSeat reports whether deactivating an account with license frees a
+// seat: any license but free, restricted free, unknown or none.
+func paidSeat(license string) bool {
+	switch license {
+	case "", roster.LicenseFree, "free_restricted", roster.LicenseUnknown:
+		return false
+	}
+	return true
+}
+
+// dryRunShown bounds the runs and exclusions Runs and Excluded list.
 const dryRunShown = 200
 
-// Preview dry-runs w (saved or not) as of now. With emails, it previews
-// those people whatever the trigger; otherwise the trigger's current
-// candidates: people who left and still hold an active Miro account,
-// people who joined and have none, accounts outside the directory,
-// license changes of the last 30 days, accounts inactive long enough, or
-// every account (schedule, manual).
+// Preview dry-runs w (saved or not) as of now, with the first page of
+// those who would run. See PreviewPeople.
 func (e *Engine) Preview(ctx context.Context, w roster.Workflow, emails []string) (DryRun, error) {
+	return e.PreviewPeople(ctx, w, emails, PeopleView{})
+}
+
+// PreviewPeople dry-runs w (saved or not) as of now and lists the page of
+// people view asks for. With emails, it previews those people whatever
+// the trigger; otherwise the trigger's current candidates: people who
+// left and still hold an active Miro account, people who joined and have
+// none, accounts outside the directory, license changes of the last 30
+// days, accounts inactive long enough, or every account (schedule,
+// manual). A person whose conditions do not hold, or for whom a step
+// would be refused or fail, is left out, with why.
+func (e *Engine) PreviewPeople(ctx context.Context, w roster.Workflow, emails []string, view PeopleView) (DryRun, error) {
 	if err := e.Check(ctx, &w); err != nil {
 		return DryRun{}, err
 	}
-	d := DryRun{Workflow: w.Name}
-	subjects, basis, err := e.candidates(ctx, w, emails, &d)
+	d := DryRun{Workflow: w.Name, View: view}
+	subjects, unknown, basis, err := e.candidates(ctx, w, emails)
 	if err != nil {
 		return d, err
 	}
@@ -65,66 +331,250 @@ func (e *Engine) Preview(ctx context.Context, w roster.Workflow, emails []string
 	if err != nil {
 		return d, fmt.Errorf("read connection %d: %w", w.ConnectionID, err)
 	}
-	teams, err := e.Store.Teams(ctx, conn.ID)
+	names, err := e.teamNames(ctx, conn.ID)
 	if err != nil {
-		return d, fmt.Errorf("read the teams of connection %d: %w", conn.ID, err)
+		return d, err
+	}
+	prices, err := e.loadLicensePrices(ctx)
+	if err != nil {
+		return d, err
+	}
+	sum := newSummary(prices)
+	page := &pageOf{view: view}
+	leftOut := func(pr PlannedRun) {
+		sum.leftOut(pr.Reason)
+		d.ExcludedTotal++
+		if len(d.Excluded) < dryRunShown {
+			d.Excluded = append(d.Excluded, Exclusion{Email: pr.Email, Reason: pr.Reason})
+		}
+		page.add(pr)
+	}
+	for _, em := range unknown {
+		leftOut(PlannedRun{Email: em, Reason: reasonUnknownEmail})
+	}
+	consequences := workflowConsequences(w, conn, names)
+	now := e.now()
+	for chunk := range slices.Chunk(subjects, bulkPage) {
+		if err := e.loadTeams(ctx, chunk); err != nil {
+			return d, err
+		}
+		for _, s := range chunk {
+			pr, err := e.judge(ctx, w, s, conn, names, now)
+			if err != nil {
+				return d, err
+			}
+			if pr.Reason != "" {
+				leftOut(pr)
+				continue
+			}
+			sum.wouldRun(workflowFrees(w, s))
+			for _, c := range consequences {
+				sum.consequence(c.Where, c.Text)
+			}
+			d.Total++
+			if len(d.Runs) < dryRunShown {
+				d.Runs = append(d.Runs, pr)
+			}
+			page.add(pr)
+		}
+	}
+	d.Summary, d.People = sum.done(), page.rows
+	return d, nil
+}
+
+// reasonUnknownEmail leaves out an email roster knows no one by.
+const reasonUnknownEmail = "roster knows no one with this email"
+
+// judge previews w for s: why s is left out (conditions, or a step that
+// would be refused or fail), or what each step would do.
+func (e *Engine) judge(ctx context.Context, w roster.Workflow, s *subject, conn roster.Connection, names map[string]string, now time.Time) (PlannedRun, error) {
+	pr := PlannedRun{Email: s.Email}
+	if a := s.Account; a != nil {
+		pr.Name, pr.License, pr.AccountID = a.Name, a.License, a.ID
+		pr.LastActivity, pr.UsageKnown = a.LastActivityAt, a.UsageKnown()
+	}
+	if s.Person != nil && s.Person.Name != "" {
+		pr.Name = s.Person.Name
+	}
+	ok, why, err := e.holds(ctx, w.Conditions, s, now)
+	if err != nil || !ok {
+		pr.Reason = why
+		return pr, err
+	}
+	for i, st := range w.Steps {
+		plan, blocked, err := e.plan(ctx, w, i, st, s, conn, names)
+		if err != nil {
+			return pr, err
+		}
+		pr.Steps = append(pr.Steps, PlannedStep{ID: st.ID, Kind: st.Kind, Plan: plan, Blocked: blocked})
+		if blocked && pr.Reason == "" {
+			pr.Reason = blockedReason(st.ID, plan)
+		}
+	}
+	return pr, nil
+}
+
+// blockedReason is why a step's blocked plan leaves a person out.
+func blockedReason(stepID, plan string) string {
+	if rest, ok := strings.CutPrefix(plan, "refused: "); ok {
+		return fmt.Sprintf("step %s would be refused: %s", stepID, rest)
+	}
+	if rest, ok := strings.CutPrefix(plan, "fails: "); ok {
+		return fmt.Sprintf("step %s would fail: %s", stepID, rest)
+	}
+	return fmt.Sprintf("step %s would stop the run: %s", stepID, plan)
+}
+
+// workflowFrees is the account whose license w's run frees for s, with a
+// deactivate step, when it holds a paid seat and is active (else nil).
+func workflowFrees(w roster.Workflow, s *subject) *roster.Account {
+	a := s.Account
+	if a == nil || !a.Active || !paidSeat(a.License) {
+		return nil
+	}
+	for _, st := range w.Steps {
+		if st.Kind == roster.StepDeactivate {
+			return a
+		}
+	}
+	return nil
+}
+
+// workflowConsequences say what w's action steps do through conn.
+func workflowConsequences(w roster.Workflow, conn roster.Connection, names map[string]string) []Consequence {
+	var out []Consequence
+	where := connectionWords(conn)
+	for _, st := range w.Steps {
+		if text := stepConsequence(st, conn, names); text != "" {
+			// "They are ..." continues "Step deactivate: they are ...".
+			text = strings.ToLower(text[:1]) + text[1:]
+			out = append(out, Consequence{Where: where, Text: fmt.Sprintf("Step %s: %s", st.ID, text)})
+		}
+	}
+	return out
+}
+
+// Consequences in plain words, for the confirmation and the dry run.
+const (
+	consequenceDeactivate = "They are deactivated in the organization (through SCIM): they can no longer sign in to Miro, " +
+		"and their paid license is freed at once. Their boards and content stay where they are, " +
+		"and they can be reactivated later with everything intact."
+	consequenceKeepLicense = "They stay in the organization and keep their license: removing people from teams frees no seat."
+)
+
+// stepConsequence says what an action step does to a person through
+// conn, as sentences ("" for a step that changes nothing lasting).
+func stepConsequence(st roster.Step, conn roster.Connection, names map[string]string) string {
+	switch st.Kind {
+	case roster.StepDeactivate:
+		return consequenceDeactivate
+	case roster.StepReactivate:
+		return "They are reactivated in the organization (through SCIM): they can sign in again."
+	case roster.StepRemove:
+		return fmt.Sprintf("They are removed from team %s: %s. %s", teamWords(st.Team, names), action.Consequence(conn, roster.ActionRemove), keepWords(conn))
+	case roster.StepRemoveAllTeams:
+		return fmt.Sprintf("They are removed from every team they are in; in each, %s. %s", action.Consequence(conn, roster.ActionRemove), keepWords(conn))
+	case roster.StepSignOut:
+		return "They are signed out of every Miro session; they can sign in again."
+	case roster.StepInvite:
+		return fmt.Sprintf("They are invited to team %s as %s.", teamWords(st.Team, names), st.Role)
+	case roster.StepChangeRole:
+		return fmt.Sprintf("They are made %s of team %s.", st.Role, teamWords(st.Team, names))
+	}
+	return ""
+}
+
+// keepWords says that a removal keeps the person's license, where the
+// connection has an organization to keep them in.
+func keepWords(conn roster.Connection) string {
+	if conn.Level == roster.LevelOrganization {
+		return consequenceKeepLicense
+	}
+	return "They keep their Miro account."
+}
+
+// connectionWords names where a connection acts, in plain words: "the
+// organization Example Corp", "the team Design (team-level connection)".
+func connectionWords(c roster.Connection) string {
+	if c.Level == roster.LevelOrganization {
+		return "the organization " + cmp.Or(c.OrgName, c.OrgID)
+	}
+	return fmt.Sprintf("the team %s (team-level connection)", cmp.Or(c.TeamName, c.TeamID))
+}
+
+// teamWords names a team: "Design (3458764)".
+func teamWords(id string, names map[string]string) string {
+	if n := names[id]; n != "" {
+		return fmt.Sprintf("%s (%s)", n, id)
+	}
+	return id
+}
+
+// teamNames are the names of a connection's teams, by Miro team id.
+func (e *Engine) teamNames(ctx context.Context, connID int64) (map[string]string, error) {
+	teams, err := e.Store.Teams(ctx, connID)
+	if err != nil {
+		return nil, fmt.Errorf("read the teams of connection %d: %w", connID, err)
 	}
 	names := map[string]string{}
 	for _, t := range teams {
 		names[t.MiroTeamID] = t.Name
 	}
-	now := e.now()
-	for _, s := range subjects {
-		ok, why, err := e.holds(ctx, w.Conditions, s, now)
-		if err != nil {
-			return d, err
-		}
-		if !ok {
-			d.ExcludedTotal++
-			if len(d.Excluded) < dryRunShown {
-				d.Excluded = append(d.Excluded, Exclusion{Email: s.Email, Reason: why})
-			}
-			continue
-		}
-		d.Total++
-		if len(d.Runs) >= dryRunShown {
-			continue
-		}
-		pr := PlannedRun{Email: s.Email}
-		if s.Account != nil {
-			pr.Name, pr.License = s.Account.Name, s.Account.License
-		}
-		if s.Person != nil && s.Person.Name != "" {
-			pr.Name = s.Person.Name
-		}
-		for i, st := range w.Steps {
-			plan, blocked, err := e.plan(ctx, w, i, st, s, conn, names)
-			if err != nil {
-				return d, err
-			}
-			pr.Steps = append(pr.Steps, PlannedStep{ID: st.ID, Kind: st.Kind, Plan: plan, Blocked: blocked})
-		}
-		d.Runs = append(d.Runs, pr)
-	}
-	return d, nil
+	return names, nil
 }
 
-func (e *Engine) candidates(ctx context.Context, w roster.Workflow, emails []string, d *DryRun) ([]*subject, string, error) {
+// loadTeams reads the teams of many subjects in one query, so that a
+// preview of thousands costs no query per person.
+func (e *Engine) loadTeams(ctx context.Context, subjects []*subject) error {
+	var ids []int64
+	for _, s := range subjects {
+		if s.Account != nil && !s.loaded {
+			ids = append(ids, s.Account.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	ms, err := e.Store.MembershipsOf(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("read the teams of %d people: %w", len(ids), err)
+	}
+	for _, s := range subjects {
+		if s.Account != nil && !s.loaded {
+			s.teams = s.teams[:0]
+			for _, m := range ms[s.Account.ID] {
+				s.teams = append(s.teams, m.MiroTeamID)
+			}
+			s.loaded = true
+		}
+	}
+	return nil
+}
+
+// candidates are the people a preview considers, and the emails asked for
+// that roster knows no one by.
+func (e *Engine) candidates(ctx context.Context, w roster.Workflow, emails []string) ([]*subject, []string, string, error) {
 	var out []*subject
 	if len(emails) > 0 {
+		var unknown []string
+		seen := map[string]bool{}
 		for _, em := range emails {
+			em = roster.NormalizeEmail(em)
+			if em == "" || seen[em] {
+				continue
+			}
+			seen[em] = true
 			s, err := e.subjectForEmail(ctx, em)
 			if errors.Is(err, store.ErrNotFound) {
-				d.ExcludedTotal++
-				d.Excluded = append(d.Excluded, Exclusion{Email: roster.NormalizeEmail(em), Reason: "roster knows no one with this email"})
+				unknown = append(unknown, em)
 				continue
 			}
 			if err != nil {
-				return nil, "", err
+				return nil, nil, "", err
 			}
 			out = append(out, s)
 		}
-		return out, "the people named", nil
+		return out, unknown, "the people named", nil
 	}
 	now := e.now()
 	switch w.Trigger.Kind {
@@ -145,45 +595,45 @@ func (e *Engine) candidates(ctx context.Context, w roster.Workflow, emails []str
 			return nil
 		})
 		if status == roster.PersonLeft {
-			return out, "directory people who left and still hold an active Miro account", err
+			return out, nil, "directory people who left and still hold an active Miro account", err
 		}
-		return out, "directory people who are active and have no Miro account yet", err
+		return out, nil, "directory people who are active and have no Miro account yet", err
 	case roster.TriggerNewAccount:
 		accs, err := e.Store.Accounts(ctx, store.AccountFilter{})
 		if err != nil {
-			return nil, "", fmt.Errorf("read accounts: %w", err)
+			return nil, nil, "", fmt.Errorf("read accounts: %w", err)
 		}
 		all, err := e.subjectsForAccounts(ctx, accs)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		for _, s := range all {
 			if s.Person == nil {
 				out = append(out, s)
 			}
 		}
-		return out, "Miro accounts that match no directory person", nil
+		return out, nil, "Miro accounts that match no directory person", nil
 	case roster.TriggerLicenseChanged:
 		accs, err := e.recentLicenseChanges(ctx, w, now.AddDate(0, 0, -30))
 		if err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		out, err = e.subjectsForAccounts(ctx, accs)
-		return out, "accounts whose license changed in the last 30 days", err
+		return out, nil, "accounts whose license changed in the last 30 days", err
 	case roster.TriggerInactive:
 		accs, err := e.inactiveAccounts(ctx, w.Trigger.Days, now)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		out, err = e.subjectsForAccounts(ctx, accs)
-		return out, fmt.Sprintf("accounts with a paid license inactive for %d days or more", w.Trigger.Days), err
+		return out, nil, fmt.Sprintf("accounts with a paid license inactive for %d days or more", w.Trigger.Days), err
 	}
 	accs, err := e.Store.Accounts(ctx, store.AccountFilter{})
 	if err != nil {
-		return nil, "", fmt.Errorf("read accounts: %w", err)
+		return nil, nil, "", fmt.Errorf("read accounts: %w", err)
 	}
 	out, err = e.subjectsForAccounts(ctx, accs)
-	return out, "every synced Miro account", err
+	return out, nil, "every synced Miro account", err
 }
 
 func (e *Engine) eachPerson(ctx context.Context, status roster.PersonStatus, fn func(roster.Person) error) error {
@@ -235,26 +685,17 @@ func (e *Engine) recentLicenseChanges(ctx context.Context, w roster.Workflow, si
 	}
 }
 
-// plan says what step i would do for s.
+// plan says what step i would do for s. A blocked plan's words name no
+// one, so that the summary can count people by them.
 func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.Step, s *subject, conn roster.Connection, names map[string]string) (string, bool, error) {
 	a := s.Account
-	team := func(id string) string {
-		if n := names[id]; n != "" {
-			return fmt.Sprintf("%s (%s)", n, id)
-		}
-		return id
-	}
+	team := func(id string) string { return teamWords(id, names) }
 	inTeam := func(id string) (bool, error) {
 		teams, err := e.teamsOf(ctx, s)
 		if err != nil {
 			return false, err
 		}
-		for _, t := range teams {
-			if t == id {
-				return true, nil
-			}
-		}
-		return false, nil
+		return slices.Contains(teams, id), nil
 	}
 	if name := stepCapability(st.Kind); name != "" {
 		for _, c := range conn.Capabilities() {
@@ -303,7 +744,7 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 		return fmt.Sprintf("remove from %s: %s", plural(len(list), "team"), strings.Join(list, ", ")), false, nil
 	case roster.StepDeactivate, roster.StepReactivate:
 		if roster.GuestOrExternal(a.OrgRole) {
-			return "refused: guests and external users cannot be deactivated or reactivated through Miro's API", true, nil
+			return "refused: " + reasonGuest, true, nil
 		}
 		if st.Kind == roster.StepDeactivate {
 			if !a.Active {
@@ -331,7 +772,7 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 					return "", false, err
 				}
 				if m == "" {
-					return "fails: the directory names no manager for " + s.Email, true, nil
+					return "fails: the directory names no manager for them", true, nil
 				}
 				t = m
 			}
@@ -365,7 +806,7 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 				return "", false, err
 			}
 			if m == "" {
-				return "fails: the directory names no manager for " + s.Email + " to approve", true, nil
+				return "fails: the directory names no manager for them to approve", true, nil
 			}
 			approver = m + " (manager)"
 		}
@@ -377,6 +818,10 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 	}
 	return "", false, nil
 }
+
+// reasonGuest is why guests and external users are left out of a
+// deactivation: Miro's SCIM API refuses them.
+const reasonGuest = "guests and external users cannot be deactivated or reactivated through Miro's API"
 
 // plural is "1 team" or "3 teams".
 func plural(n int, word string) string {

@@ -78,8 +78,11 @@ type Engine struct {
 	Lease time.Duration
 	// InactiveEvery spaces the inactive trigger's evaluations.
 	InactiveEvery time.Duration
-	mu            sync.Mutex
-	seen          map[int64]map[int64]bool // workflow → events handled, not yet passed by its cursor
+	// BulkLimit is the most people a bulk run may select;
+	// MaxBulkSelection when zero.
+	BulkLimit int
+	mu        sync.Mutex
+	seen      map[int64]map[int64]bool // workflow → events handled, not yet passed by its cursor
 }
 
 func (e *Engine) now() time.Time {

@@ -145,6 +145,14 @@ func TestDryRunTouchesNothing(t *testing.T) {
 	require.Contains(t, plans[0].Plan, "remove from")
 	require.Contains(t, plans[0].Plan, teams[0])
 	require.Contains(t, plans[1].Plan, "deactivate through SCIM")
+	// The summary comes first: one would run, freeing their full license
+	// (no price is set, which it says), through the organization.
+	require.Equal(t, workflow.Summary{Considered: 1, WouldRun: 1, Currency: "USD",
+		Seats: []workflow.SeatsFreed{{License: roster.LicenseFull, Seats: 1}}, PricesMissing: []string{roster.LicenseFull},
+		Consequences: d.Summary.Consequences}, d.Summary)
+	require.Len(t, d.Summary.Consequences, 3, "remove from teams, deactivate, sign out")
+	require.Contains(t, d.Summary.Consequences[1].Text, "Step deactivate: they are deactivated in the organization")
+	require.Equal(t, []workflow.PlannedRun{d.Runs[0]}, d.People)
 	require.Equal(t, calls, h.Sim.Stats().Calls, "a dry run calls nothing")
 	page, err := h.DB.Runs(ctx, store.RunFilter{})
 	require.NoError(t, err)
@@ -157,10 +165,22 @@ func TestDryRunTouchesNothing(t *testing.T) {
 	calls = h.Sim.Stats().Calls
 	d, err = h.engine.Preview(ctx, w, []string{guest.Email, "nobody@example.com"})
 	require.NoError(t, err)
-	require.Equal(t, 1, d.Total)
-	require.True(t, d.Runs[0].Steps[1].Blocked, d.Runs[0].Steps[1].Plan)
-	require.Contains(t, d.Runs[0].Steps[1].Plan, "guests")
-	require.Equal(t, []workflow.Exclusion{{Email: "nobody@example.com", Reason: "roster knows no one with this email"}}, d.Excluded)
+	// The guest would be refused at the deactivate step: left out, not
+	// counted as one who would run.
+	require.Zero(t, d.Total)
+	require.Empty(t, d.Runs)
+	refused := "step deactivate would be refused: guests and external users cannot be deactivated or reactivated through Miro's API"
+	require.Equal(t, []workflow.Exclusion{{Email: "nobody@example.com", Reason: "roster knows no one with this email"},
+		{Email: guest.Email, Reason: refused}}, d.Excluded)
+	require.Equal(t, 2, d.ExcludedTotal)
+	require.Equal(t, []workflow.PeopleCount{{Text: "roster knows no one with this email", People: 1}, {Text: refused, People: 1}}, d.Summary.Reasons)
+	require.Zero(t, d.Summary.WouldRun)
+	require.Empty(t, d.Summary.Seats)
+	left, err := h.engine.PreviewPeople(ctx, w, []string{guest.Email, "nobody@example.com"}, workflow.PeopleView{LeftOut: true, Offset: 1})
+	require.NoError(t, err)
+	require.Len(t, left.People, 1, "the second page of one")
+	require.Equal(t, guest.Email, left.People[0].Email)
+	require.True(t, left.People[0].Steps[1].Blocked, "its plan shows the step that would stop it")
 	require.Equal(t, calls, h.Sim.Stats().Calls)
 }
 

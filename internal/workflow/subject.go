@@ -146,7 +146,7 @@ func (e *Engine) holds(ctx context.Context, conds []roster.Condition, s *subject
 			return false, "", err
 		}
 		if !ok {
-			return false, "condition not met: " + describeCondition(c), nil
+			return false, fmt.Sprintf("does not meet the condition %q", describeCondition(c)), nil
 		}
 	}
 	return true, "", nil
