@@ -6,6 +6,7 @@ import (
 
 	"roster/internal/action"
 	"roster/internal/jobs"
+	"roster/internal/licenses"
 	"roster/internal/notify"
 	"roster/internal/workflow"
 )
@@ -103,8 +104,12 @@ func newEngine(a *app, actions *action.Runner, f *automationFlags) (*workflow.En
 		LinkKey: a.sealer.MACKey("approval links"), Logger: a.logger, Lease: f.lease}, nil
 }
 
-// jobsConfig adds the workflow settings to a jobs configuration.
+// jobsConfig adds the workflow settings to a jobs configuration, and the
+// contracts' renewal reminders, sent through the engine's notifier.
 func (f *automationFlags) jobsConfig(c jobs.Config, e *workflow.Engine) jobs.Config {
 	c.Workflows, c.WorkflowWorkers, c.StepAttempts, c.StepRetryBase, c.TriggerEvery = e, f.workers, f.attempts, f.retryBase, f.tick
+	if e.Notifier != nil {
+		c.Renewals, c.Notifier = &licenses.Service{Store: e.Store}, e.Notifier
+	}
 	return c
 }

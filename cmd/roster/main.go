@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"demo":        {Summary: "serve the dashboard over an embedded, connected and synced Miro simulator", Run: runDemo},
 		"admin":       {Summary: "create dashboard operators (admin create)", Run: runAdmin},
 		"directory":   {Summary: "the people who work here: directory import FILE.csv, directory list", Run: runDirectory},
+		"contract":    {Summary: "what each Miro organization pays: contract show, contract set", Run: runContract},
 		"workflow":    {Summary: "automations: workflow apply, export, template, list, dry-run, run, runs, show, approve...", Run: runWorkflow},
 		// Actions on Miro (internal/action).
 		"invite": {Summary: "invite an organization member to a Miro team", Run: runInvite},

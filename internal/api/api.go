@@ -69,6 +69,16 @@ func (s *Server) routeList() []route {
 		{"POST", Prefix + "/actions/sign-out", s.apiSignOut},
 		{"POST", Prefix + "/actions/remove-from-all-teams", s.apiRemoveFromAllTeams},
 		{"POST", Prefix + "/people/import", s.apiPeopleImport},
+		// Bulk runs (bulk.go).
+		{"POST", Prefix + "/bulk-runs", s.apiBulkRun},
+		{"GET", Prefix + "/bulk-runs/{id}", s.apiBulkRunGet},
+		// Organizations, contracts and license reports (licenses.go).
+		{"GET", Prefix + "/organizations", s.apiOrganizations},
+		{"GET", Prefix + "/organizations/{org_id}/contract", s.apiContract},
+		{"PUT", Prefix + "/organizations/{org_id}/contract", s.apiContractPut},
+		{"GET", Prefix + "/insights/licenses", s.apiLicensesOverview},
+		{"GET", Prefix + "/insights/trend", s.apiTrend},
+		{"GET", Prefix + "/insights/chargeback", s.apiChargeback},
 	}
 }
 

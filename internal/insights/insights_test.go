@@ -62,16 +62,19 @@ func TestSummarizeOrg(t *testing.T) {
 	for _, r := range sum.Recommendations {
 		kinds = append(kinds, r.Kind)
 	}
-	// By money: unassigned 320, reclaim 20 × 16, full → occasional 7 × 16,
-	// leavers 80, then guests (no money). Occasional (10) costs less than
-	// full (16), so no occasional → full.
-	require.Equal(t, []string{RecommendReclaimInactive, RecommendCutUnassigned, RecommendFullToOccasional, RecommendRemoveLeavers, RecommendReviewGuests}, kinds)
-	reclaim := sum.Recommendations[0]
-	require.Equal(t, 20, reclaim.Count)
-	require.InDelta(t, 320, reclaim.Monthly, 1e-9)
-	require.Equal(t, map[string]string{"org": "o1", "status": "active", "license": "full", "activity": "inactive"}, reclaim.Filter)
+	// By money: unassigned 20 × 16, reclaim the 17 inactive who did not
+	// leave × 16, full → occasional 7 × 16, leavers 80, then guests (no
+	// money). Occasional (10) costs less than full (16), so no occasional
+	// → full.
+	require.Equal(t, []string{RecommendCutUnassigned, RecommendReclaimInactive, RecommendFullToOccasional, RecommendRemoveLeavers, RecommendReviewGuests}, kinds)
+	require.Nil(t, sum.Recommendations[0].Filter, "unassigned seats are no one's")
+	reclaim := sum.Recommendations[1]
+	require.Equal(t, 17, reclaim.Count)
+	require.InDelta(t, 272, reclaim.Monthly, 1e-9)
+	require.Equal(t, map[string]string{"org": "o1", "status": "active", "license": "full", "activity": "inactive", "directory": "not_left"}, reclaim.Filter)
 	require.Equal(t, "deactivate", reclaim.Action)
-	require.Nil(t, sum.Recommendations[1].Filter, "unassigned seats are no one's")
+	require.Equal(t, 5, sum.Recommendations[3].Count)
+	require.Equal(t, map[string]string{"org": "o1", "status": "active", "directory": "left"}, sum.Recommendations[3].Filter)
 	require.Equal(t, 5, sum.Recommendations[4].Count)
 }
 

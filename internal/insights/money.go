@@ -189,20 +189,26 @@ func recommend(sum OrgSummary, o roster.OrgOverview, c roster.Contract, inactivi
 		}
 		return m
 	}
-	if n := full.Inactive; n > 0 {
+	// Inactive people who left are the leavers' recommendation, not this
+	// one: the two lists do not overlap.
+	if n := full.Inactive - full.InactiveLeavers; n > 0 {
 		recs = append(recs, Recommendation{
 			Kind: RecommendReclaimInactive, Title: "Reclaim inactive Full licenses",
 			Detail: plural(n, "person") + " with a Full license did not use Miro in " + plural(inactivityDays, "day") + ", counted from when the license was assigned.",
 			Count:  n, Monthly: float64(n) * fullPrice,
-			Filter: scope("license", roster.LicenseFull, "activity", "inactive"),
+			Filter: scope("license", roster.LicenseFull, "activity", "inactive", "directory", "not_left"),
 			Action: "deactivate",
 		})
 	}
-	if n := sum.Savings.LeaverSeats; n > 0 {
+	leavers := 0
+	for _, lc := range o.Licenses {
+		leavers += lc.Leavers
+	}
+	if leavers > 0 {
 		recs = append(recs, Recommendation{
 			Kind: RecommendRemoveLeavers, Title: "Deactivate people who left",
-			Detail: plural(n, "person") + " the directory says left still hold a paid license in Miro.",
-			Count:  n, Monthly: sum.Savings.Leavers,
+			Detail: plural(leavers, "person") + " the directory says left still have an active Miro account.",
+			Count:  leavers, Monthly: sum.Savings.Leavers,
 			Filter: scope("directory", "left"),
 			Action: "deactivate",
 		})
@@ -221,7 +227,7 @@ func recommend(sum OrgSummary, o roster.OrgOverview, c roster.Contract, inactivi
 		recs = append(recs, Recommendation{
 			Kind: RecommendReviewGuests, Title: "Review guests and external users",
 			Detail: plural(n, "guest or external user") + ". Miro's API cannot deactivate them: remove them from teams, or in Miro.",
-			Count:  n, Filter: map[string]string{"org": o.OrgID, "guests": "1", "status": "active"},
+			Count:  n, Filter: map[string]string{"org": o.OrgID, "guests": "1"},
 		})
 	}
 	occ := o.Licenses["occasional"]

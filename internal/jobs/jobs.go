@@ -4,8 +4,9 @@
 // is unique per connection while it is queued or running, so two syncs of
 // one connection never run at once, even across several `roster serve`
 // processes on one PostgreSQL; a periodic job, run by River's elected
-// leader only, enqueues the syncs that are due. The jobs a dead process
-// held are rescued (alive.go).
+// leader only, enqueues the syncs that are due; another sends the
+// contracts' renewal reminders (renewal.go). The jobs a dead process held
+// are rescued (alive.go).
 package jobs
 
 import (
@@ -24,6 +25,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"roster"
+	"roster/internal/licenses"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
 )
@@ -92,6 +94,13 @@ type Config struct {
 	// StepHeadStart is how far ahead of a first step a later one is
 	// queued, per step before it (DefaultStepHeadStart).
 	StepHeadStart time.Duration
+
+	// Renewals, when set, has the leader send the contracts' renewal
+	// reminders that are due, through Notifier (required with it), every
+	// RemindEvery (DefaultRemindEvery).
+	Renewals    Renewals
+	Notifier    licenses.Sender
+	RemindEvery time.Duration
 }
 
 // client is what the Runner needs of a *river.Client, whatever its
@@ -136,6 +145,10 @@ type Runner struct {
 	stepHeadStart time.Duration
 	triggerEvery  time.Duration
 	scheduleEvery time.Duration
+
+	renewals    Renewals
+	notifier    licenses.Sender
+	remindEvery time.Duration
 }
 
 // tickOpts makes a periodic job unique per tick, among live jobs. Unique
@@ -159,6 +172,9 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	if cfg.DB == nil || cfg.Syncer == nil {
 		return nil, errors.New("jobs: DB and Syncer are required")
 	}
+	if cfg.Renewals != nil && cfg.Notifier == nil {
+		return nil, errors.New("jobs: Renewals needs a Notifier")
+	}
 	r := &Runner{
 		db:          cfg.DB,
 		store:       cfg.DB,
@@ -176,6 +192,10 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		stepAttempts:  cmp.Or(cfg.StepAttempts, DefaultStepAttempts),
 		stepRetryBase: cmp.Or(cfg.StepRetryBase, DefaultStepRetryBase),
 		stepHeadStart: cmp.Or(cfg.StepHeadStart, DefaultStepHeadStart),
+
+		renewals:    cfg.Renewals,
+		notifier:    cfg.Notifier,
+		remindEvery: cmp.Or(cfg.RemindEvery, DefaultRemindEvery),
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -221,6 +241,15 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			river.PeriodicInterval(r.triggerEvery),
 			func() (river.JobArgs, *river.InsertOpts) { return TriggersArgs{}, tickOpts(r.triggerEvery) },
 			&river.PeriodicJobOpts{ID: TriggersArgs{}.Kind(), RunOnStart: true},
+		))
+	}
+	if r.renewals != nil {
+		river.AddWorker(workers, &remindWorker{r: r})
+		rc.Queues[queueReminders] = river.QueueConfig{MaxWorkers: 1}
+		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(
+			river.PeriodicInterval(r.remindEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return RemindArgs{}, tickOpts(r.remindEvery) },
+			&river.PeriodicJobOpts{ID: RemindArgs{}.Kind(), RunOnStart: true},
 		))
 	}
 

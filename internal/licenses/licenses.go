@@ -21,11 +21,13 @@ type Service struct {
 	Now   func() time.Time // time.Now when nil
 }
 
+// now is the clock in UTC: renewal dates are UTC days, and
+// roster.Contract.DaysToRenewal counts from now's own calendar day.
 func (s *Service) now() time.Time {
 	if s.Now != nil {
-		return s.Now()
+		return s.Now().UTC()
 	}
-	return time.Now()
+	return time.Now().UTC()
 }
 
 // Report is the overview under the contracts.

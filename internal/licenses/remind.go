@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"roster"
 	"roster/internal/insights"
@@ -75,18 +76,31 @@ func (s *Service) sendReminder(ctx context.Context, sender Sender, c roster.Cont
 	if name == "" {
 		name = c.OrgID
 	}
-	subject := fmt.Sprintf("Miro renews in %d days for %s (%s)", days, name, c.RenewalOn.Format("Jan 2, 2006"))
-	text := subject + "."
+	when := fmt.Sprintf("in %d days", days)
+	switch days {
+	case 0:
+		when = "today"
+	case 1:
+		when = "tomorrow"
+	}
+	subject := fmt.Sprintf("Miro renews %s for %s (%s)", when, name, c.RenewalOn.Format("Jan 2, 2006"))
+	// The text does not repeat the subject: Slack shows both, one above
+	// the other.
+	var says []string
 	if org.Priced {
-		text += fmt.Sprintf(" It costs %s %.2f a month.", c.Currency, org.MonthlyCost)
+		says = append(says, fmt.Sprintf("It costs %s %.2f a month.", c.Currency, org.MonthlyCost))
 	}
 	if n := org.Savings.UnassignedSeats; n > 0 {
-		text += fmt.Sprintf(" %s paid seats are held by nobody (%s %.2f a month): lower the seat count at renewal.",
-			insights.Count(n), c.Currency, org.Savings.Unassigned)
+		says = append(says, fmt.Sprintf("%s paid seats are held by nobody (%s %.2f a month): lower the seat count at renewal.",
+			insights.Count(n), c.Currency, org.Savings.Unassigned))
 	}
 	if n := org.Savings.InactiveSeats + org.Savings.LeaverSeats; n > 0 {
-		text += fmt.Sprintf(" %s paid licenses are held by inactive people or people who left: reclaim them first.", insights.Count(n))
+		says = append(says, fmt.Sprintf("%s paid licenses are held by inactive people or people who left: reclaim them first.", insights.Count(n)))
 	}
+	if len(says) == 0 {
+		says = append(says, "Check the seats bought against the seats used before it renews.")
+	}
+	text := strings.Join(says, " ")
 	var (
 		delivered int
 		errs      []error

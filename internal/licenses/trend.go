@@ -20,6 +20,8 @@ type TrendDay struct {
 	Day      time.Time
 	Licenses map[string]roster.LicenseDay
 	Cost     float64
+	// LicenseCost is Cost by license: they add up to Cost.
+	LicenseCost map[string]float64
 }
 
 // Trend is one organization's daily points, oldest first.
@@ -50,7 +52,7 @@ func (s *Service) Trend(ctx context.Context, orgID string, days int) (Trend, err
 	held := map[string]bool{}
 	for _, p := range points {
 		if n := len(t.Days); n == 0 || !t.Days[n-1].Day.Equal(p.Day) {
-			t.Days = append(t.Days, TrendDay{Day: p.Day, Licenses: map[string]roster.LicenseDay{}})
+			t.Days = append(t.Days, TrendDay{Day: p.Day, Licenses: map[string]roster.LicenseDay{}, LicenseCost: map[string]float64{}})
 		}
 		d := &t.Days[len(t.Days)-1]
 		d.Licenses[p.License] = p
@@ -61,7 +63,9 @@ func (s *Service) Trend(ctx context.Context, orgID string, days int) (Trend, err
 		}
 		// A day keeps no 30-day use: a usage-billed license is priced on
 		// the people active that day.
-		d.Cost += insights.LineCost(p.License, seats, p.Assigned, p.Active, c)
+		cost := insights.LineCost(p.License, seats, p.Assigned, p.Active, c)
+		d.LicenseCost[p.License] = cost
+		d.Cost += cost
 	}
 	for _, l := range roster.Licenses {
 		if held[l] {

@@ -146,9 +146,13 @@ func TestTwoOrganizations(t *testing.T) {
 		for _, r := range big.Recommendations {
 			kinds = append(kinds, r.Kind)
 		}
-		require.Equal(t, []string{insights.RecommendCutUnassigned, insights.RecommendReclaimInactive,
-			insights.RecommendRemoveLeavers, insights.RecommendReviewGuests}, kinds)
-		require.Equal(t, 2, big.Recommendations[1].Count, "m2 and m3; never the new hire m5")
+		// Unassigned 48, leavers (m3, m4) 32, reclaim (m2: m3 left) 16, then
+		// the external user m9.
+		require.Equal(t, []string{insights.RecommendCutUnassigned, insights.RecommendRemoveLeavers,
+			insights.RecommendReclaimInactive, insights.RecommendReviewGuests}, kinds)
+		require.Equal(t, 2, big.Recommendations[1].Count, "m3 and m4")
+		require.Equal(t, 1, big.Recommendations[2].Count, "m2; never the new hire m5")
+		require.InDelta(t, 16, big.Recommendations[2].Monthly, 1e-9)
 
 		small, ok := report.Org(team.OrgID)
 		require.True(t, ok)

@@ -19,13 +19,20 @@ type settingsPage struct {
 	Page
 	Form  *form
 	Saved bool
-	// Prices are the price inputs, one per license value.
+	// Prices are the default price inputs, one per license value: what
+	// organizations without a contract are priced by.
 	Prices []priceField
+	// Contracts are the contract forms, one per organization roster
+	// reaches (contract_save.go).
+	Contracts []contractSection
+	// Failure is a refusal no field holds (an organization no connection
+	// reaches).
+	Failure string
 }
 
 // priceField is one license's price input.
 type priceField struct {
-	License, Name, Value, Error string
+	License, Label, Name, Value, Error string
 }
 
 // Settings limits.
@@ -39,9 +46,19 @@ var currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
 
 // settingsPage shows the settings; viewers see them read-only.
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.storedSettingsForm(r)
+	if err != nil {
+		return err
+	}
+	return s.showSettings(w, r, http.StatusOK, settingsView{Form: f, Saved: r.URL.Query().Get("saved") != "",
+		ContractSaved: r.URL.Query().Get("contract_saved")})
+}
+
+// storedSettingsForm is the settings form filled from the store.
+func (s *Server) storedSettingsForm(r *http.Request) (*form, error) {
 	st, err := s.store.Settings(r.Context())
 	if err != nil {
-		return fmt.Errorf("load settings: %w", err)
+		return nil, fmt.Errorf("load settings: %w", err)
 	}
 	f := newForm()
 	f.set("inactivity_days", strconv.Itoa(st.InactivityDays))
@@ -50,17 +67,33 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) error {
 	for l, p := range st.LicensePrices {
 		f.set("price_"+l, strconv.FormatFloat(p, 'f', -1, 64))
 	}
-	s.showSettings(w, r, http.StatusOK, f, r.URL.Query().Get("saved") != "")
-	return nil
+	return f, nil
 }
 
-func (s *Server) showSettings(w http.ResponseWriter, r *http.Request, code int, f *form, saved bool) {
-	p := settingsPage{Page: s.page(r, "Settings"), Form: f, Saved: saved}
+// settingsView is what one rendering of the settings page shows besides
+// the stored values: the settings form (as typed, when refused), a
+// contract form as typed with its errors, what was just saved, a refusal.
+type settingsView struct {
+	Form          *form
+	Saved         bool
+	ContractSaved string           // the organization whose contract was just saved
+	Posted        *contractSection // the contract form just refused, as typed
+	Failure       string
+}
+
+func (s *Server) showSettings(w http.ResponseWriter, r *http.Request, code int, v settingsView) error {
+	p := settingsPage{Page: s.page(r, "Settings"), Form: v.Form, Saved: v.Saved, Failure: v.Failure}
 	for _, l := range roster.Licenses {
 		name := "price_" + l
-		p.Prices = append(p.Prices, priceField{License: l, Name: name, Value: f.Value(name), Error: f.Error(name)})
+		p.Prices = append(p.Prices, priceField{License: l, Label: roster.LicenseName(l), Name: name,
+			Value: v.Form.Value(name), Error: v.Form.Error(name)})
+	}
+	var err error
+	if p.Contracts, err = s.contractSections(r, v.ContractSaved, v.Posted); err != nil {
+		return err
 	}
 	s.render(w, r, code, "settings", p)
+	return nil
 }
 
 // settingsSubmit validates every field, and saves and audits the
@@ -113,8 +146,7 @@ func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request) error {
 		next.LicensePrices[l] = p
 	}
 	if !f.ok() {
-		s.showSettings(w, r, http.StatusBadRequest, f, false)
-		return nil
+		return s.showSettings(w, r, http.StatusBadRequest, settingsView{Form: f})
 	}
 	// Prices of licenses this form does not list are kept.
 	for l, p := range old.LicensePrices {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/html"
 
 	"roster"
 	"roster/internal/store"
@@ -185,19 +186,173 @@ func TestTeamsAndAudit(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, br.get("/audit?before=x").StatusCode)
 }
 
-func TestTrendChart(t *testing.T) {
+// byID is the element of the page with that id, or nil.
+func byID(doc *html.Node, id string) *html.Node {
+	for _, n := range findAll(doc, "", "") {
+		if attr(n, "id") == id {
+			return n
+		}
+	}
+	return nil
+}
+
+// TestSettingsContracts: a contract form per organization, saved on its
+// own and audited; every bad field shown beside itself with nothing
+// changed; Miro's seat count shown, not asked; viewers read only.
+func TestSettingsContracts(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	c := newTrendChart([]roster.TrendPoint{
-		{At: now, Accounts: 100, FullAssigned: 60, FullActive: 40},
-		{At: now.Add(24 * time.Hour), Accounts: 120, FullAssigned: 70, FullActive: 35},
+	storetest.Backends(t, func(t *testing.T, db *storeDB) {
+		t.Parallel()
+		f := newFixture(t, db)
+		ctx := context.Background()
+		br := f.loggedIn(t, roster.RoleAdmin)
+		org, teamOrg := f.org.OrgID, f.team.OrgID
+
+		// One section per organization; the full license's seats come from
+		// Miro for the organization-level one, and are asked for the other.
+		p := br.mustGet("/settings")
+		require.Contains(t, p.Body, "Default prices, used for organizations without a contract")
+		doc := parseHTML(t, p.Body)
+		for _, id := range []string{org, teamOrg} {
+			sec := byID(doc, "contract-"+id)
+			require.NotNil(t, sec, "no section for organization %s", id)
+			forms := findAll(sec, "form", "")
+			require.Len(t, forms, 1)
+			require.Equal(t, "/settings/contracts/"+id, attr(forms[0], "action"))
+			require.Contains(t, text(sec), "No contract entered yet")
+			require.Contains(t, text(sec), "Free restricted", "licenses by their names")
+			require.NotNil(t, byID(sec, "contract-"+id+"-renewal_on"))
+			require.Equal(t, "date", attr(byID(sec, "contract-"+id+"-renewal_on"), "type"))
+			require.Equal(t, "USD", attr(byID(sec, "contract-"+id+"-currency"), "value"), "the default contract's currency")
+		}
+		orgSec := byID(doc, "contract-"+org)
+		require.Nil(t, byID(orgSec, "contract-"+org+"-seats_full"), "Miro's count is not asked for")
+		require.Regexp(t, `Full [0-9,]+ from Miro`, text(orgSec))
+		require.NotNil(t, byID(byID(doc, "contract-"+teamOrg), "contract-"+teamOrg+"-seats_full"))
+		require.Nil(t, byID(orgSec, "contract-"+org+"-seats_occasional"), "occasional is billed per month of use")
+
+		valid := func() url.Values {
+			return url.Values{"currency": {"eur"}, "billing": {"year"}, "renewal_on": {"2027-03-31"}, "remind_days": {"30"},
+				"price_full": {"192"}, "seats_basic": {"10"}, "price_basic": {"48"}, "price_occasional": {""},
+				"seats_full": {"5"}} // no input for it: Miro's count wins, and this is ignored
+		}
+		t.Run("ErrFields", func(t *testing.T) {
+			before, contracts := storetest.Dump(t, db), storedContracts(t, db)
+			for _, tc := range []struct{ field, value, want string }{
+				{"currency", "EURO", "three-letter currency code"},
+				{"currency", "E1R", "three-letter currency code"},
+				{"currency", "", "three-letter currency code"},
+				{"billing", "week", "Choose monthly or yearly"},
+				{"renewal_on", "31/03/2027", "Enter the date as YYYY-MM-DD"},
+				{"renewal_on", "2027-02-30", "Enter the date as YYYY-MM-DD"},
+				{"renewal_on", "1999-12-31", "between 2000 and 2200"},
+				{"remind_days", "400", "from 0 to 365"},
+				{"remind_days", "-1", "from 0 to 365"},
+				{"remind_days", "soon", "whole number of days"},
+				{"price_full", "-1", "Enter a price from 0 to 1000000"},
+				{"price_full", "sixteen", "Enter a price from 0 to 1000000"},
+				{"price_full", "NaN", "Enter a price from 0 to 1000000"},
+				{"price_basic", "1000001", "Enter a price from 0 to 1000000"},
+				{"price_basic", "1e99", "Enter a price from 0 to 1000000"},
+				{"seats_basic", "-3", "whole number of seats"},
+				{"seats_basic", "ten", "whole number of seats"},
+				{"seats_basic", "1.5", "whole number of seats"},
+				{"seats_basic", "10000001", "whole number of seats from 0 to 10000000"},
+			} {
+				form := valid()
+				form.Set(tc.field, tc.value)
+				p := br.post("/settings/contracts/"+org, form)
+				require.Equal(t, http.StatusBadRequest, p.StatusCode, "%s=%s", tc.field, tc.value)
+				doc := parseHTML(t, p.Body)
+				sec := byID(doc, "contract-"+org)
+				require.Contains(t, text(sec), "Nothing was saved", tc.field)
+				input := byID(sec, "contract-"+org+"-"+tc.field)
+				require.NotNil(t, input, tc.field)
+				require.Equal(t, "true", attr(input, "aria-invalid"), "%s=%s is marked", tc.field, tc.value)
+				msg := byID(sec, "contract-"+org+"-"+tc.field+"-error")
+				require.NotNil(t, msg, "%s=%s: the error is beside its field", tc.field, tc.value)
+				require.Contains(t, text(msg), tc.want, tc.field)
+				require.NotContains(t, text(byID(doc, "contract-"+teamOrg)), tc.want, "the other organization's form is untouched")
+				if tc.field != "billing" {
+					require.Equal(t, strings.ToUpper(tc.value), strings.ToUpper(attr(input, "value")), "what was typed is shown again")
+				}
+			}
+			// A reminder without a renewal date.
+			form := valid()
+			form.Set("renewal_on", "")
+			p := br.post("/settings/contracts/"+org, form)
+			require.Equal(t, http.StatusBadRequest, p.StatusCode)
+			msg := byID(parseHTML(t, p.Body), "contract-"+org+"-remind_days-error")
+			require.NotNil(t, msg)
+			require.Contains(t, text(msg), "A reminder needs a renewal date")
+
+			// An organization no connection reaches.
+			p = br.post("/settings/contracts/999", valid())
+			require.Equal(t, http.StatusNotFound, p.StatusCode)
+			require.Contains(t, p.Body, "No connection reaches organization &#34;999&#34;: nothing was saved.")
+
+			require.Equal(t, before, storetest.Dump(t, db), "a refused form changed the database")
+			require.Equal(t, contracts, storedContracts(t, db), "a refused form changed a contract")
+		})
+
+		p = br.post("/settings/contracts/"+org, valid())
+		require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
+		require.Equal(t, "/settings?contract_saved="+org+"#contract-"+org, p.location())
+		c, err := db.Contract(ctx, org)
+		require.NoError(t, err)
+		require.True(t, c.Saved)
+		require.Equal(t, "EUR", c.Currency)
+		require.Equal(t, roster.BillingYearly, c.Billing)
+		require.Equal(t, "2027-03-31", c.RenewalOn.Format(time.DateOnly))
+		require.Equal(t, 30, c.RemindDays)
+		require.Equal(t, map[string]roster.LicenseTerms{"full": {Price: 192}, "basic": {Seats: 10, Price: 48}}, c.Licenses)
+		entries, err := db.AuditEntries(ctx, store.AuditFilter{Kind: "settings"})
+		require.NoError(t, err)
+		require.Len(t, entries, 1)
+		require.Equal(t, "save_contract", entries[0].Action)
+		require.Equal(t, "operator:admin@example.com", entries[0].Actor)
+		require.Contains(t, entries[0].Detail, "EUR, prices per year")
+		other, err := db.Contract(ctx, teamOrg)
+		require.NoError(t, err)
+		require.False(t, other.Saved, "one organization's form saves only its contract")
+
+		// Shown as saved.
+		doc = parseHTML(t, br.mustGet("/settings?contract_saved="+org).Body)
+		orgSec = byID(doc, "contract-"+org)
+		require.Contains(t, text(orgSec), "Contract saved.")
+		require.NotContains(t, text(byID(doc, "contract-"+teamOrg)), "Contract saved.")
+		require.Equal(t, "2027-03-31", attr(byID(orgSec, "contract-"+org+"-renewal_on"), "value"))
+		require.Equal(t, "192", attr(byID(orgSec, "contract-"+org+"-price_full"), "value"))
+		require.Equal(t, "10", attr(byID(orgSec, "contract-"+org+"-seats_basic"), "value"))
+
+		// The team-level organization enters its full seats itself.
+		p = br.post("/settings/contracts/"+teamOrg, url.Values{"currency": {"GBP"}, "billing": {"month"}, "seats_full": {"25"}, "price_full": {"12.50"}})
+		require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
+		other, err = db.Contract(ctx, teamOrg)
+		require.NoError(t, err)
+		require.Equal(t, roster.LicenseTerms{Seats: 25, Price: 12.5}, other.Licenses[roster.LicenseFull])
+
+		// Viewers see it all, read-only, and cannot post.
+		viewer := f.loggedIn(t, roster.RoleViewer)
+		doc = parseHTML(t, viewer.mustGet("/settings").Body)
+		orgSec = byID(doc, "contract-"+org)
+		require.NotNil(t, orgSec)
+		for _, fs := range findAll(orgSec, "fieldset", "") {
+			require.True(t, hasAttr(fs, "disabled"), "a viewer's contract fields are disabled")
+		}
+		for _, b := range findAll(orgSec, "button", "") {
+			require.True(t, hasAttr(b, "disabled"))
+		}
+		before := storedContracts(t, db)
+		require.Equal(t, http.StatusForbidden, viewer.post("/settings/contracts/"+org, valid()).StatusCode)
+		require.Equal(t, before, storedContracts(t, db))
 	})
-	require.False(t, c.Empty)
-	require.Len(t, c.Series, 3)
-	require.Equal(t, "56.0,108.0 700.0,89.6", c.Series[0].Points, "accounts on a 0..200 axis")
-	require.Equal(t, 35, c.Series[2].Last)
-	require.True(t, newTrendChart(nil).Empty)
-	require.Equal(t, 200, niceCeil(120))
-	require.Equal(t, 1, niceCeil(1))
-	require.Equal(t, 5000, niceCeil(4001))
+}
+
+// storedContracts are the saved contracts.
+func storedContracts(t *testing.T, db *storeDB) []roster.Contract {
+	t.Helper()
+	all, err := db.Contracts(context.Background())
+	require.NoError(t, err)
+	return all
 }

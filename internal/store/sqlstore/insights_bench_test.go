@@ -86,7 +86,14 @@ func BenchmarkListAccounts100k(b *testing.B) {
 				{"filtered-full-inactive", store.AccountQuery{License: roster.LicenseFull, Activity: "inactive", ActiveSince: cutoff}},
 				{"filtered-team", store.AccountQuery{MiroTeamID: "t7"}},
 				{"filtered-guests-by-name", store.AccountQuery{Guests: true, Sort: "name"}},
+				{"never-logged-in", store.AccountQuery{Activity: "never", Status: "active"}},
+				{"usage-unknown", store.AccountQuery{Activity: "unknown"}},
+				{"org", store.AccountQuery{Org: "o1"}},
+				{"org-filtered", store.AccountQuery{Org: "o1", License: roster.LicenseFull, Activity: "inactive", ActiveSince: cutoff, Status: "active"}},
 				{"search-narrow", store.AccountQuery{Search: "user4242@"}},
+				{"search-directory-name", store.AccountQuery{Search: "kowalcz"}},
+				{"search-domain", store.AccountQuery{Search: "example.com"}},
+				{"search-short", store.AccountQuery{Search: "r4"}},
 				{"search-broad-filtered", store.AccountQuery{Search: "ada", License: roster.LicenseFull, Sort: "last_activity"}},
 			}
 			for _, tc := range cases {
@@ -147,6 +154,49 @@ func BenchmarkOverview100k(b *testing.B) {
 				timeOps(b, func() {
 					if _, err := db.Trend(ctx, 90); err != nil {
 						b.Fatal(err)
+					}
+				})
+			})
+		})
+	}
+}
+
+// BenchmarkLicenses100k reads what the overview and the Licenses page
+// need over 100,000 accounts in 1,000 teams, 90,000 directory people and
+// two years of daily points:
+//
+//	ROSTER_TEST_POSTGRES_URL=postgres://... go test -run '^$' -bench 'Licenses100k' -benchtime 50x ./internal/store/sqlstore/
+func BenchmarkLicenses100k(b *testing.B) {
+	ctx := context.Background()
+	q := store.OverviewQuery{InactiveBefore: benchAt.Add(-60 * 24 * time.Hour), UsedSince: benchAt.Add(-30 * 24 * time.Hour)}
+	for _, backend := range benchBackends {
+		b.Run(backend.name, func(b *testing.B) {
+			db := dashboardStore(b, backend.dsn(b))
+			// Two years of daily points: the last day is the seed's own.
+			require.NoError(b, storetest.SeedLicenseDays(ctx, db, 730))
+			b.Run("overview", func(b *testing.B) {
+				timeOps(b, func() {
+					o, err := db.Overview(ctx, q)
+					if err != nil || len(o.Orgs) != 1 || o.Orgs[0].Licenses[roster.LicenseFull].Leavers == 0 {
+						b.Fatalf("overview: %v %+v", err, o.Orgs)
+					}
+				})
+			})
+			for _, by := range []string{store.ChargebackByTeam, store.ChargebackByDepartment} {
+				b.Run("chargeback-"+by, func(b *testing.B) {
+					timeOps(b, func() {
+						rows, err := db.Chargeback(ctx, store.ChargebackQuery{OrgID: "o1", By: by})
+						if err != nil || len(rows) < 20 {
+							b.Fatalf("chargeback: %v (%d rows)", err, len(rows))
+						}
+					})
+				})
+			}
+			b.Run("license-days-2y", func(b *testing.B) {
+				timeOps(b, func() {
+					days, err := db.LicenseDays(ctx, "o1", benchAt.AddDate(-2, 0, 0))
+					if err != nil || len(days) < 730 {
+						b.Fatalf("days: %v (%d)", err, len(days))
 					}
 				})
 			})

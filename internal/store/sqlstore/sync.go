@@ -96,11 +96,20 @@ func (db *DB) ApplySync(ctx context.Context, run *roster.SyncRun, d store.Diff) 
 			return fmt.Errorf("complete run: %w", err)
 		}
 		if !d.Empty() {
+			var orgOf string
+			if err := tx.QueryRowContext(ctx, `SELECT org_id FROM connections WHERE id = $1`, connID).Scan(&orgOf); err != nil {
+				return fmt.Errorf("organization of connection: %w", err)
+			}
 			btx := newBatchTx(tx)
 			left, err := db.applyDiff(ctx, btx, connID, r, d)
 			btx.close()
 			if err != nil {
 				return err
+			}
+			if movesSeats(d, left) {
+				if err := writeTeamLicenses(ctx, tx, orgOf); err != nil {
+					return fmt.Errorf("write team licenses: %w", err)
+				}
 			}
 			if left > 0 {
 				r.Removed += left

@@ -19,6 +19,7 @@ var licenseTests = []struct {
 	{"Licenses/ChargebackByTeam", testChargebackByTeam},
 	{"Licenses/ChargebackByDepartment", testChargebackByDepartment},
 	{"Licenses/ChargebackErrInvalid", testChargebackInvalid},
+	{"Licenses/UsersFilters", testLicenseUsersFilters},
 }
 
 // licenseFixture is two organizations: "big" at organization level (20
@@ -225,4 +226,35 @@ func testChargebackByDepartment(t *testing.T, s store.Store) {
 func testChargebackInvalid(t *testing.T, s store.Store) {
 	_, err := s.Chargeback(ctx(), store.ChargebackQuery{OrgID: "big", By: "manager"})
 	require.ErrorIs(t, err, store.ErrInvalid)
+}
+
+// testLicenseUsersFilters: the users list's filters behind the Licenses
+// page's links list exactly the people its numbers count.
+func testLicenseUsersFilters(t *testing.T, s store.Store) {
+	cutoff, _ := licenseFixture(t, s)
+	ids := func(q store.AccountQuery) []string {
+		t.Helper()
+		q.Limit = 100
+		page, err := s.ListAccounts(ctx(), q)
+		require.NoError(t, err)
+		var out []string
+		for _, a := range page.Accounts {
+			out = append(out, a.MiroUserID)
+		}
+		require.Equal(t, len(out), page.Total)
+		return out
+	}
+	// Leavers: by email (u104's alias) or alias, usage unknown too (u201).
+	require.ElementsMatch(t, []string{"u104", "u105", "u201"}, ids(store.AccountQuery{Directory: "left", Status: "active"}))
+	require.ElementsMatch(t, []string{"u104", "u105"}, ids(store.AccountQuery{Directory: "left", Org: "big"}))
+	// Reclaim: inactive Full licenses of people who did not leave.
+	require.Equal(t, []string{"u102"}, ids(store.AccountQuery{Org: "big", License: "full", Activity: "inactive",
+		ActiveSince: cutoff, Directory: "not_left", Status: "active"}))
+	// Idle: active by the rule, not in use since UsedSince; u103's license
+	// was assigned at t0, so it is in use.
+	require.ElementsMatch(t, []string{"u101", "u104", "u106", "u108", "u109"}, ids(store.AccountQuery{Org: "big",
+		Activity: "idle", ActiveSince: cutoff, UsedSince: t0}))
+	_, err := s.ListAccounts(ctx(), store.AccountQuery{Activity: "idle", ActiveSince: cutoff})
+	require.ErrorIs(t, err, store.ErrInvalid)
+	require.Error(t, store.AccountQuery{Directory: "gone"}.Check())
 }

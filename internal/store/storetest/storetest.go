@@ -62,7 +62,11 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	tests = append(tests, operateTests...)
 	tests = append(tests, directoryTests...)
+	tests = append(tests, searchTests...)
 	tests = append(tests, workflowTests...)
+	tests = append(tests, bulkTests...)
+	tests = append(tests, licenseTests...)
+	tests = append(tests, contractTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
