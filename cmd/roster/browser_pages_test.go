@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"roster/internal/store"
+	"roster/internal/store/sqlstore"
 )
 
 // TestBrowserPages opens every main page of the dashboard at a desktop
@@ -46,8 +47,13 @@ func TestBrowserPages(t *testing.T) {
 	if dir == "" && testingArtifacts() {
 		dir = t.ArtifactDir()
 	}
+	seedLicenseHistory(t, b.d.app.store)
 	pages := []struct{ name, path string }{
-		{"overview", "/"}, {"users", "/users"}, {"users-inactive", "/users?license=full&activity=inactive&status=active"},
+		{"overview", "/"},
+		{"licenses-current", "/licenses"}, {"licenses-recommendations", "/licenses?tab=recommendations"},
+		{"licenses-trend", "/licenses?tab=trend"}, {"licenses-trend-2y", "/licenses?tab=trend&days=730"},
+		{"licenses-chargeback", "/licenses?tab=chargeback"}, {"licenses-chargeback-department", "/licenses?tab=chargeback&by=department"},
+		{"users", "/users"}, {"users-inactive", "/users?license=full&activity=inactive&status=active"},
 		{"user", user}, {"teams", "/teams"}, {"connections", "/connections"}, {"directory", "/directory"},
 		{"audit", "/audit"}, {"settings", "/settings"}, {"api-keys", "/settings/api-keys"},
 		{"workflows", "/workflows"}, {"workflow-runs", "/workflows/runs"}, {"approvals", "/workflows/approvals"},
@@ -71,5 +77,35 @@ func TestBrowserPages(t *testing.T) {
 	}
 	if dir != "" {
 		t.Logf("screenshots in %s (%s)", dir, time.Now().Format(time.TimeOnly))
+	}
+}
+
+// seedLicenseHistory gives the demo's organizations a year of daily
+// license points before today's, so that the trend has a history to look
+// at (the demo synced once): today's counts drifting back in time, with
+// a few days missing, as when syncs failed. Only the screenshots read it.
+func seedLicenseHistory(t *testing.T, st store.Store) {
+	t.Helper()
+	db, ok := st.(*sqlstore.DB)
+	require.True(t, ok, "the demo's store is %T", st)
+	ctx := context.Background()
+	today, err := st.LicenseDays(ctx, "", time.Now().UTC().AddDate(0, 0, -1))
+	require.NoError(t, err)
+	require.NotEmpty(t, today)
+	for back := 1; back <= 365; back++ {
+		if back%29 == 3 || back%29 == 4 {
+			continue // no sync those days
+		}
+		for _, p := range today {
+			// Fewer licenses assigned, and more of them used, further back.
+			drift := func(n int, per float64) int { return max(0, n-int(float64(n)*per*float64(back)/365)) }
+			assigned := drift(p.Assigned, 0.25)
+			active := min(assigned, drift(p.Active, 0.1)+(back/40)%3)
+			inactive := max(0, assigned-active-p.UsageUnknown)
+			_, err := db.SQL().ExecContext(ctx, `INSERT INTO license_days (day, org_id, license, purchased, assigned, active, inactive, usage_unknown)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, p.Day.AddDate(0, 0, -back).Format("2006-01-02"), p.OrgID, p.License,
+				p.Purchased, assigned, active, inactive, min(p.UsageUnknown, assigned))
+			require.NoError(t, err)
+		}
 	}
 }

@@ -2,106 +2,284 @@ package web
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
-
-	"roster"
+	"time"
 )
 
-// trendChart is the geometry of the overview's SVG line chart, computed
-// here so the template only draws it; no JavaScript is involved.
-type trendChart struct {
-	Width, Height int
-	Left, Right   int // plot area's x bounds
-	Top, Bottom   int // plot area's y bounds
+// timeChart is the geometry of one SVG line chart over days, computed here
+// so that the template only draws it (no JavaScript). The x axis is time:
+// days are placed by their date, so a week without a sync is a week wide,
+// and its ticks are dates at even calendar steps. The y axis runs from 0 to
+// a round number just above the data's maximum.
+type timeChart struct {
+	Label         string // the chart's accessible name
+	Width, Height float64
+	Left, Right   float64 // the plot area's x bounds
+	Top, Bottom   float64 // the plot area's y bounds
 	Series        []chartSeries
 	YTicks        []chartTick
 	XTicks        []chartTick
-	Empty         bool
+	// Hovers are one band per day, each with the day's values as its
+	// tooltip (an SVG <title>).
+	Hovers []chartHover
+	YMax   float64
+	Empty  bool
 }
 
-// chartSeries is one line; Class picks its colour in app.css.
+// chartSeries is one line; Class picks its colour in the stylesheet.
 type chartSeries struct {
-	Name   string
-	Class  string
-	Points string // SVG polyline points, "x,y x,y ..."
-	Last   int
-	Dots   []chartDot // one per point, with a tooltip
+	Name  string
+	Class string
+	Path  string     // SVG path data, "M x y L x y ..."
+	Dots  []chartDot // drawn when the days are few enough to tell apart
+	Last  string     // the last value, formatted
 }
 
-type chartDot struct {
-	X, Y  float64
+type chartDot struct{ X, Y float64 }
+
+// chartTick is one axis label; Alt ticks are dropped on narrow screens
+// (the stylesheet hides them), so that the labels never overlap.
+type chartTick struct {
+	Pos    float64
+	Label  string
+	Alt    bool
+	Anchor string // text-anchor: middle, or start/end near the plot's edges
+}
+
+type chartHover struct {
+	X, W  float64
 	Title string
 }
 
-type chartTick struct {
-	Pos   float64
-	Label string
+// chartLine is one series' values, one per day of the chart's Days.
+type chartLine struct {
+	Name, Class string
+	Values      []float64
 }
 
-// newTrendChart lays out accounts, full licenses assigned and full
-// licenses actively used over the sync history (oldest first).
-func newTrendChart(points []roster.TrendPoint) trendChart {
-	c := trendChart{Width: 720, Height: 240, Left: 56, Right: 700, Top: 16, Bottom: 200}
-	if len(points) == 0 {
+// chartData is what a timeChart draws.
+type chartData struct {
+	Label string
+	Days  []time.Time // ascending, each a UTC midnight
+	Lines []chartLine
+	// Until extends the axis to this day when it is after the last day
+	// (today, so that a stale trend shows its gap).
+	Until time.Time
+	// Format writes a value for the axis and tooltips; counts when nil.
+	Format func(float64) string
+	// Whole says the values are counts: the y axis steps by whole numbers.
+	Whole bool
+}
+
+// Chart geometry, in SVG user units (the viewBox). The stylesheet scales
+// the chart to its box and enlarges the labels on narrow screens.
+const (
+	chartWidth, chartHeight = 600, 220
+	chartLeft, chartRight   = 64, 584
+	chartTop, chartBottom   = 14, 188
+	// maxXTicks bounds the date labels, so that they fit at any width.
+	maxXTicks = 6
+	// maxDots is how many days get a dot each; more would blur together.
+	maxDots = 62
+)
+
+const day = 24 * time.Hour
+
+// newTimeChart lays out lines over days on a time axis.
+func newTimeChart(d chartData) timeChart {
+	c := timeChart{Label: d.Label, Width: chartWidth, Height: chartHeight,
+		Left: chartLeft, Right: chartRight, Top: chartTop, Bottom: chartBottom}
+	format := d.Format
+	if format == nil {
+		format = func(v float64) string { return formatThousands(strconv.FormatFloat(v, 'f', 0, 64)) }
+	}
+	if len(d.Days) == 0 {
 		c.Empty = true
 		return c
 	}
-	maxY := 1
-	for _, p := range points {
-		maxY = max(maxY, p.Accounts, p.FullAssigned, p.FullActive)
+
+	// The x domain: first day to last (or Until); a single day sits in the
+	// middle of a three-day window.
+	from, to := d.Days[0], d.Days[len(d.Days)-1]
+	if d.Until.After(to) {
+		to = d.Until
 	}
-	maxY = niceCeil(maxY)
-	x := func(i int) float64 {
-		if len(points) == 1 {
-			return float64(c.Left+c.Right) / 2
+	single := !to.After(from)
+	if single {
+		from, to = from.Add(-day), to.Add(day)
+	}
+	span := to.Sub(from).Seconds()
+	x := func(t time.Time) float64 {
+		return c.Left + t.Sub(from).Seconds()/span*(c.Right-c.Left)
+	}
+
+	dataMax := 0.0
+	for _, l := range d.Lines {
+		for _, v := range l.Values {
+			dataMax = max(dataMax, v)
 		}
-		return float64(c.Left) + float64(i)*float64(c.Right-c.Left)/float64(len(points)-1)
 	}
-	y := func(v int) float64 {
-		return float64(c.Bottom) - float64(v)*float64(c.Bottom-c.Top)/float64(maxY)
+	top, step := niceAxis(dataMax, d.Whole)
+	c.YMax = top
+	y := func(v float64) float64 { return c.Bottom - v/top*(c.Bottom-c.Top) }
+	for v := 0.0; v <= top+step/2; v += step {
+		c.YTicks = append(c.YTicks, chartTick{Pos: round1(y(v)), Label: axisLabel(v, step)})
 	}
-	series := []struct {
-		name, class string
-		val         func(roster.TrendPoint) int
-	}{
-		{"People", "s-accounts", func(p roster.TrendPoint) int { return p.Accounts }},
-		{"Full licenses assigned", "s-assigned", func(p roster.TrendPoint) int { return p.FullAssigned }},
-		{"Full licenses actively used", "s-active", func(p roster.TrendPoint) int { return p.FullActive }},
-	}
-	for _, s := range series {
-		var pts []string
-		cs := chartSeries{Name: s.name, Class: s.class}
-		for i, p := range points {
-			v := s.val(p)
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(v)))
-			cs.Dots = append(cs.Dots, chartDot{X: x(i), Y: y(v), Title: fmt.Sprintf("%s: %d on %s", s.name, v, p.At.UTC().Format("2006-01-02 15:04"))})
-			cs.Last = v
+
+	dots := len(d.Days) <= maxDots
+	for _, l := range d.Lines {
+		s := chartSeries{Name: l.Name, Class: l.Class}
+		var path strings.Builder
+		for i, v := range l.Values {
+			px, py := x(d.Days[i]), y(v)
+			cmd := "L"
+			if i == 0 {
+				cmd = "M"
+			}
+			fmt.Fprintf(&path, "%s%.1f %.1f", cmd, px, py)
+			if dots {
+				s.Dots = append(s.Dots, chartDot{X: round1(px), Y: round1(py)})
+			}
+			s.Last = format(v)
 		}
-		cs.Points = strings.Join(pts, " ")
-		c.Series = append(c.Series, cs)
+		s.Path = path.String()
+		c.Series = append(c.Series, s)
 	}
-	for i := 0; i <= 4; i++ {
-		v := maxY * i / 4
-		c.YTicks = append(c.YTicks, chartTick{Pos: y(v), Label: formatThousands(fmt.Sprint(v))})
+
+	// Hover bands: each day owns the half-way points to its neighbours.
+	for i, t := range d.Days {
+		lo, hi := c.Left, c.Right
+		if i > 0 {
+			lo = (x(d.Days[i-1]) + x(t)) / 2
+		}
+		if i+1 < len(d.Days) {
+			hi = (x(t) + x(d.Days[i+1])) / 2
+		}
+		parts := []string{t.Format("Jan 2, 2006")}
+		for _, l := range d.Lines {
+			parts = append(parts, l.Name+": "+format(l.Values[i]))
+		}
+		c.Hovers = append(c.Hovers, chartHover{X: round1(lo), W: round1(max(hi-lo, 1)), Title: strings.Join(parts, "\n")})
 	}
-	// At most six date labels, spread evenly.
-	step := max(1, (len(points)+5)/6)
-	for i := 0; i < len(points); i += step {
-		c.XTicks = append(c.XTicks, chartTick{Pos: x(i), Label: points[i].At.UTC().Format("Jan 2")})
+
+	ticks := dateTicks(from, to, maxXTicks)
+	if single {
+		// One day of history: label it alone, not the empty days around it.
+		ticks = []dateTick{{d.Days[0], d.Days[0].Format("Jan 2")}}
+	}
+	for i, t := range ticks {
+		tick := chartTick{Pos: round1(x(t.at)), Label: t.label, Alt: i%2 == 1 && len(ticks) > 3, Anchor: "middle"}
+		// A label centred on the edge would leave the chart.
+		switch half := float64(len(t.label)) * 5; {
+		case tick.Pos+half > c.Width-4:
+			tick.Anchor = "end"
+		case tick.Pos-half < 4:
+			tick.Anchor = "start"
+		}
+		c.XTicks = append(c.XTicks, tick)
 	}
 	return c
 }
 
-// niceCeil rounds n up to 1, 2 or 5 times a power of ten, so the axis
-// reads well.
-func niceCeil(n int) int {
-	p := 1
-	for {
-		for _, m := range []int{1, 2, 5} {
-			if m*p >= n {
-				return m * p
+// PlotHeight is the plot area's height, for the hover bands.
+func (c timeChart) PlotHeight() float64 { return c.Bottom - c.Top }
+
+// TickEnd is where the x axis' tick marks end, below the plot.
+func (c timeChart) TickEnd() float64 { return c.Bottom + 5 }
+
+// round1 rounds an SVG coordinate to a tenth, which is finer than a pixel
+// and keeps the markup short.
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
+
+// dateTick is one date on the x axis and its label.
+type dateTick struct {
+	at    time.Time
+	label string
+}
+
+// tickSteps are the calendar steps the x axis may use, finest first: days
+// labelled "Jan 2", months labelled "Jan 2026" (so that no two labels of
+// a two-year axis read the same).
+var tickSteps = []struct {
+	days, months int
+}{{1, 0}, {2, 0}, {7, 0}, {14, 0}, {0, 1}, {0, 2}, {0, 3}, {0, 6}, {0, 12}}
+
+// dateTicks are at most n dates between from and to (inclusive), at the
+// finest calendar step that fits: every day, every other day, Mondays,
+// every other Monday, or the first of every 1, 2, 3, 6 or 12 months.
+func dateTicks(from, to time.Time, n int) []dateTick {
+	for _, st := range tickSteps {
+		var ticks []dateTick
+		if st.days > 0 {
+			t := from
+			if st.days >= 7 {
+				// Weeks start on Monday.
+				for t.Weekday() != time.Monday {
+					t = t.Add(day)
+				}
+			}
+			for ; !t.After(to); t = t.AddDate(0, 0, st.days) {
+				ticks = append(ticks, dateTick{t, t.Format("Jan 2")})
+			}
+		} else {
+			t := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
+			if t.Before(from) {
+				t = t.AddDate(0, 1, 0)
+			}
+			// Steps of several months start on a month they divide.
+			for (int(t.Month())-1)%st.months != 0 {
+				t = t.AddDate(0, 1, 0)
+			}
+			for ; !t.After(to); t = t.AddDate(0, st.months, 0) {
+				ticks = append(ticks, dateTick{t, t.Format("Jan 2006")})
 			}
 		}
-		p *= 10
+		if len(ticks) <= n {
+			return ticks
+		}
 	}
+	return nil
+}
+
+// niceAxis is the y axis' top and step for data up to max: a step of 1,
+// 2, 2.5 or 5 times a power of ten (whole numbers when whole), and the
+// smallest multiple of it at or above max within five steps. The top is
+// below 1.5 × max whenever max is at least 5 steps' worth of the finest
+// step; an empty chart gets an axis of 0..1.
+func niceAxis(maxV float64, whole bool) (top, step float64) {
+	if maxV <= 0 || math.IsNaN(maxV) {
+		return 1, 1
+	}
+	if whole && maxV <= 5 {
+		top = math.Ceil(maxV)
+		return top, 1
+	}
+	exp := math.Pow(10, math.Floor(math.Log10(maxV/5)))
+	for _, m := range []float64{1, 2, 2.5, 5, 10, 20, 25, 50} {
+		step = m * exp
+		if whole && (step < 1 || step != math.Trunc(step)) {
+			continue
+		}
+		if math.Ceil(maxV/step-1e-9) <= 5 {
+			break
+		}
+	}
+	return math.Ceil(maxV/step-1e-9) * step, step
+}
+
+// axisLabel writes an axis value compactly, so that it fits the margin on
+// a phone: 1.5k for 1,500 and 1.5M for 1,500,000, with decimals only when
+// the step needs them.
+func axisLabel(v, step float64) string {
+	switch {
+	case v >= 1_000_000 && step >= 100_000:
+		return strconv.FormatFloat(math.Round(v/10_000)/100, 'f', -1, 64) + "M"
+	case v >= 1_000 && step >= 100:
+		return strconv.FormatFloat(math.Round(v/10)/100, 'f', -1, 64) + "k"
+	case step < 1:
+		return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+	}
+	return formatThousands(strconv.FormatFloat(v, 'f', 0, 64))
 }

@@ -1,137 +1,143 @@
 package web
 
 import (
-	"context"
-	"slices"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/html"
 
 	"roster"
-	"roster/internal/insights"
-	"roster/internal/mirosim"
-	"roster/internal/store"
-	"roster/internal/store/sqlstore"
 	"roster/internal/store/storetest"
 )
 
-// TestOverview checks every overview number against counts computed
-// from the store's accounts, and that each number's link lists exactly
-// that many people.
+// TestOverview checks the overview's money, waste, utilisation, people,
+// top recommendations and last syncs against counts from the store's
+// accounts and the contract, and that each number links to a list of
+// exactly its people.
 func TestOverview(t *testing.T) {
 	t.Parallel()
-	storetest.Backends(t, func(t *testing.T, db *sqlstore.DB) {
+	storetest.Backends(t, func(t *testing.T, db *storeDB) {
 		t.Parallel()
-		f := newFixture(t, db)
-		ctx := context.Background()
-		settings, err := db.Settings(ctx)
-		require.NoError(t, err)
-		cut := insights.InactiveBefore(f.clock.Now(), settings.InactivityDays)
-
-		// Deactivate someone never active, in Miro, keeping the license:
-		// only the status filter tells them from the never logged in, and
-		// the licensed lists from the licensed (not deactivated).
-		before, err := db.Accounts(ctx, store.AccountFilter{})
-		require.NoError(t, err)
-		idx := slices.IndexFunc(before, func(a roster.Account) bool {
-			return a.Active && a.LicenseExact && a.LastActivityAt.IsZero() && a.License == roster.LicenseFull
-		})
-		require.GreaterOrEqual(t, idx, 0, "the fixture should have a full license never used")
-		off := false
-		_, err = f.sim.UpdateMember(before[idx].MiroUserID, mirosim.UserPatch{Active: &off})
-		require.NoError(t, err)
-		f.sync(t, f.org.ID)
-
-		accounts, err := db.Accounts(ctx, store.AccountFilter{})
-		require.NoError(t, err)
-		want := map[string]int{"People": len(accounts)}
-		byLicense := map[string]int{}
-		for _, a := range accounts {
-			full := a.Active && a.License == roster.LicenseFull
-			count := func(label string, ok bool) {
-				if ok {
-					want[label]++
-				}
-			}
-			count("Full licenses assigned", full)
-			// The one inactivity rule; usage unknown is neither.
-			count("Actively used", full && a.UsageKnown() && !a.Inactive(cut))
-			count("Inactive full licenses", full && a.Inactive(cut))
-			count("Never logged in", a.Active && a.LastActivityAt.IsZero())
-			count("Guests", a.OrgRole == "organization_team_guest_user")
-			count("External users", a.OrgRole == "organization_external_user")
-			count("Deactivated", !a.Active)
-			if a.Active {
-				byLicense[a.License]++
-			}
-			// What the lists must leave out to be exact: the deactivated
-			// among the licensed and the never active.
-			count("deactivated full", !a.Active && a.License == roster.LicenseFull)
-			count("deactivated never", !a.Active && a.LastActivityAt.IsZero())
-		}
-		// The fixture holds people only the status filter tells apart,
-		// so a link without it would list too many.
-		require.NotZero(t, want["deactivated full"], "a deactivated full license")
-		require.NotZero(t, want["deactivated never"], "a deactivated person never active")
-		delete(want, "deactivated full")
-		delete(want, "deactivated never")
-		org, err := db.Organization(ctx, f.info.OrgID)
-		require.NoError(t, err)
-		want["Seats purchased"] = org.FullLicensesPurchased
-		require.NotZero(t, want["Inactive full licenses"], "the fixture should have inactive licenses")
-		require.NotZero(t, want["Actively used"])
-
-		br := f.loggedIn(t, roster.RoleViewer)
+		m := newMoneyFixture(t, db)
+		want, wantTotal := m.want(t)
+		full, adv := want[roster.LicenseFull], want["advanced"]
+		br := m.loggedIn(t, roster.RoleViewer)
 		p := br.mustGet("/")
 		doc := parseHTML(t, p.Body)
-		got := map[string]int{}
-		links := map[string]string{}
-		for _, st := range findAll(doc, "div", "stat") {
-			labels := findAll(st, "span", "label")
-			require.Len(t, labels, 1)
-			val := findAll(st, "span", "value")[0]
-			label := text(labels[0])
-			if as := findAll(val, "a", ""); len(as) == 1 {
-				links[label] = attr(as[0], "href")
-			}
-			if _, ok := want[label]; !ok {
-				continue // derived: utilisation, cost
-			}
-			got[label] = number(t, text(val))
-		}
-		require.Equal(t, want, got)
-		require.Contains(t, p.Body, "licenses")
-		require.Contains(t, p.Body, "<strong>inferred</strong>", "the team-level connection's licenses are inferred")
-		require.Contains(t, p.Body, "<svg class=\"chart\"")
 
-		// By license.
-		gotLicense := map[string]int{}
-		for _, row := range findAll(findAll(doc, "table", "compact")[0], "tr", "") {
-			tds := findAll(row, "td", "")
-			if len(tds) != 2 {
-				continue
+		byID := func(id string) *html.Node {
+			for _, n := range findAll(doc, "", "") {
+				if attr(n, "id") == id {
+					return n
+				}
 			}
-			gotLicense[text(tds[0])] = number(t, text(tds[1]))
-			links["license "+text(tds[0])] = attr(findAll(tds[1], "a", "")[0], "href")
-			want["license "+text(tds[0])] = gotLicense[text(tds[0])]
+			t.Fatalf("no #%s", id)
+			return nil
 		}
-		require.Equal(t, byLicense, gotLicense)
+		value := func(n *html.Node) *html.Node { return findAll(n, "span", "value")[0] }
 
-		// Potential savings are the inactive full licenses' cost: its link
-		// lists them.
-		want["Potential savings"] = want["Inactive full licenses"]
+		// The headline: the monthly cost and the savings in three kinds.
+		require.InDelta(t, wantTotal, cellMoney(t, value(byID("monthly-cost"))), 0.001)
+		unassigned := float64(full.unassigned)*16 + float64(adv.unassigned)*20
+		inactiveFull, inactiveAdv := full.inactive-full.inactiveLeavers, adv.inactive-adv.inactiveLeavers
+		inactive := float64(inactiveFull)*16 + float64(inactiveAdv)*20
+		leavers := float64(full.leavers)*16 + float64(adv.leavers)*20
+		require.InDelta(t, unassigned+inactive+leavers, cellMoney(t, value(byID("savings"))), 0.001)
 
-		// Every link lists exactly its number, and every number with a
-		// list behind it has a link.
-		for label := range want {
-			if label != "Seats purchased" {
-				require.Contains(t, links, label, "%s has no link", label)
-			}
+		cards := map[string]*html.Node{}
+		for _, c := range findAll(doc, "div", "waste") {
+			cards[text(findAll(c, "span", "label")[0])] = c
 		}
-		for label, href := range links {
-			n, ok := want[label]
-			require.True(t, ok, "%s links to %s but has no number to check", label, href)
-			require.Equal(t, n, total(t, br.mustGet(href).Body), "%s: %s", label, href)
+		require.Len(t, cards, 3)
+		check := func(label string, count int, money float64) string {
+			c := cards[label]
+			require.NotNil(t, c, label)
+			require.Equal(t, count, cellNumber(t, value(c)), label)
+			require.InDelta(t, money, cellMoney(t, findAll(c, "span", "money")[0]), 0.001, label)
+			return cellLink(t, value(c))
 		}
+		href := check("Unassigned seats", full.unassigned+adv.unassigned, unassigned)
+		require.Equal(t, url.Values{"org": {m.orgID}}, mustQuery(t, href, "/licenses"), "seats are no people: the license table")
+		check("Inactive licenses", inactiveFull+inactiveAdv, inactive)
+		href = check("People who left", full.leavers, leavers)
+		require.Equal(t, url.Values{"org": {m.orgID}, "license": {"full"}, "directory": {"left"}, "status": {"active"}}, mustQuery(t, href, "/users"))
+		// Inactive licenses are two licenses: each its own list. Each list
+		// is the license's inactive people, those who left too (the users
+		// list cannot leave them out): the card counts those under "People
+		// who left".
+		parts := map[string]string{}
+		for _, a := range findAll(findAll(cards["Inactive licenses"], "ul", "breakdown")[0], "a", "") {
+			parts[text(a)] = attr(a, "href")
+		}
+		require.Len(t, parts, 2, "%v", parts)
+		require.Equal(t, full.inactive, m.linkCount(t, parts[strconv.Itoa(inactiveFull)+" Full"]))
+		require.Equal(t, adv.inactive, m.linkCount(t, parts[strconv.Itoa(inactiveAdv)+" Advanced"]))
+
+		// Utilisation: Full is active over bought; a license with no seat
+		// count is active over assigned.
+		util := map[string][]*html.Node{}
+		for _, tr := range findAll(findAll(findAll(doc, "table", "utilisation")[0], "tbody", "")[0], "tr", "") {
+			span := findAll(findAll(tr, "th", "")[0], "span", "")[0]
+			util[strings.TrimPrefix(attr(span, "title"), "Miro's value: ")] = findAll(tr, "td", "")
+		}
+		require.Len(t, util, len(want))
+		fu := util[roster.LicenseFull]
+		require.Equal(t, full.active, m.linkCount(t, cellLink(t, fu[0])))
+		require.Equal(t, full.active, number(t, text(fu[0])))
+		require.Equal(t, full.purchased, cellNumber(t, fu[1]))
+		require.Contains(t, text(fu[1]), "bought")
+		require.Contains(t, text(fu[2]), percentOf(full.active, full.purchased))
+		free := util[roster.LicenseFree]
+		require.Equal(t, want[roster.LicenseFree].assigned, m.linkCount(t, cellLink(t, free[1])))
+		require.Contains(t, text(free[2]), percentOf(want[roster.LicenseFree].active, want[roster.LicenseFree].assigned))
+
+		// People: each number is its list's count.
+		people := map[string]int{}
+		for _, st := range findAll(findAll(doc, "section", "stats")[0], "div", "stat") {
+			v := value(st)
+			people[text(findAll(st, "span", "label")[0])] = number(t, text(v))
+			require.Equal(t, number(t, text(v)), m.linkCount(t, cellLink(t, v)), text(st))
+		}
+		require.Len(t, people, 5, "usage unknown only shows when someone's is")
+		require.Equal(t, len(m.accounts(t, m.orgID)), people["People"])
+
+		// The top three recommendations, linking to the Licenses page.
+		items := findAll(findAll(doc, "ol", "top-recs")[0], "li", "")
+		require.Len(t, items, 3)
+		for _, li := range items {
+			u, err := url.Parse(cellLink(t, li))
+			require.NoError(t, err)
+			require.Equal(t, "/licenses", u.Path)
+			require.Equal(t, url.Values{"org": {m.orgID}, "tab": {"recommendations"}}, u.Query())
+			require.True(t, strings.HasPrefix(u.Fragment, "rec-"), u.Fragment)
+		}
+
+		// Every connection's last sync.
+		syncs := findAll(findAll(findAll(doc, "table", "syncs")[0], "tbody", "")[0], "tr", "")
+		require.Len(t, syncs, 2)
+		for _, tr := range syncs {
+			require.Contains(t, text(tr), "succeeded")
+			require.Regexp(t, `^/connections#connection-\d+$`, cellLink(t, tr))
+		}
+
+		// Across organizations only people add up here, with money in one
+		// currency only: the team-level organization is priced in the
+		// settings' currency, not the contract's.
+		across := text(findAll(doc, "p", "across")[0])
+		require.Contains(t, across, "All 2 organizations together")
+		require.Contains(t, across, "different currencies")
+
+		// The team-level organization: usage unknown, said why.
+		p = br.mustGet("/?org=" + m.teamOrgID)
+		require.Contains(t, p.Body, `id="usage-unknown"`)
+		require.Contains(t, p.Body, "Miro gives team-level connections no license or activity data")
+		require.Contains(t, p.Body, "usage unknown")
 	})
 }
+
+// percentOf is n/d as the page writes a percentage.
+func percentOf(n, d int) string { return fmt.Sprintf("%.1f%%", float64(n)/float64(d)*100) }

@@ -26,17 +26,18 @@ type templates struct {
 // pageNames are the pages, one templates/<name>.html each. A missing file
 // fails New.
 var pageNames = []string{
-	"error", "setup", "login", "overview", "users", "user", "teams", "audit", "settings", "connections",
+	"error", "setup", "login", "overview", "licenses", "users", "user", "teams", "audit", "settings", "connections",
 	"connection_new", "connection_report",
 	"apikeys",
 	"directory", "directory_import",
 	"workflows", "workflow", "workflow_edit", "workflow_dryrun", "workflow_runs", "workflow_run", "workflow_approvals", "approval_link",
+	"bulk",
 }
 
 // parseTemplates parses layout.html with each page, once, at startup.
 func parseTemplates(fsys fs.FS, a *assets) (*templates, error) {
 	funcs := templateFuncs(a)
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/workflow_parts.html")
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/workflow_parts.html", "templates/licenses_parts.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse the layout: %w", err)
 	}
@@ -80,6 +81,24 @@ func templateFuncs(a *assets) template.FuncMap {
 			return fmt.Sprintf("%s %s", formatThousands(fmt.Sprintf("%.2f", amount)), currency)
 		},
 		"num": func(n int) string { return formatThousands(fmt.Sprint(n)) },
+		// longdate is a day as people read it: "Dec 2, 2026".
+		"longdate": func(t time.Time) string { return t.UTC().Format("Jan 2, 2006") },
+		// seats is a seat count that may be a fraction (a person in two
+		// teams is half a seat in each): "4.5".
+		"seats": func(f float64) string {
+			if f == float64(int64(f)) {
+				return formatThousands(fmt.Sprint(int64(f)))
+			}
+			return formatThousands(fmt.Sprintf("%.1f", f))
+		},
+		// ratio is a share for percent: 0 when the whole is 0.
+		"ratio": func(part, whole float64) float64 {
+			if whole == 0 {
+				return 0
+			}
+			return part / whole
+		},
+		"licenseName": roster.LicenseName,
 		"percent": func(f float64) string {
 			return fmt.Sprintf("%.1f%%", f*100)
 		},

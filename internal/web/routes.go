@@ -45,6 +45,11 @@ func (s *Server) routeList() []route {
 
 		// Seeing.
 		{"GET", "/{$}", viewer, s.overviewPage},
+		// Licenses: one organization's licenses, recommendations, trend
+		// and chargeback (page_licenses.go), and their CSV exports.
+		{"GET", "/licenses", viewer, s.licensesPage},
+		{"GET", "/licenses/trend.csv", viewer, s.licensesTrendCSV},
+		{"GET", "/licenses/chargeback.csv", viewer, s.licensesChargebackCSV},
 		{"GET", "/users", viewer, s.usersPage},
 		// The export is the API's (/api/v1/users.csv, one CSV writer);
 		// this older address of it redirects there.
@@ -58,6 +63,8 @@ func (s *Server) routeList() []route {
 		// Acting (admins only).
 		{"POST", "/users/{id}/actions/{kind}", admin, s.userAction},
 		{"POST", "/settings", admin, s.settingsSubmit},
+		// One organization's contract (contract_save.go).
+		{"POST", "/settings/contracts/{org}", admin, s.contractSubmit},
 		// The directory's CSV import: a multipart upload of up to 10 MB
 		// (bodyLimit), checked and imported row by row (page_directory.go).
 		{"POST", "/directory/import", admin, s.directoryImport},
@@ -81,10 +88,13 @@ func (s *Server) routeList() []route {
 		{"POST", "/settings/api-keys", admin, s.apiKeyCreate},
 		{"POST", "/settings/api-keys/{id}/delete", admin, s.apiKeyDelete},
 	}
-	// Workflows (page_workflows*.go), when the server has an engine;
-	// without one their pages do not exist (404) and the nav omits them.
+	// Workflows (page_workflows*.go) and the users list's bulk actions,
+	// which run as workflow runs (page_bulk.go), when the server has an
+	// engine; without one their pages do not exist (404) and the nav
+	// omits them.
 	if s.wf != nil {
 		routes = append(routes, s.workflowRoutes()...)
+		routes = append(routes, s.bulkRoutes()...)
 	}
 	return routes
 }
