@@ -2,7 +2,6 @@ package api
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -245,23 +244,7 @@ func (s *Server) apiBulkRun(w http.ResponseWriter, r *http.Request) error {
 
 // decodeBulkJSON is decodeJSON with room for the largest selection.
 func decodeBulkJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return invalidField("body", "the body must be JSON (Content-Type: application/json), got %q", ct)
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBulkBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return apiErr(http.StatusRequestEntityTooLarge, "too_large", "body", fmt.Sprintf("The body is over %d KB.", tooBig.Limit>>10))
-		}
-		field, msg := roster.JSONProblem(err)
-		return invalidField(cmp.Or(field, "body"), "%s", msg)
-	}
-	if dec.More() {
-		return invalidField("body", "the body must hold one JSON object")
-	}
-	return nil
+	return decodeJSONUpTo(w, r, v, maxBulkBody)
 }
 
 // bulkError answers the engine's refusal: 400 naming the field, 409 for a
