@@ -258,15 +258,6 @@ type LicenseDay struct {
 	UsageUnknown int
 }
 
-// TrendPoint is the overview after one successful sync.
-type TrendPoint struct {
-	SyncRunID    int64
-	At           time.Time
-	Accounts     int
-	FullAssigned int
-	FullActive   int
-}
-
 // TeamStat is one team's counts.
 type TeamStat struct {
 	Team         Team

@@ -362,7 +362,7 @@ func (s *Server) apiChargeback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cb, err := s.licenses.Chargeback(r.Context(), o.ID, by)
+	cb, err := s.licenses.Chargeback(r.Context(), o.Summary, by)
 	if err != nil {
 		return err
 	}

@@ -292,6 +292,8 @@ func plural(n int, word string) string {
 		switch word {
 		case "person":
 			w = "people"
+		case "guest or external user":
+			w = "guests and external users"
 		default:
 			w = word + "s"
 		}

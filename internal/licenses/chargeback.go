@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"roster"
+	"roster/internal/insights"
 	"roster/internal/store"
 )
 
@@ -33,20 +34,16 @@ type Chargeback struct {
 // at the contract's monthly price, split equally between their teams.
 // Seats bought but held by nobody are a line of their own, so the lines
 // add up to the organization's monthly cost.
-func (s *Service) Chargeback(ctx context.Context, orgID, by string) (Chargeback, error) {
-	cb := Chargeback{OrgID: orgID, By: by}
+//
+// org is the organization's summary, which the caller already holds (a
+// Report's, an Organization's): reading it again would count every
+// account a second time.
+func (s *Service) Chargeback(ctx context.Context, org insights.OrgSummary, by string) (Chargeback, error) {
+	orgID := org.Org.OrgID
+	cb := Chargeback{OrgID: orgID, By: by, Contract: org.Contract}
 	if by != store.ChargebackByTeam && by != store.ChargebackByDepartment {
 		return cb, fmt.Errorf("group by must be %q or %q, not %q", store.ChargebackByTeam, store.ChargebackByDepartment, by)
 	}
-	report, err := s.Report(ctx)
-	if err != nil {
-		return cb, err
-	}
-	org, ok := report.Org(orgID)
-	if !ok {
-		return cb, fmt.Errorf("organization %q: %w", orgID, store.ErrNotFound)
-	}
-	cb.Contract = org.Contract
 	rows, err := s.Store.Chargeback(ctx, store.ChargebackQuery{OrgID: orgID, By: by})
 	if err != nil {
 		return cb, fmt.Errorf("load the chargeback: %w", err)

@@ -186,7 +186,7 @@ func TestTrendAndChargeback(t *testing.T) {
 		require.Equal(t, roster.LicenseFull, tr.Licenses[0], "in Miro's order")
 
 		for _, by := range []string{store.ChargebackByTeam, store.ChargebackByDepartment} {
-			cb, err := b.svc.Chargeback(ctx, b.org.OrgID, by)
+			cb, err := b.svc.Chargeback(ctx, sum, by)
 			require.NoError(t, err)
 			require.InDelta(t, sum.MonthlyCost, cb.Total, 1e-6, "by %s: the lines add up to the organization's cost", by)
 			total := 0.0
@@ -196,9 +196,11 @@ func TestTrendAndChargeback(t *testing.T) {
 			}
 			require.InDelta(t, cb.Total, total, 1e-6)
 		}
-		_, err = b.svc.Chargeback(ctx, b.org.OrgID, "cost-centre")
+		_, err = b.svc.Chargeback(ctx, sum, "cost-centre")
 		require.ErrorContains(t, err, `group by must be "team" or "department"`)
-		_, err = b.svc.Chargeback(ctx, "nope", store.ChargebackByTeam)
+		// An unknown organization is found out before chargeback: by the
+		// lookup every caller makes.
+		_, err = b.svc.Organization(ctx, "nope")
 		require.ErrorIs(t, err, store.ErrNotFound)
 	})
 }

@@ -177,7 +177,7 @@ func TestTwoOrganizations(t *testing.T) {
 		require.InDelta(t, 96, report.Summary.Savings.Total(), 1e-9)
 
 		// Chargeback by department adds up to the monthly cost.
-		cb, err := svc.Chargeback(ctx, org.OrgID, store.ChargebackByDepartment)
+		cb, err := svc.Chargeback(ctx, big, store.ChargebackByDepartment)
 		require.NoError(t, err)
 		got := map[string]float64{}
 		for _, l := range cb.Lines {

@@ -50,7 +50,7 @@ func (s *Server) licensesChargebackCSV(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	cb, err := s.licenses.Chargeback(r.Context(), sc.Org.Org.OrgID, by)
+	cb, err := s.licenses.Chargeback(r.Context(), sc.Org, by)
 	if err != nil {
 		return err
 	}

@@ -179,7 +179,7 @@ func (s *Server) licensesPage(w http.ResponseWriter, r *http.Request) error {
 		p.Trend = newTrendTab(t, sc.Org, lq.days, s.now())
 		p.Hidden = append(p.Hidden, keptField{"days", strconv.Itoa(lq.days)})
 	case "chargeback":
-		cb, err := s.licenses.Chargeback(r.Context(), orgID, lq.by)
+		cb, err := s.licenses.Chargeback(r.Context(), sc.Org, lq.by)
 		if err != nil {
 			return err
 		}

@@ -331,11 +331,9 @@ func Tables() []string {
 }
 
 // OperateTables lists the tables of operating roster, parents before
-// children: people, settings, the audit log, actions and the trend (one
-// point per successful sync, which is why it is not in Tables: a resync
-// that changes nothing still adds its point).
+// children: people, settings, the audit log and actions.
 func OperateTables() []string {
-	return []string{"operators", "sessions", "api_keys", "settings", "audit_log", "actions", "trend_points"}
+	return []string{"operators", "sessions", "api_keys", "settings", "audit_log", "actions"}
 }
 
 // now is the clock in the stored precision.

@@ -150,13 +150,6 @@ func BenchmarkOverview100k(b *testing.B) {
 					})
 				})
 			}
-			b.Run("trend", func(b *testing.B) {
-				timeOps(b, func() {
-					if _, err := db.Trend(ctx, 90); err != nil {
-						b.Fatal(err)
-					}
-				})
-			})
 		})
 	}
 }

@@ -123,9 +123,6 @@ func (db *DB) ApplySync(ctx context.Context, run *roster.SyncRun, d store.Diff) 
 		if err != nil {
 			return fmt.Errorf("update connection: %w", err)
 		}
-		if err := insertTrendPoint(ctx, tx, r); err != nil {
-			return fmt.Errorf("insert trend point: %w", err)
-		}
 		if err := writeLicenseDays(ctx, tx, r.EndedAt); err != nil {
 			return fmt.Errorf("write license days: %w", err)
 		}
@@ -137,26 +134,6 @@ func (db *DB) ApplySync(ctx context.Context, run *roster.SyncRun, d store.Diff) 
 	r.Status = roster.SyncSucceeded
 	*run = r
 	return nil
-}
-
-// trendActivityWindow is the activity cut-off of trend points: active
-// means active within this long before the run ended. It is fixed, not
-// Settings.InactivityDays, so that a changed setting does not make old
-// points disagree with new ones.
-const trendActivityWindow = 60 * 24 * time.Hour
-
-// insertTrendPoint records the overview after run, counted over every
-// account (all connections) as the transaction now sees them. It is one
-// scan of accounts, not an account, membership or change row, so even an
-// empty diff writes it: the trend has a point per successful sync.
-func insertTrendPoint(ctx context.Context, tx *sql.Tx, run roster.SyncRun) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO trend_points (sync_run_id, at, accounts, full_assigned, full_active)
-		SELECT $1, $2, COUNT(*),
-			COUNT(CASE WHEN a.active AND a.license = $3 THEN 1 END),
-			COUNT(CASE WHEN a.active AND a.license = $3 AND `+activeSQL("$4")+` THEN 1 END)
-		FROM accounts a WHERE a.left_at IS NULL`,
-		run.ID, tv(run.EndedAt), roster.LicenseFull, tv(run.EndedAt.Add(-trendActivityWindow)))
-	return err
 }
 
 // accountCols are the account columns a sync writes, in argument order.

@@ -861,9 +861,9 @@ func testOverviewEmpty(t *testing.T, s store.Store) {
 	got, err := s.Overview(ctx(), store.OverviewQuery{InactiveBefore: t0})
 	require.NoError(t, err)
 	require.Equal(t, roster.Overview{ByLicense: map[string]int{}}, got)
-	trend, err := s.Trend(ctx(), 10)
+	days, err := s.LicenseDays(ctx(), "", time.Time{})
 	require.NoError(t, err)
-	require.Empty(t, trend)
+	require.Empty(t, days)
 	stats, err := s.TeamStats(ctx(), store.TeamStatsQuery{InactiveBefore: t0})
 	require.NoError(t, err)
 	require.Empty(t, stats.Teams)
@@ -871,10 +871,13 @@ func testOverviewEmpty(t *testing.T, s store.Store) {
 	require.Empty(t, stats.NextCursor)
 }
 
+// testTrend: each successful sync writes its day's license points (the
+// last sync of a day wins), counted by the trend's fixed 60-day window; a
+// failed run writes none.
 func testTrend(t *testing.T, s store.Store) {
 	c := create(t, s, orgConnection("o1"))
 	d := firstDiff("o1")
-	r1 := apply(t, s, c.ID, t0, d) // 5 accounts, 4 full, all active within 60 days
+	apply(t, s, c.ID, t0, d) // 5 accounts, 4 full, all active within 60 days
 
 	// A failed run adds no point.
 	failed := roster.SyncRun{ConnectionID: c.ID}
@@ -883,24 +886,29 @@ func testTrend(t *testing.T, s store.Store) {
 	require.NoError(t, s.FailSyncRun(ctx(), failed))
 
 	// 59 days later u001 (1 day before t0) is still active, u002 (2 days) is not.
-	r2 := apply(t, s, c.ID, t0.Add(59*24*time.Hour), store.Diff{})
+	apply(t, s, c.ID, t0.Add(59*24*time.Hour), store.Diff{})
 	// u006 joins with a full license.
-	r3 := apply(t, s, c.ID, t0.Add(60*24*time.Hour), store.Diff{
+	apply(t, s, c.ID, t0.Add(60*24*time.Hour), store.Diff{
 		Accounts: []roster.Account{account(6, roster.LicenseFull)}, Seen: []string{"u006"},
 	})
 
-	all, err := s.Trend(ctx(), 0)
+	all, err := s.LicenseDays(ctx(), "", time.Time{})
 	require.NoError(t, err)
-	require.Equal(t, []roster.TrendPoint{
-		{SyncRunID: r1.ID, At: t0, Accounts: 5, FullAssigned: 4, FullActive: 4},
-		{SyncRunID: r2.ID, At: t0.Add(59 * 24 * time.Hour), Accounts: 5, FullAssigned: 4, FullActive: 1},
-		{SyncRunID: r3.ID, At: t0.Add(60 * 24 * time.Hour), Accounts: 6, FullAssigned: 5, FullActive: 0},
-	}, all)
-	last2, err := s.Trend(ctx(), 2)
+	var full []roster.LicenseDay
+	for _, p := range all {
+		if p.License == roster.LicenseFull {
+			full = append(full, p)
+		}
+	}
+	day := t0.Truncate(24 * time.Hour)
+	require.Equal(t, []roster.LicenseDay{
+		{Day: day, License: "full", Assigned: 4, Active: 4},
+		{Day: day.Add(59 * 24 * time.Hour), License: "full", Assigned: 4, Active: 1, Inactive: 3},
+		{Day: day.Add(60 * 24 * time.Hour), License: "full", Assigned: 5, Active: 0, Inactive: 5},
+	}, full)
+	last2, err := s.LicenseDays(ctx(), "", t0.Add(59*24*time.Hour))
 	require.NoError(t, err)
-	require.Equal(t, all[1:], last2)
-	_, err = s.Trend(ctx(), -1)
-	require.ErrorIs(t, err, store.ErrInvalid)
+	require.Len(t, last2, len(all)-2, "from a day on: that day's and later points")
 }
 
 func testTeamStats(t *testing.T, s store.Store) {
