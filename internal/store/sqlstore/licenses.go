@@ -131,8 +131,10 @@ func (db *DB) LicenseDays(ctx context.Context, orgID string, since time.Time) ([
 // deactivated) by team or by department, with the license seats each
 // holds. By team, a person in n teams counts 1/n in each, and people in
 // no team form a row of their own (Key ""), so rows add up to the
-// organization. By department, people the directory does not know form
-// the row with Key "". Rows are by name.
+// organization. By department, an account's is its directory person's
+// (by email or alias, as its directory name), and people the directory
+// does not know, or knows in no department, form the row with Key "".
+// Rows are by name, the Key "" row last.
 func (db *DB) Chargeback(ctx context.Context, q store.ChargebackQuery) ([]store.ChargebackRow, error) {
 	var query string
 	switch q.By {
@@ -142,11 +144,11 @@ func (db *DB) Chargeback(ctx context.Context, q store.ChargebackQuery) ([]store.
 			FROM team_licenses k LEFT JOIN teams t ON t.miro_team_id = k.miro_team_id
 			WHERE k.org_id = $1`
 	case store.ChargebackByDepartment:
-		// One probe of the people_email index per account.
-		query = `SELECT d.department, d.department, d.license, COUNT(*), COUNT(*) FROM (
-				SELECT COALESCE((SELECT p.department FROM people p WHERE lower(p.email) = lower(a.email)), '') AS department, a.license
-				FROM accounts a WHERE a.org_id = $1 AND a.left_at IS NULL AND a.active) d
-			GROUP BY d.department, d.license`
+		// Kept on each account by the directory's triggers (00013): a scan
+		// of one range of accounts_department's entries, not of rows.
+		query = `SELECT a.dir_department, a.dir_department, a.license, COUNT(*), COUNT(*)
+			FROM accounts a WHERE a.org_id = $1 AND a.left_at IS NULL AND a.active = TRUE
+			GROUP BY a.dir_department, a.license`
 	default:
 		return nil, fmt.Errorf("sqlstore: chargeback: group by %q, not team or department: %w", q.By, store.ErrInvalid)
 	}

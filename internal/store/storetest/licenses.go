@@ -18,6 +18,9 @@ var licenseTests = []struct {
 	{"Licenses/Days", testLicenseDays},
 	{"Licenses/ChargebackByTeam", testChargebackByTeam},
 	{"Licenses/ChargebackByDepartment", testChargebackByDepartment},
+	{"Licenses/ChargebackDepartmentFollowsPeople", testChargebackDepartmentFollowsPeople},
+	{"Licenses/ChargebackDepartmentByAlias", testChargebackDepartmentByAlias},
+	{"Licenses/ChargebackDepartmentFollowsAccountEmail", testChargebackDepartmentFollowsAccountEmail},
 	{"Licenses/ChargebackErrInvalid", testChargebackInvalid},
 	{"Licenses/UsersFilters", testLicenseUsersFilters},
 }
@@ -221,6 +224,121 @@ func testChargebackByDepartment(t *testing.T, s store.Store) {
 		// Leavers known by alias only, the new hire, u107 and u109.
 		{Key: "", Name: "", People: 5, Shares: map[string]float64{"full": 3, "free": 2}},
 	}, rows)
+}
+
+// byDepartment is big's chargeback by department.
+func byDepartment(t *testing.T, s store.Store) []store.ChargebackRow {
+	t.Helper()
+	rows, err := s.Chargeback(ctx(), store.ChargebackQuery{OrgID: "big", By: store.ChargebackByDepartment})
+	require.NoError(t, err)
+	return rows
+}
+
+// testChargebackDepartmentFollowsPeople: a person's department change,
+// by id (UpdatePerson) or by email (UpsertPerson), moves their account;
+// deleting the person moves it to the directory's unknowns.
+func testChargebackDepartmentFollowsPeople(t *testing.T, s store.Store) {
+	licenseFixture(t, s)
+	p101, err := s.PersonByEmail(ctx(), "user101@example.com")
+	require.NoError(t, err)
+	p101.Department = "Engineering"
+	require.NoError(t, s.UpdatePerson(ctx(), &p101))
+	p102 := roster.Person{Email: "user102@example.com", Status: roster.PersonActive, Department: "Research"}
+	require.NoError(t, s.UpsertPerson(ctx(), &p102))
+	require.Equal(t, []store.ChargebackRow{
+		{Key: "Engineering", Name: "Engineering", People: 2, Shares: map[string]float64{"full": 1, "occasional": 1}},
+		{Key: "Research", Name: "Research", People: 1, Shares: map[string]float64{"full": 1}},
+		{Key: "", Name: "", People: 5, Shares: map[string]float64{"full": 3, "free": 2}},
+	}, byDepartment(t, s))
+
+	p106, err := s.PersonByEmail(ctx(), "user106@example.com")
+	require.NoError(t, err)
+	require.NoError(t, s.DeletePerson(ctx(), p106.ID))
+	require.Equal(t, []store.ChargebackRow{
+		{Key: "Engineering", Name: "Engineering", People: 1, Shares: map[string]float64{"full": 1}},
+		{Key: "Research", Name: "Research", People: 1, Shares: map[string]float64{"full": 1}},
+		{Key: "", Name: "", People: 6, Shares: map[string]float64{"full": 3, "occasional": 1, "free": 2}},
+	}, byDepartment(t, s))
+}
+
+// testChargebackDepartmentByAlias: an account whose email is a person's
+// alias is in that person's department, whichever write made the alias
+// or the department, and an account synced after the alias too.
+func testChargebackDepartmentByAlias(t *testing.T, s store.Store) {
+	licenseFixture(t, s)
+	// u104's account is left104@'s alias; that person gets a department.
+	p104, err := s.PersonByEmail(ctx(), "left104@example.com")
+	require.NoError(t, err)
+	p104.Department = "Sales"
+	require.NoError(t, s.UpsertPerson(ctx(), &p104))
+	// A new person whose aliases are u109's email and one no account has yet.
+	cy := roster.Person{Email: "cy@corp.example", Status: roster.PersonActive, Department: "Support",
+		Aliases: []string{"user109@example.com", "user110@example.com"}}
+	require.NoError(t, s.UpsertPerson(ctx(), &cy))
+	// u107's email becomes an alias of the Sales person too.
+	require.NoError(t, s.SetAliases(ctx(), p104.ID, []string{"user104@example.com", "user107@example.com"}))
+	require.Equal(t, []store.ChargebackRow{
+		{Key: "Design", Name: "Design", People: 2, Shares: map[string]float64{"full": 2}},
+		{Key: "Engineering", Name: "Engineering", People: 1, Shares: map[string]float64{"occasional": 1}},
+		{Key: "Sales", Name: "Sales", People: 2, Shares: map[string]float64{"full": 1, "free": 1}},
+		{Key: "Support", Name: "Support", People: 1, Shares: map[string]float64{"free": 1}},
+		{Key: "", Name: "", People: 2, Shares: map[string]float64{"full": 2}},
+	}, byDepartment(t, s))
+
+	// Removing an alias takes its account out; a new account whose email
+	// is an alias joins as it is synced.
+	require.NoError(t, s.SetAliases(ctx(), p104.ID, []string{"user107@example.com"}))
+	u110 := account(110, "full")
+	u110.OrgID, u110.Active = "big", true
+	apply(t, s, bigConnection(t, s).ID, t0.Add(time.Hour), store.Diff{Accounts: []roster.Account{u110}, Seen: []string{"u110"}})
+	require.Equal(t, []store.ChargebackRow{
+		{Key: "Design", Name: "Design", People: 2, Shares: map[string]float64{"full": 2}},
+		{Key: "Engineering", Name: "Engineering", People: 1, Shares: map[string]float64{"occasional": 1}},
+		{Key: "Sales", Name: "Sales", People: 1, Shares: map[string]float64{"free": 1}},
+		{Key: "Support", Name: "Support", People: 2, Shares: map[string]float64{"full": 1, "free": 1}},
+		{Key: "", Name: "", People: 3, Shares: map[string]float64{"full": 3}},
+	}, byDepartment(t, s))
+}
+
+// testChargebackDepartmentFollowsAccountEmail: an account whose email a
+// sync changes takes the department of its new email's person, by email
+// or alias, or none.
+func testChargebackDepartmentFollowsAccountEmail(t *testing.T, s store.Store) {
+	licenseFixture(t, s)
+	for _, p := range []roster.Person{
+		{Email: "hire@example.com", Status: roster.PersonActive, Department: "Support"},
+		{Email: "dee@corp.example", Status: roster.PersonActive, Department: "Sales", Aliases: []string{"dee.old@example.com"}},
+	} {
+		require.NoError(t, s.UpsertPerson(ctx(), &p))
+	}
+	c := bigConnection(t, s)
+	snap, err := s.Snapshot(ctx(), c.ID)
+	require.NoError(t, err)
+	u103, u106, u107 := snap.Accounts["u103"], snap.Accounts["u106"], snap.Accounts["u107"]
+	u103.Email = "hire@example.com"
+	u106.Email = "nobody@example.net" // was Engineering's
+	u107.Email = "dee.old@example.com"
+	apply(t, s, c.ID, t0.Add(time.Hour), store.Diff{Accounts: []roster.Account{u103, u106, u107}})
+	require.Equal(t, []store.ChargebackRow{
+		{Key: "Design", Name: "Design", People: 2, Shares: map[string]float64{"full": 2}},
+		{Key: "Sales", Name: "Sales", People: 1, Shares: map[string]float64{"free": 1}},
+		{Key: "Support", Name: "Support", People: 1, Shares: map[string]float64{"full": 1}},
+		{Key: "", Name: "", People: 4, Shares: map[string]float64{"full": 2, "occasional": 1, "free": 1}},
+	}, byDepartment(t, s))
+}
+
+// bigConnection is licenseFixture's connection to "big".
+func bigConnection(t *testing.T, s store.Store) roster.Connection {
+	t.Helper()
+	conns, err := s.Connections(ctx())
+	require.NoError(t, err)
+	for _, c := range conns {
+		if c.OrgID == "big" {
+			return c
+		}
+	}
+	t.Fatal("no connection to big")
+	return roster.Connection{}
 }
 
 func testChargebackInvalid(t *testing.T, s store.Store) {

@@ -147,7 +147,9 @@ func SeedDirectory(ctx context.Context, db *sqlstore.DB, accounts []roster.Accou
 		if n%10 == 9 {
 			continue
 		}
-		p := person{email: a.Email, department: fmt.Sprintf("Department %d", n%20), status: string(roster.PersonActive)}
+		// By n/10: n%20 would leave 2 of the 20 departments empty (n%10 == 9
+		// has no person), and 1 by alias only.
+		p := person{email: a.Email, department: fmt.Sprintf("Department %d", (n/10)%20), status: string(roster.PersonActive)}
 		given, family := seedGivenNames[i%len(seedGivenNames)], seedFamilyNames[(i/len(seedGivenNames))%len(seedFamilyNames)]
 		p.name = given + " " + family
 		if n%100 == 5 {
