@@ -229,6 +229,10 @@ type LicenseCount struct {
 	Leavers int
 	// InactiveLeavers are the leavers also counted in Inactive.
 	InactiveLeavers int
+	// InactiveGuests are held by guests and external users counted in
+	// Inactive, leavers aside: Miro's API cannot deactivate them, so a
+	// reclaim leaves them to a review.
+	InactiveGuests int
 	// NotUsedThisMonth are active by the inactivity rule but not used in
 	// the last 30 days.
 	NotUsedThisMonth int

@@ -174,7 +174,7 @@ func (b *browserBundle) offboardingDryRun(ctx context.Context, st store.Store, o
 		}
 		require.Contains(t, r.Steps[0], "remove-from-teams (")
 		require.Contains(t, r.Steps[0], teams, r.Email)
-		require.Contains(t, r.Steps[1], "deactivate through SCIM, freeing the "+a.License+" license", r.Email)
+		require.Contains(t, r.Steps[1], "deactivate in the organization, freeing the "+roster.LicenseName(a.License)+" license", r.Email)
 		require.Contains(t, r.Steps[2], "sign out of every Miro session", r.Email)
 		require.Contains(t, r.Steps[3], "tell-it (", r.Email)
 		for _, s := range r.Steps {

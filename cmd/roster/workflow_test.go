@@ -302,7 +302,7 @@ steps: [{kind: remove, team: "%s"}]
 	for _, tm := range teams {
 		require.Contains(t, r.stdout, fmt.Sprintf("%s (%s)", names[tm], tm))
 	}
-	require.Contains(t, r.stdout, "deactivate through SCIM, freeing the full license")
+	require.Contains(t, r.stdout, "deactivate in the organization, freeing the Full license")
 	require.Contains(t, r.stdout, "sign out of every Miro session")
 	require.Contains(t, r.stdout, `send by email to it@example.com: "Offboarded from Miro: `+acc.Email+`"`)
 	require.NotContains(t, r.stdout, "BLOCKED")

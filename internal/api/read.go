@@ -33,7 +33,8 @@ func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return listError(q, err)
 	}
-	out := List[User]{Data: make([]User, 0, len(res.Accounts)), Total: &res.Total, NextCursor: res.NextCursor}
+	out := List[User]{Data: make([]User, 0, len(res.Accounts)), Total: &res.Total, TotalIsLowerBound: res.TotalMore,
+		NextCursor: res.NextCursor}
 	for _, a := range res.Accounts {
 		out.Data = append(out.Data, UserOf(a))
 	}
@@ -55,7 +56,7 @@ func (s *Server) usersQuery(r *http.Request, limit int) (store.AccountQuery, err
 	if f.ConnectionID, err = parseID("connection", q.Get("connection")); err != nil {
 		return f, err
 	}
-	for name, dst := range map[string]*bool{"guests": &f.Guests, "desc": &f.Desc} {
+	for name, dst := range map[string]*bool{"guests": &f.Guests, "members": &f.Members, "desc": &f.Desc} {
 		if *dst, err = parseBool(q, name); err != nil {
 			return f, err
 		}

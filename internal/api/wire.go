@@ -348,11 +348,14 @@ func OverviewOf(r licenses.Report) Overview {
 }
 
 // List is a page of a list: data, and the cursor of the next page
-// (absent on the last). Total is set where the store counts it.
+// (absent on the last). Total is set where the store counts it;
+// TotalIsLowerBound where it stopped counting (a search's matches are
+// counted up to 10,000, store.SearchCountLimit).
 type List[T any] struct {
-	Data       []T    `json:"data"`
-	Total      *int   `json:"total,omitempty"`
-	NextCursor string `json:"next_cursor,omitempty"`
+	Data              []T    `json:"data"`
+	Total             *int   `json:"total,omitempty"`
+	TotalIsLowerBound bool   `json:"total_is_lower_bound,omitempty"`
+	NextCursor        string `json:"next_cursor,omitempty"`
 }
 
 // One is a single object.

@@ -18,7 +18,7 @@ func bigCo() roster.OrgOverview {
 	return roster.OrgOverview{
 		OrgID: "o1", Name: "Big Co", Exact: true, SeatsFromMiro: 100, Guests: 3, External: 2,
 		Licenses: map[string]roster.LicenseCount{
-			"full":       {Assigned: 80, Active: 60, Inactive: 20, Leavers: 5, InactiveLeavers: 3, NotUsedThisMonth: 7},
+			"full":       {Assigned: 80, Active: 60, Inactive: 20, Leavers: 5, InactiveLeavers: 3, InactiveGuests: 2, NotUsedThisMonth: 7},
 			"occasional": {Assigned: 10, Active: 6, Inactive: 4, UsedThisMonth: 4},
 			"free":       {Assigned: 500, Active: 100, Inactive: 400},
 		},
@@ -62,20 +62,24 @@ func TestSummarizeOrg(t *testing.T) {
 	for _, r := range sum.Recommendations {
 		kinds = append(kinds, r.Kind)
 	}
-	// By money: unassigned 20 × 16, reclaim the 17 inactive who did not
-	// leave × 16, full → occasional 7 × 16, leavers 80, then guests (no
-	// money). Occasional (10) costs less than full (16), so no occasional
-	// → full.
+	// By money: unassigned 20 × 16, reclaim the 15 inactive members who
+	// did not leave × 16, full → occasional 7 × 16, leavers 80, then the
+	// guests, 2 of whom hold an inactive Full license (32). Occasional
+	// (10) costs less than full (16), so no occasional → full. Reclaim and
+	// review add up to the inactive savings (272).
 	require.Equal(t, []string{RecommendCutUnassigned, RecommendReclaimInactive, RecommendFullToOccasional, RecommendRemoveLeavers, RecommendReviewGuests}, kinds)
 	require.Nil(t, sum.Recommendations[0].Filter, "unassigned seats are no one's")
 	reclaim := sum.Recommendations[1]
-	require.Equal(t, 17, reclaim.Count)
-	require.InDelta(t, 272, reclaim.Monthly, 1e-9)
-	require.Equal(t, map[string]string{"org": "o1", "status": "active", "license": "full", "activity": "inactive", "directory": "not_left"}, reclaim.Filter)
+	require.Equal(t, 15, reclaim.Count)
+	require.InDelta(t, 240, reclaim.Monthly, 1e-9)
+	require.Equal(t, map[string]string{"org": "o1", "status": "active", "license": "full", "activity": "inactive", "directory": "not_left",
+		"members": "1"}, reclaim.Filter)
 	require.Equal(t, "deactivate", reclaim.Action)
 	require.Equal(t, 5, sum.Recommendations[3].Count)
 	require.Equal(t, map[string]string{"org": "o1", "status": "active", "directory": "left"}, sum.Recommendations[3].Filter)
 	require.Equal(t, 5, sum.Recommendations[4].Count)
+	require.InDelta(t, 32, sum.Recommendations[4].Monthly, 1e-9)
+	require.InDelta(t, sum.Savings.Inactive, reclaim.Monthly+sum.Recommendations[4].Monthly, 1e-9)
 }
 
 func TestSummarizeOrgWithoutSeatCount(t *testing.T) {

@@ -189,14 +189,15 @@ func recommend(sum OrgSummary, o roster.OrgOverview, c roster.Contract, inactivi
 		}
 		return m
 	}
-	// Inactive people who left are the leavers' recommendation, not this
-	// one: the two lists do not overlap.
-	if n := full.Inactive - full.InactiveLeavers; n > 0 {
+	// Inactive people who left are the leavers' recommendation, and
+	// inactive guests the review's, not this one: the lists do not
+	// overlap, and this one is what a deactivation can reclaim.
+	if n := full.Inactive - full.InactiveLeavers - full.InactiveGuests; n > 0 {
 		recs = append(recs, Recommendation{
 			Kind: RecommendReclaimInactive, Title: "Reclaim inactive Full licenses",
-			Detail: plural(n, "person") + " with a Full license did not use Miro in " + plural(inactivityDays, "day") + ", counted from when the license was assigned.",
+			Detail: plural(n, "member") + " with a Full license did not use Miro in " + plural(inactivityDays, "day") + ", counted from when the license was assigned.",
 			Count:  n, Monthly: float64(n) * fullPrice,
-			Filter: scope("license", roster.LicenseFull, "activity", "inactive", "directory", "not_left"),
+			Filter: scope("license", roster.LicenseFull, "activity", "inactive", "directory", "not_left", "members", "1"),
 			Action: "deactivate",
 		})
 	}
@@ -224,10 +225,24 @@ func recommend(sum OrgSummary, o roster.OrgOverview, c roster.Contract, inactivi
 		})
 	}
 	if n := o.Guests + o.External; n > 0 {
+		// Their inactive paid seats are the inactive savings the reclaim
+		// cannot take: here they are money to review.
+		idle, idleCost := 0, 0.0
+		for _, l := range sum.Licenses {
+			if !l.UsageBilled && l.MonthlyPrice > 0 {
+				k := o.Licenses[l.License].InactiveGuests
+				idle += k
+				idleCost += float64(k) * l.MonthlyPrice
+			}
+		}
+		d := plural(n, "guest or external user")
+		if idle > 0 {
+			d += ", " + strconv.Itoa(idle) + " of them holding a paid license they did not use in " + plural(inactivityDays, "day")
+		}
 		recs = append(recs, Recommendation{
 			Kind: RecommendReviewGuests, Title: "Review guests and external users",
-			Detail: plural(n, "guest or external user") + ". Miro's API cannot deactivate them: remove them from teams, or in Miro.",
-			Count:  n, Filter: map[string]string{"org": o.OrgID, "guests": "1"},
+			Detail: d + ". Miro's API cannot deactivate them: remove them from teams, or change their license in Miro.",
+			Count:  n, Monthly: idleCost, Filter: map[string]string{"org": o.OrgID, "guests": "1"},
 		})
 	}
 	occ := o.Licenses["occasional"]

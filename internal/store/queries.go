@@ -93,6 +93,9 @@ type AccountQuery struct {
 	// not), or "" for any.
 	Directory string
 	Guests    bool // only guests and external users
+	// Members: only members (admins and members), not guests or external
+	// users, whom Miro's API cannot deactivate. Not with Guests.
+	Members bool
 	// Status: "active" (the active flag on, not deactivated),
 	// "deactivated" (the flag off), or "" for both.
 	Status      string
@@ -146,6 +149,8 @@ func (q AccountQuery) Check() error {
 		return bad("status", "must be %s, got %q", orList(AccountStatuses), q.Status)
 	case q.Sort != "" && !slices.Contains(AccountSorts, q.Sort):
 		return bad("sort", "must be %s, got %q", orList(AccountSorts), q.Sort)
+	case q.Guests && q.Members:
+		return bad("members", "and guests exclude each other: ask for one")
 	}
 	return nil
 }
@@ -160,7 +165,17 @@ func orList(vs []string) string {
 
 // AccountPage is one page of ListAccounts.
 type AccountPage struct {
-	Accounts   []roster.Account
-	Total      int    // rows matching the query, all pages
+	Accounts []roster.Account
+	// Total is the rows matching the query, all pages. A search counts
+	// them up to SearchCountLimit: past it, Total is the limit and
+	// TotalMore is set.
+	Total      int
+	TotalMore  bool
 	NextCursor string // empty on the last page
 }
+
+// SearchCountLimit is how far a search's matches are counted. A search
+// most accounts match (the company's domain, two letters) would otherwise
+// read every row for its total; past this many, no one reads the number,
+// and a bulk action takes no more (workflow.MaxBulkSelection).
+const SearchCountLimit = 10_000

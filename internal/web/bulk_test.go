@@ -108,7 +108,7 @@ func TestBulkFromUsersList(t *testing.T) {
 	require.Len(t, people, 3)
 	for i, a := range accs {
 		require.Contains(t, people[i], a.Email)
-		require.Contains(t, people[i], "Deactivate, freeing their full license")
+		require.Contains(t, people[i], "Deactivate, freeing their Full license")
 	}
 	key := bulkKeyRe.FindStringSubmatch(p.Body)
 	require.NotNil(t, key)

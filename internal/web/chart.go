@@ -21,8 +21,8 @@ type timeChart struct {
 	Series        []chartSeries
 	YTicks        []chartTick
 	XTicks        []chartTick
-	// Hovers are one band per day, each with the day's values as its
-	// tooltip (an SVG <title>).
+	// Hovers are one band per day (per few days past maxHovers), each
+	// with the day's values as its tooltip (an SVG <title>).
 	Hovers []chartHover
 	YMax   float64
 	Empty  bool
@@ -83,6 +83,8 @@ const (
 	maxXTicks = 6
 	// maxDots is how many days get a dot each; more would blur together.
 	maxDots = 62
+	// maxHovers bounds the tooltip bands, each then 4 units or wider.
+	maxHovers = (chartRight - chartLeft) / 4
 )
 
 const day = 24 * time.Hour
@@ -134,32 +136,42 @@ func newTimeChart(d chartData) timeChart {
 		var path strings.Builder
 		for i, v := range l.Values {
 			px, py := x(d.Days[i]), y(v)
+			if dots {
+				s.Dots = append(s.Dots, chartDot{X: round1(px), Y: round1(py)})
+			}
+			s.Last = format(v)
+			// A point inside a level run draws nothing the run's ends do
+			// not: two years of a steady count are one segment, not 730.
+			if i > 0 && i+1 < len(l.Values) && round1(y(l.Values[i-1])) == round1(py) && round1(y(l.Values[i+1])) == round1(py) {
+				continue
+			}
 			cmd := "L"
 			if i == 0 {
 				cmd = "M"
 			}
 			fmt.Fprintf(&path, "%s%.1f %.1f", cmd, px, py)
-			if dots {
-				s.Dots = append(s.Dots, chartDot{X: round1(px), Y: round1(py)})
-			}
-			s.Last = format(v)
 		}
 		s.Path = path.String()
 		c.Series = append(c.Series, s)
 	}
 
 	// Hover bands: each day owns the half-way points to its neighbours.
-	for i, t := range d.Days {
+	// Past maxHovers days, neighbouring days share a band, which tells
+	// the last of them: a band narrower than a pointer cannot be pointed
+	// at, and 730 tooltips per chart weigh.
+	per := max(1, int(math.Ceil(float64(len(d.Days))/float64(maxHovers))))
+	for first := 0; first < len(d.Days); first += per {
+		last := min(first+per, len(d.Days)) - 1
 		lo, hi := c.Left, c.Right
-		if i > 0 {
-			lo = (x(d.Days[i-1]) + x(t)) / 2
+		if first > 0 {
+			lo = (x(d.Days[first-1]) + x(d.Days[first])) / 2
 		}
-		if i+1 < len(d.Days) {
-			hi = (x(t) + x(d.Days[i+1])) / 2
+		if last+1 < len(d.Days) {
+			hi = (x(d.Days[last]) + x(d.Days[last+1])) / 2
 		}
-		parts := []string{t.Format("Jan 2, 2006")}
+		parts := []string{d.Days[last].Format("Jan 2, 2006")}
 		for _, l := range d.Lines {
-			parts = append(parts, l.Name+": "+format(l.Values[i]))
+			parts = append(parts, l.Name+": "+format(l.Values[last]))
 		}
 		c.Hovers = append(c.Hovers, chartHover{X: round1(lo), W: round1(max(hi-lo, 1)), Title: strings.Join(parts, "\n")})
 	}

@@ -113,7 +113,7 @@ func (m *moneyFixture) accounts(t *testing.T, orgID string) []roster.Account {
 // licenseWant is one license's numbers, counted from the accounts.
 type licenseWant struct {
 	purchased, assigned, active, inactive, unknown, unassigned int
-	used, leavers, inactiveLeavers                             int
+	used, leavers, inactiveLeavers, inactiveGuests             int
 	cost                                                       float64
 }
 
@@ -152,6 +152,8 @@ func (m *moneyFixture) want(t *testing.T) (map[string]*licenseWant, float64) {
 			if a.Inactive(cut) {
 				l.inactiveLeavers++
 			}
+		} else if a.Inactive(cut) && roster.GuestOrExternal(a.OrgRole) {
+			l.inactiveGuests++
 		}
 	}
 	org, err := m.db.Organization(context.Background(), m.orgID)
@@ -182,7 +184,7 @@ func (m *moneyFixture) want(t *testing.T) (map[string]*licenseWant, float64) {
 
 // linkCount is how many people the users list at href holds, asked of
 // the store with the list's own query: the users page's parameters
-// (org, license, activity, status, role, guests, team) as the store
+// (org, license, activity, status, role, guests, members, team) as the store
 // reads them.
 func (m *moneyFixture) linkCount(t *testing.T, href string) int {
 	t.Helper()
@@ -191,12 +193,12 @@ func (m *moneyFixture) linkCount(t *testing.T, href string) int {
 	require.Equal(t, "/users", u.Path, href)
 	q := u.Query()
 	aq := store.AccountQuery{Org: q.Get("org"), License: q.Get("license"), Activity: q.Get("activity"),
-		Status: q.Get("status"), OrgRole: q.Get("role"), Guests: q.Get("guests") == "1", MiroTeamID: q.Get("team"), Limit: 1}
+		Status: q.Get("status"), OrgRole: q.Get("role"), Guests: q.Get("guests") == "1", Members: q.Get("members") == "1", MiroTeamID: q.Get("team"), Limit: 1}
 	if aq.Activity == "active" || aq.Activity == "inactive" {
 		aq.ActiveSince = m.cut(t)
 	}
 	for k := range q {
-		require.Contains(t, []string{"org", "license", "activity", "status", "role", "guests", "team"}, k, "%s: a parameter the check does not read", href)
+		require.Contains(t, []string{"org", "license", "activity", "status", "role", "guests", "members", "team"}, k, "%s: a parameter the check does not read", href)
 	}
 	page, err := m.db.ListAccounts(context.Background(), aq)
 	require.NoError(t, err, href)
@@ -369,16 +371,19 @@ func TestLicensesRecommendations(t *testing.T) {
 		}
 		back := "/licenses?org=" + m.orgID + "&tab=recommendations"
 
-		// The inactive who left are the leavers' recommendation.
+		// The inactive who left are the leavers' recommendation, inactive
+		// guests the review's: the reclaim is what a deactivation takes.
+		require.Positive(t, full.inactiveGuests, "the fixture should have an inactive guest with a Full license")
+		reclaim := full.inactive - full.inactiveLeavers - full.inactiveGuests
 		n, money, button := figures(insights.RecommendReclaimInactive)
-		require.Equal(t, full.inactive-full.inactiveLeavers, n)
-		require.InDelta(t, float64(full.inactive-full.inactiveLeavers)*16, money, 0.001)
+		require.Equal(t, reclaim, n)
+		require.InDelta(t, float64(reclaim)*16, money, 0.001)
 		require.Equal(t, "Take action", text(button))
 		bulk, err := url.Parse(attr(button, "href"))
 		require.NoError(t, err)
 		require.Equal(t, "/users/bulk", bulk.Path)
 		require.Equal(t, url.Values{"action": {"deactivate"}, "license": {"full"}, "activity": {"inactive"}, "status": {"active"},
-			"directory": {"not_left"}, "org": {m.orgID}, "return": {back}}, bulk.Query())
+			"directory": {"not_left"}, "members": {"1"}, "org": {m.orgID}, "return": {back}}, bulk.Query())
 		require.Contains(t, attr(button, "href"), "return=%2Flicenses%3Forg%3D"+m.orgID+"%26tab%3Drecommendations", "the return address is one encoded parameter")
 
 		n, money, button = figures(insights.RecommendRemoveLeavers)
@@ -400,8 +405,9 @@ func TestLicensesRecommendations(t *testing.T) {
 				guests++
 			}
 		}
-		n, _, button = figures(insights.RecommendReviewGuests)
+		n, money, button = figures(insights.RecommendReviewGuests)
 		require.Equal(t, guests, n)
+		require.InDelta(t, float64(full.inactiveGuests)*16+float64(adv.inactiveGuests)*20, money, 0.001)
 		require.Equal(t, "Review", text(button))
 		require.Equal(t, url.Values{"guests": {"1"}, "org": {m.orgID}}, mustQuery(t, attr(button, "href"), "/users"))
 
@@ -796,6 +802,29 @@ func TestTimeChart(t *testing.T) {
 	require.Equal(t, 60.0, c.YMax)
 	require.Equal(t, "Mar 17, 2025\nAssigned: 40", c.Hovers[0].Title)
 	require.True(t, newTimeChart(chartData{}).Empty)
+
+	// Two years: a steady line is one segment, a step keeps its corners,
+	// and the tooltips are bands of a few days that cover the plot and
+	// tell each band's last day.
+	days, steady, step := nil, []float64(nil), []float64(nil)
+	for i := range 730 {
+		days = append(days, start.AddDate(0, 0, i))
+		steady = append(steady, 500)
+		step = append(step, float64(100+100*(i/365)))
+	}
+	c = newTimeChart(chartData{Days: days, Whole: true, Lines: []chartLine{
+		{Name: "Steady", Values: steady}, {Name: "Step", Values: step}}})
+	require.Equal(t, 1, strings.Count(c.Series[0].Path, "L"), c.Series[0].Path)
+	require.Equal(t, 3, strings.Count(c.Series[1].Path, "L"), "start, the two corners of the step, the end: %s", c.Series[1].Path)
+	require.LessOrEqual(t, len(c.Hovers), maxHovers)
+	require.Greater(t, len(c.Hovers), maxHovers/2)
+	require.Equal(t, c.Left, c.Hovers[0].X)
+	last := c.Hovers[len(c.Hovers)-1]
+	require.InDelta(t, c.Right, last.X+last.W, 0.1)
+	require.Equal(t, "Mar 16, 2027\nSteady: 500\nStep: 200", last.Title)
+	for i := 1; i < len(c.Hovers); i++ {
+		require.InDelta(t, c.Hovers[i-1].X+c.Hovers[i-1].W, c.Hovers[i].X, 0.11, "band %d leaves a gap", i)
+	}
 }
 
 func must(top, _ float64) float64 { return top }

@@ -385,11 +385,19 @@ func (s *Server) bulkStart(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// filterWords says whom a users filter selects, in plain words: "people
-// matching license full, inactive for 60 days or more, not deactivated",
-// teams and connections by name.
+// filterWords says whom a users filter selects, in plain words,
+// organizations, teams and connections by name.
 func (s *Server) filterWords(r *http.Request, f usersFilter, inactivityDays int) (string, error) {
-	team, conn := f.Team, ""
+	team, conn, org := f.Team, "", f.Org
+	if f.Org != "" {
+		o, err := s.store.Organization(r.Context(), f.Org)
+		switch {
+		case err == nil && o.Name != "":
+			org = o.Name
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return "", fmt.Errorf("load organization %s: %w", f.Org, err)
+		}
+	}
 	if f.Team != "" {
 		teams, err := s.store.Teams(r.Context(), 0)
 		if err != nil {
@@ -412,21 +420,22 @@ func (s *Server) filterWords(r *http.Request, f usersFilter, inactivityDays int)
 			return "", fmt.Errorf("load connection %d: %w", f.Connection, err)
 		}
 	}
-	return filterWords(f, inactivityDays, team, conn), nil
+	return filterWords(f, inactivityDays, org, team, conn), nil
 }
 
-// filterWords is Server.filterWords with the team's and the connection's
-// names.
-func filterWords(f usersFilter, inactivityDays int, team, conn string) string {
+// filterWords is Server.filterWords with the organization's, the team's
+// and the connection's names: "people in Example Corp with a Full
+// license, inactive for 60 days or more, not deactivated".
+func filterWords(f usersFilter, inactivityDays int, org, team, conn string) string {
 	var parts []string
 	add := func(ok bool, s string) {
 		if ok {
 			parts = append(parts, s)
 		}
 	}
-	add(f.Q != "", fmt.Sprintf("search %q", f.Q))
-	add(f.License != "", "license "+roster.LicenseName(f.License))
-	add(f.Role != "", "org role "+usersPage{}.RoleWords(f.Role))
+	add(f.License != "", "with a "+roster.LicenseName(f.License)+" license")
+	add(f.Q != "", fmt.Sprintf("matching the search %q", f.Q))
+	add(f.Role != "", "with the org role "+usersPage{}.RoleWords(f.Role))
 	add(f.Team != "", "in team "+team)
 	add(f.Connection > 0, "seen by connection "+conn)
 	switch f.Activity {
@@ -435,32 +444,40 @@ func filterWords(f usersFilter, inactivityDays int, team, conn string) string {
 	case "active":
 		parts = append(parts, fmt.Sprintf("active in the last %d days", inactivityDays))
 	case "never":
-		parts = append(parts, "never active")
+		parts = append(parts, "who never logged in")
 	case "unknown":
-		parts = append(parts, "usage unknown (seen only at team level)")
+		parts = append(parts, "whose usage is unknown (seen only at team level)")
 	case "idle":
 		parts = append(parts, "active but not using Miro in the last 30 days")
 	case "":
 	default:
-		parts = append(parts, "activity "+f.Activity)
+		parts = append(parts, "with activity "+f.Activity)
 	}
 	switch f.Directory {
 	case "left":
-		parts = append(parts, "left per the directory")
+		parts = append(parts, "who left the company (per the directory)")
 	case "not_left":
-		parts = append(parts, "not left per the directory")
+		parts = append(parts, "still at the company (per the directory)")
 	}
-	add(f.Guests, "guests and external users")
+	add(f.Guests, "who are guests or external users")
+	add(f.Members, "who are members (not guests or external users)")
 	switch f.Status {
 	case "active":
 		parts = append(parts, "not deactivated")
 	case "deactivated":
-		parts = append(parts, "deactivated")
+		parts = append(parts, "who are deactivated")
 	}
-	if len(parts) == 0 {
+	words := "people"
+	if f.Org != "" {
+		words += " in " + org
+	}
+	if len(parts) == 0 && f.Org == "" {
 		return "people on the users list (no filter)"
 	}
-	return "people matching " + strings.Join(parts, ", ")
+	if len(parts) > 0 {
+		words += " " + strings.Join(parts, ", ")
+	}
+	return words
 }
 
 // summaryView is a Summary as the "summary" template shows it.

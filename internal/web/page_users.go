@@ -18,6 +18,8 @@ type usersPage struct {
 	Filter   usersFilter
 	Accounts []roster.Account
 	Total    int
+	// TotalMore: a search matched more than Total (store.SearchCountLimit).
+	TotalMore bool
 	// NextHref is the next page ("" on the last), FirstHref the first
 	// page when this is not it, CSVHref the export of the whole filter.
 	NextHref, FirstHref, CSVHref string
@@ -83,7 +85,7 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) error {
 		return listError(f, err)
 	}
 	p := usersPage{
-		Page: s.page(r, "Users"), Filter: f, Accounts: res.Accounts, Total: res.Total,
+		Page: s.page(r, "Users"), Filter: f, Accounts: res.Accounts, Total: res.Total, TotalMore: res.TotalMore,
 		CSVHref: f.exportHref(), InactivityDays: settings.InactivityDays,
 	}
 	if res.NextCursor != "" {

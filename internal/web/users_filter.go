@@ -24,6 +24,7 @@ type usersFilter struct {
 	Connection int64
 	Activity   string // "active", "inactive", "never", "unknown" or ""
 	Guests     bool   // only guests and external users
+	Members    bool   // only members: not guests or external users
 	Status     string // "active", "deactivated" or ""
 	Sort       string // "email", "name", "license", "last_activity"
 	Desc       bool
@@ -55,6 +56,7 @@ func parseUsersFilter(r *http.Request) (usersFilter, error) {
 		Team:      q.Get("team"),
 		Activity:  q.Get("activity"),
 		Guests:    q.Get("guests") != "",
+		Members:   q.Get("members") != "",
 		Status:    q.Get("status"),
 		Sort:      q.Get("sort"),
 		Desc:      q.Get("desc") != "",
@@ -87,7 +89,7 @@ func parseUsersFilter(r *http.Request) (usersFilter, error) {
 func (f usersFilter) query(inactivityDays int, now time.Time) store.AccountQuery {
 	q := store.AccountQuery{
 		Search: f.Q, Org: f.Org, License: f.License, OrgRole: f.Role, MiroTeamID: f.Team, ConnectionID: f.Connection,
-		Activity: f.Activity, Guests: f.Guests, Status: f.Status, Directory: f.Directory,
+		Activity: f.Activity, Guests: f.Guests, Members: f.Members, Status: f.Status, Directory: f.Directory,
 		Sort: f.Sort, Desc: f.Desc, Cursor: f.Cursor, Limit: f.Limit,
 	}
 	if f.Activity == "active" || f.Activity == "inactive" || f.Activity == "idle" {
@@ -120,6 +122,9 @@ func (f usersFilter) values() url.Values {
 	set("activity", f.Activity)
 	if f.Guests {
 		v.Set("guests", "1")
+	}
+	if f.Members {
+		v.Set("members", "1")
 	}
 	set("status", f.Status)
 	if f.Sort != "email" {
@@ -156,5 +161,5 @@ func (f usersFilter) exportHref() string {
 // Filtered reports whether any filter or search is set, for templates.
 func (f usersFilter) Filtered() bool {
 	return f.Q != "" || f.Org != "" || f.Directory != "" || f.License != "" || f.Role != "" || f.Team != "" || f.Connection > 0 ||
-		f.Activity != "" || f.Guests || f.Status != ""
+		f.Activity != "" || f.Guests || f.Members || f.Status != ""
 }

@@ -41,7 +41,7 @@ const (
 
 // BenchmarkOffboard1000 offboards 1,000 people at organization level
 // against the simulator's compressed budget: the offboarding template
-// (remove from every team, deactivate through SCIM, sign out, tell IT by
+// (remove from every team, deactivate in the organization, sign out, tell IT by
 // webhook) started by one Evaluate for 1,000 "left" directory events, and
 // timed until the last run ended. It reports the wall time against the
 // bound the rate limits set (wall/bound), the 429s, and fails unless every

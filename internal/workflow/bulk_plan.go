@@ -269,7 +269,7 @@ func (p *bulkPlan) deactivate(j *judged) {
 	j.conn = conn
 	if paidSeat(a.License) {
 		j.frees = &a
-		j.Plan = fmt.Sprintf("Deactivate, freeing their %s license", a.License)
+		j.Plan = fmt.Sprintf("Deactivate, freeing their %s license", roster.LicenseName(a.License))
 	} else {
 		j.Plan = "Deactivate (their license is not a paid seat)"
 	}

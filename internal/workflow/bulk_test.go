@@ -117,7 +117,7 @@ func TestBulkDeactivate(t *testing.T) {
 		require.Equal(t, len(want), sum.Consequences[0].People)
 		require.Len(t, pre.People, min(len(want), workflow.DefaultPeoplePage))
 		require.Equal(t, want[0].Email, pre.People[0].Email)
-		require.Equal(t, "Deactivate, freeing their full license", pre.People[0].Plan)
+		require.Equal(t, "Deactivate, freeing their Full license", pre.People[0].Plan)
 		left, err := h.engine.PreviewBulk(ctx, req, workflow.PeopleView{LeftOut: true})
 		require.NoError(t, err)
 		require.Len(t, left.People, len(guests))
@@ -380,7 +380,7 @@ func TestBulkWorkflow(t *testing.T) {
 	}, pre.Summary.Reasons)
 	require.Equal(t, []workflow.SeatsFreed{{License: roster.LicenseFull, Seats: 1}}, pre.Summary.Seats)
 	require.Equal(t, member.Email, pre.People[0].Email)
-	require.Equal(t, "deactivate through SCIM, freeing the full license", pre.People[0].Steps[0].Plan)
+	require.Equal(t, "deactivate in the organization, freeing the Full license", pre.People[0].Steps[0].Plan)
 
 	req.Key, req.Actor = "bulk-workflow-1", bulkActor
 	start, err := h.engine.StartBulk(ctx, req)

@@ -219,7 +219,7 @@ func workflowConsequences(w roster.Workflow, conn roster.Connection, names map[s
 
 // Consequences in plain words, for the confirmation and the dry run.
 const (
-	consequenceDeactivate = "They are deactivated in the organization (through SCIM): they can no longer sign in to Miro, " +
+	consequenceDeactivate = "They are deactivated in the organization: they can no longer sign in to Miro, " +
 		"and their paid license is freed at once. Their boards and content stay where they are, " +
 		"and they can be reactivated later with everything intact."
 	consequenceKeepLicense = "They stay in the organization and keep their license: removing people from teams frees no seat."
@@ -232,7 +232,7 @@ func stepConsequence(st roster.Step, conn roster.Connection, names map[string]st
 	case roster.StepDeactivate:
 		return consequenceDeactivate
 	case roster.StepReactivate:
-		return "They are reactivated in the organization (through SCIM): they can sign in again."
+		return "They are reactivated in the organization: they can sign in again."
 	case roster.StepRemove:
 		return fmt.Sprintf("They are removed from team %s: %s. %s", teamWords(st.Team, names), action.Consequence(conn, roster.ActionRemove), keepWords(conn))
 	case roster.StepRemoveAllTeams:
@@ -513,12 +513,12 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 			if !a.Active {
 				return "nothing to do: already deactivated", false, nil
 			}
-			return fmt.Sprintf("deactivate through SCIM, freeing the %s license", a.License), false, nil
+			return fmt.Sprintf("deactivate in the organization, freeing the %s license", roster.LicenseName(a.License)), false, nil
 		}
 		if a.Active {
 			return "nothing to do: already active", false, nil
 		}
-		return "reactivate through SCIM", false, nil
+		return "reactivate in the organization", false, nil
 	case roster.StepSignOut:
 		return "sign out of every Miro session", false, nil
 	case roster.StepNotify:

@@ -144,7 +144,7 @@ func TestDryRunTouchesNothing(t *testing.T) {
 	plans := d.Runs[0].Steps
 	require.Contains(t, plans[0].Plan, "remove from")
 	require.Contains(t, plans[0].Plan, teams[0])
-	require.Contains(t, plans[1].Plan, "deactivate through SCIM")
+	require.Contains(t, plans[1].Plan, "deactivate in the organization")
 	// The summary comes first: one would run, freeing their full license
 	// (no price is set, which it says), through the organization.
 	require.Equal(t, workflow.Summary{Considered: 1, WouldRun: 1, Currency: "USD",

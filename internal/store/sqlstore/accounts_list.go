@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -204,6 +205,9 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 	if q.Guests {
 		where = append(where, `a.org_role IN (`+arg(roster.OrgRoleTeamGuest)+`, `+arg(roster.OrgRoleExternalUser)+`)`)
 	}
+	if q.Members {
+		where = append(where, `a.org_role NOT IN (`+arg(roster.OrgRoleTeamGuest)+`, `+arg(roster.OrgRoleExternalUser)+`)`)
+	}
 	switch q.Status {
 	case "":
 	case "active": // an equality, which an index takes
@@ -255,13 +259,22 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 	}
 
 	// The total ignores the cursor: it is the same on every page. It comes
-	// first: it tells SQLite's page how to read (sqliteWalkFrom).
+	// first: it tells SQLite's page how to read (sqliteWalkFrom). A
+	// search's stops past store.SearchCountLimit.
 	count := `SELECT COUNT(*) FROM accounts a`
 	if len(where) > 0 {
 		count += ` WHERE ` + strings.Join(where, ` AND `)
 	}
+	searching := strings.TrimSpace(q.Search) != ""
+	if searching {
+		count = `SELECT COUNT(*) FROM (` + strings.Replace(count, `COUNT(*)`, `1`, 1) +
+			` LIMIT ` + strconv.Itoa(store.SearchCountLimit+1) + `) c`
+	}
 	if err := tx.QueryRowContext(ctx, count, args...).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("count: %w", err)
+	}
+	if searching && page.Total > store.SearchCountLimit {
+		page.Total, page.TotalMore = store.SearchCountLimit, true
 	}
 	if cursor != nil {
 		where = append(where, keysetAfter(srt, *cursor, q.Desc, arg))

@@ -163,7 +163,10 @@ func (db *DB) FinishAction(ctx context.Context, a roster.Action, effect store.Ac
 		if err := db.appendAudit(ctx, tx, &audit); err != nil {
 			return fmt.Errorf("append audit: %w", err)
 		}
-		return nil
+		if effect.Account == nil && effect.AccountUpdate == nil {
+			return nil
+		}
+		return bumpAccountsVersion(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: finish action %d: %w", a.ID, err)

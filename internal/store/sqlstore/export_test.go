@@ -15,3 +15,17 @@ var (
 	DecodePeopleCursor = decodePeopleCursor
 	EncodePeopleCursor = encodePeopleCursor
 )
+
+// ForgetOverview drops the overview's kept groups, so that the next
+// overview scans every account; OverviewScans counts those full scans.
+func (db *DB) ForgetOverview() {
+	db.kept.mu.Lock()
+	defer db.kept.mu.Unlock()
+	db.kept.groups = nil
+}
+
+func (db *DB) OverviewScans() int {
+	db.kept.mu.Lock()
+	defer db.kept.mu.Unlock()
+	return db.kept.scans
+}

@@ -45,9 +45,10 @@ func idleSQL(inactive, used string) string {
 }
 
 // Overview counts the accounts not left, per organization, in one
-// consistent read: one grouped scan of the accounts_overview index (a few
-// dozen groups per organization, summed here), the leavers (accounts the
-// directory says left, through its email index), and the organizations.
+// consistent read: the groups of the accounts_overview index (a few dozen
+// per organization, summed here; see overviewGroups for how a process
+// keeps them), the leavers (accounts the directory says left, through its
+// email index), and the organizations.
 func (db *DB) Overview(ctx context.Context, q store.OverviewQuery) (roster.Overview, error) {
 	o := roster.Overview{ByLicense: map[string]int{}}
 	tx, err := db.db.BeginTx(ctx, db.dialect.readTx)
@@ -66,62 +67,43 @@ func (db *DB) Overview(ctx context.Context, q store.OverviewQuery) (roster.Overv
 		return orgs[id]
 	}
 
-	// Grouping by the index's leading columns, in its order, needs no
-	// sort. A zero cut-off binds NULL and then no one is active or
-	// inactive: the comparison is unknown, not true.
-	rows, err := tx.QueryContext(ctx, `SELECT a.org_id, a.active, a.license, a.org_role, a.license_exact,
-		COUNT(*), COUNT(a.last_activity_at), COUNT(CASE WHEN `+activeSQL("$1")+` THEN 1 END),
-		COUNT(CASE WHEN `+inactiveSQL("$1")+` THEN 1 END),
-		COUNT(CASE WHEN a.license_exact AND a.last_activity_at >= $2 THEN 1 END),
-		COUNT(CASE WHEN `+idleSQL("$1", "$2")+` THEN 1 END)
-		FROM accounts a WHERE a.left_at IS NULL
-		GROUP BY a.org_id, a.active, a.license, a.org_role, a.license_exact`, tv(q.InactiveBefore), tv(q.UsedSince))
+	groups, err := db.overviewGroups(ctx, tx, q)
 	if err != nil {
 		return o, fmt.Errorf("sqlstore: overview: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			orgID, license, role                                    string
-			active, exact                                           bool
-			n, everActive, activeN, inactiveN, usedMonth, idleMonth int
-		)
-		if err := rows.Scan(&orgID, &active, &license, &role, &exact, &n, &everActive, &activeN, &inactiveN, &usedMonth, &idleMonth); err != nil {
-			return o, fmt.Errorf("sqlstore: overview: %w", err)
+	for k, c := range groups {
+		g := org(k.orgID)
+		g.Accounts += c.n
+		if !k.exact {
+			g.Inferred += c.n
 		}
-		g := org(orgID)
-		g.Accounts += n
-		if !exact {
-			g.Inferred += n
-		}
-		switch role {
+		switch k.role {
 		case roster.OrgRoleTeamGuest:
-			g.Guests += n
+			g.Guests += c.n
 		case roster.OrgRoleExternalUser:
-			g.External += n
+			g.External += c.n
 		}
-		if !active {
-			g.Deactivated += n
+		if !k.active {
+			g.Deactivated += c.n
 			continue
 		}
-		lc := g.Licenses[license]
-		lc.Assigned += n
-		lc.Active += activeN
-		lc.Inactive += inactiveN
-		lc.UsedThisMonth += usedMonth
-		lc.NotUsedThisMonth += idleMonth
-		if exact {
-			g.NeverActive += n - everActive
-		} else {
-			g.UsageUnknown += n
-			lc.UsageUnknown += n
+		lc := g.Licenses[k.license]
+		lc.Assigned += c.n
+		lc.Active += c.active
+		lc.Inactive += c.inactive
+		if roster.GuestOrExternal(k.role) {
+			lc.InactiveGuests += c.inactive
 		}
-		g.Licenses[license] = lc
+		lc.UsedThisMonth += c.usedMonth
+		lc.NotUsedThisMonth += c.idleMonth
+		if k.exact {
+			g.NeverActive += c.n - c.everActive
+		} else {
+			g.UsageUnknown += c.n
+			lc.UsageUnknown += c.n
+		}
+		g.Licenses[k.license] = lc
 	}
-	if err := rows.Err(); err != nil {
-		return o, fmt.Errorf("sqlstore: overview: %w", err)
-	}
-	rows.Close()
 
 	if err := overviewLeavers(ctx, tx, q.InactiveBefore, org); err != nil {
 		return o, fmt.Errorf("sqlstore: overview: leavers: %w", err)
@@ -209,27 +191,30 @@ const leaverIDs = `SELECT l.id FROM people p JOIN accounts l ON l.email = lower(
 
 // overviewLeavers counts, per organization and license, the accounts not
 // deactivated that the directory says left (by email or alias): they
-// still hold a license.
+// still hold a license. Inactive guests who left are leavers, not
+// guests to review (LicenseCount.InactiveGuests).
 func overviewLeavers(ctx context.Context, tx *sql.Tx, inactiveBefore time.Time, org func(string) *roster.OrgOverview) error {
-	rows, err := tx.QueryContext(ctx, `SELECT a.org_id, a.license, COUNT(*), COUNT(CASE WHEN `+inactiveSQL("$1")+` THEN 1 END)
+	rows, err := tx.QueryContext(ctx, `SELECT a.org_id, a.license, COUNT(*), COUNT(CASE WHEN `+inactiveSQL("$1")+` THEN 1 END),
+		COUNT(CASE WHEN `+inactiveSQL("$1")+` AND a.org_role IN ($2, $3) THEN 1 END)
 		FROM accounts a WHERE a.left_at IS NULL AND a.active AND a.id IN (`+leaverIDs+`)
-		GROUP BY a.org_id, a.license`, tv(inactiveBefore))
+		GROUP BY a.org_id, a.license`, tv(inactiveBefore), roster.OrgRoleTeamGuest, roster.OrgRoleExternalUser)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			orgID, license string
-			n, inactive    int
+			orgID, license         string
+			n, inactive, guestsOut int
 		)
-		if err := rows.Scan(&orgID, &license, &n, &inactive); err != nil {
+		if err := rows.Scan(&orgID, &license, &n, &inactive, &guestsOut); err != nil {
 			return err
 		}
 		g := org(orgID)
 		lc := g.Licenses[license]
 		lc.Leavers += n
 		lc.InactiveLeavers += inactive
+		lc.InactiveGuests -= guestsOut
 		g.Licenses[license] = lc
 	}
 	return rows.Err()

@@ -126,7 +126,10 @@ func (db *DB) ApplySync(ctx context.Context, run *roster.SyncRun, d store.Diff) 
 		if err := writeLicenseDays(ctx, tx, r.EndedAt); err != nil {
 			return fmt.Errorf("write license days: %w", err)
 		}
-		return nil
+		if d.Empty() {
+			return nil
+		}
+		return bumpAccountsVersion(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: apply sync: %w", db.conflict(err))

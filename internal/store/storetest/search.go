@@ -29,6 +29,7 @@ var searchTests = []struct {
 	{"Names/FromTheDirectory", testDirectoryNames},
 	{"ListAccounts/OrgFilter", testListAccountsOrg},
 	{"ListAccounts/NeverAndUnknown", testListAccountsUsage},
+	{"Search/CountStopsAtLimit", testSearchCountLimit},
 }
 
 // searchFixture syncs these accounts (Miro's email and name) and writes
@@ -490,5 +491,35 @@ func testListAccountsBroad(t *testing.T, s store.Store) {
 				require.Equal(t, want, listAll(t, s, q), "%+v", q)
 			}
 		}
+	}
+}
+
+// testSearchCountLimit: a search counts its matches up to
+// store.SearchCountLimit and says when more match; a narrower search, and
+// a list without one, count exactly.
+func testSearchCountLimit(t *testing.T, s store.Store) {
+	c := create(t, s, orgConnection("o1"))
+	n := store.SearchCountLimit + 50
+	d := FirstSyncDiff(n)
+	d.Teams, d.Memberships, d.Changes = nil, nil, nil
+	apply(t, s, c.ID, t0, d)
+
+	for _, tc := range []struct {
+		q    store.AccountQuery
+		want int
+		more bool
+	}{
+		{store.AccountQuery{Search: "example.com"}, store.SearchCountLimit, true},
+		{store.AccountQuery{Search: "us"}, store.SearchCountLimit, true}, // short: read row by row
+		// user1, user10-19, user100-199, user1000-1999, user10000-10049.
+		{store.AccountQuery{Search: "user1"}, 1 + 10 + 100 + 1000 + 50, false},
+		{store.AccountQuery{}, n, false},
+		{store.AccountQuery{License: roster.LicenseFull}, n, false},
+	} {
+		page, err := s.ListAccounts(ctx(), tc.q)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, page.Total, "%+v", tc.q)
+		require.Equal(t, tc.more, page.TotalMore, "%+v", tc.q)
+		require.Len(t, page.Accounts, 50)
 	}
 }

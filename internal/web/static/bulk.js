@@ -30,9 +30,9 @@
     if (everyone) {
       count.textContent = "All " + number(total) + " matching this filter selected";
     } else if (ticked > 0) {
-      count.textContent = number(ticked) + " selected on this page, or";
+      count.textContent = number(ticked) + " selected on this page" + (all ? ", or" : "");
     } else {
-      count.textContent = "Tick people in the list, or";
+      count.textContent = "Tick people in the list" + (all ? ", or" : "");
     }
     Array.prototype.forEach.call(form.querySelectorAll(".bulk-actions button"), function (b) {
       b.disabled = n === 0;
