@@ -206,6 +206,9 @@ func (db *DB) listAccounts(ctx context.Context, q store.AccountQuery) (store.Acc
 		where = append(where, `a.org_role IN (`+arg(roster.OrgRoleTeamGuest)+`, `+arg(roster.OrgRoleExternalUser)+`)`)
 	}
 	if q.Members {
+		if q.Guests {
+			return page, store.AccountQuery{Guests: true, Members: true}.Check()
+		}
 		where = append(where, `a.org_role NOT IN (`+arg(roster.OrgRoleTeamGuest)+`, `+arg(roster.OrgRoleExternalUser)+`)`)
 	}
 	switch q.Status {

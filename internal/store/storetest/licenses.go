@@ -23,6 +23,58 @@ var licenseTests = []struct {
 	{"Licenses/ChargebackDepartmentFollowsAccountEmail", testChargebackDepartmentFollowsAccountEmail},
 	{"Licenses/ChargebackErrInvalid", testChargebackInvalid},
 	{"Licenses/UsersFilters", testLicenseUsersFilters},
+	{"Licenses/InactiveGuests", testInactiveGuests},
+}
+
+// testInactiveGuests: of the inactive licenses, those guests and external
+// users hold (leavers aside) are counted apart, since a deactivation
+// cannot take them, and the members filter lists everyone else.
+func testInactiveGuests(t *testing.T, s store.Store) {
+	day := 24 * time.Hour
+	cutoff := t0.Add(-60 * day)
+	acc := func(n int, role string, activity time.Time) roster.Account {
+		a := account(n, roster.LicenseFull)
+		a.OrgID, a.OrgRole, a.LastActivityAt, a.LicenseAssignedAt = "o1", role, activity, t0.Add(-400*day)
+		return a
+	}
+	org := []roster.Account{
+		acc(1, roster.OrgRoleInternalUser, t0.Add(-90*day)),  // inactive member: the reclaim's
+		acc(2, roster.OrgRoleTeamGuest, t0.Add(-90*day)),     // inactive guest
+		acc(3, roster.OrgRoleExternalUser, t0.Add(-90*day)),  // inactive external user who left: a leaver
+		acc(4, roster.OrgRoleExternalUser, t0.Add(-day)),     // active external user
+		acc(5, roster.OrgRoleInternalAdmin, t0.Add(-90*day)), // inactive admin: a member
+	}
+	c := create(t, s, orgConnection("o1"))
+	d := store.Diff{Organization: &roster.Organization{MiroOrgID: "o1", Name: "One", FullLicensesPurchased: 10}, Accounts: org}
+	for _, a := range org {
+		d.Seen = append(d.Seen, a.MiroUserID)
+	}
+	apply(t, s, c.ID, t0, d)
+	p := roster.Person{Email: org[2].Email, Status: roster.PersonLeft}
+	require.NoError(t, s.UpsertPerson(ctx(), &p))
+
+	o, err := s.Overview(ctx(), store.OverviewQuery{InactiveBefore: cutoff})
+	require.NoError(t, err)
+	got, ok := o.Org("o1")
+	require.True(t, ok)
+	full := got.Licenses[roster.LicenseFull]
+	require.Equal(t, 4, full.Inactive)
+	require.Equal(t, 1, full.Leavers)
+	require.Equal(t, 1, full.InactiveLeavers)
+	require.Equal(t, 1, full.InactiveGuests, "the guest; the external user who left is a leaver")
+
+	page, err := s.ListAccounts(ctx(), store.AccountQuery{Org: "o1", License: roster.LicenseFull, Activity: "inactive",
+		ActiveSince: cutoff, Directory: "not_left", Status: "active", Members: true})
+	require.NoError(t, err)
+	var ids []string
+	for _, a := range page.Accounts {
+		ids = append(ids, a.MiroUserID)
+	}
+	require.ElementsMatch(t, []string{"u001", "u005"}, ids, "the reclaim's people: members, inactive, not leavers")
+	require.Equal(t, full.Inactive-full.InactiveLeavers-full.InactiveGuests, page.Total)
+
+	_, err = s.ListAccounts(ctx(), store.AccountQuery{Guests: true, Members: true})
+	require.ErrorIs(t, err, store.ErrInvalid)
 }
 
 // licenseFixture is two organizations: "big" at organization level (20

@@ -137,7 +137,9 @@ var (
 // would take minutes): 9 in 10 accounts' emails belong to a person, 1 in
 // 20 of them as an alias of another email; people are named from
 // seedGivenNames and seedFamilyNames, in 20 departments, and 1 in 100 has
-// left. The search column is what roster writes (lower(email name
+// left while their Miro account is still active: a leaver (not one whom
+// DashboardDiff has leave Miro too, who would count nowhere). The search
+// column is what roster writes (lower(email name
 // department), lower-cased by Go).
 func SeedDirectory(ctx context.Context, db *sqlstore.DB, accounts []roster.Account) error {
 	type person struct{ email, name, department, status, alias string }
@@ -152,7 +154,7 @@ func SeedDirectory(ctx context.Context, db *sqlstore.DB, accounts []roster.Accou
 		p := person{email: a.Email, department: fmt.Sprintf("Department %d", (n/10)%20), status: string(roster.PersonActive)}
 		given, family := seedGivenNames[i%len(seedGivenNames)], seedFamilyNames[(i/len(seedGivenNames))%len(seedFamilyNames)]
 		p.name = given + " " + family
-		if n%100 == 5 {
+		if n%100 == 6 { // DashboardDiff's i%100 == 5: active, in Miro
 			p.status = string(roster.PersonLeft)
 		}
 		if n%20 == 7 {
