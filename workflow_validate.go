@@ -283,14 +283,14 @@ func validateStep(ctx context.Context, p string, s Step, add func(string, string
 					add(p+".to", "%q is not an email address (or %q)", to, ApproverManager)
 				}
 			}
-		case ChannelSlack, ChannelWebhook:
+		case ChannelSlack, ChannelWebhook, ChannelOutbox:
 			if len(s.To) > 0 {
 				add(p+".to", "applies only to email; %s goes to the configured %s", s.Channel, s.Channel)
 			}
 		case "":
-			add(p+".channel", "is required: email, slack or webhook")
+			add(p+".channel", "is required: outbox, email, slack or webhook")
 		default:
-			add(p+".channel", "%q is not a channel: email, slack or webhook", s.Channel)
+			add(p+".channel", "%q is not a channel: outbox, email, slack or webhook", s.Channel)
 		}
 		if strings.TrimSpace(s.Text) == "" {
 			add(p+".text", "is required")

@@ -25,18 +25,7 @@ type automationFlags struct {
 
 func addAutomationFlags(fs *flagSet) *automationFlags {
 	f := &automationFlags{}
-	str := func(p *string, name, usage string) {
-		fs.StringVar(p, name, "", usage)
-		fs.envName(name, envOfFlag(name))
-	}
-	str(&f.notify.SMTPAddr, "smtp-addr", "SMTP server host:port for email notifications and approval requests")
-	str(&f.notify.SMTPUsername, "smtp-username", "SMTP user (PLAIN auth); empty sends without auth")
-	str(&f.notify.SMTPPassword, "smtp-password", "SMTP password; prefer the environment variable to the flag")
-	str(&f.notify.SMTPFrom, "smtp-from", "the From address of roster's emails")
-	str(&f.notify.SMTPTLS, "smtp-tls", "starttls (default), tls (implicit, port 465) or none (a local relay)")
-	str(&f.notify.SlackWebhookURL, "slack-webhook-url", "Slack incoming-webhook URL for Slack notifications and approval requests (a secret)")
-	str(&f.notify.WebhookURL, "webhook-url", "URL that receives webhook notifications as signed JSON")
-	str(&f.notify.WebhookSecret, "webhook-secret", "key of the webhook's HMAC-SHA256 signature (X-Roster-Signature)")
+	addNotifyFlags(fs, &f.notify)
 	fs.IntVar(&f.workers, "workflow-workers", jobs.DefaultWorkflowWorkers, "workflow steps this process works at once")
 	fs.envName("workflow-workers", "ROSTER_WORKFLOW_WORKERS")
 	fs.DurationVar(&f.lease, "workflow-lease", workflow.DefaultLease, "how long a step's job holds its run; a run whose job died is taken over after it")
@@ -48,6 +37,26 @@ func addAutomationFlags(fs *flagSet) *automationFlags {
 	fs.IntVar(&f.attempts, "step-attempts", jobs.DefaultStepAttempts, "attempts of a step before its run fails")
 	fs.envName("step-attempts", "ROSTER_STEP_ATTEMPTS")
 	return f
+}
+
+// addNotifyFlags adds the notification channels' flags, which fill c:
+// serve and demo send with them, and the workflow commands that preview
+// or start runs judge with them whether a notify step can send (the same
+// variables, so a shell set up like serve's sees what serve would).
+func addNotifyFlags(fs *flagSet, c *notify.Config) {
+	str := func(p *string, name, usage string) {
+		fs.StringVar(p, name, "", usage)
+		fs.envName(name, envOfFlag(name))
+	}
+	str(&c.SMTPAddr, "smtp-addr", "SMTP server host:port for email notifications and approval requests")
+	str(&c.SMTPUsername, "smtp-username", "SMTP user (PLAIN auth); empty sends without auth")
+	str(&c.SMTPPassword, "smtp-password", "SMTP password; prefer the environment variable to the flag")
+	str(&c.SMTPFrom, "smtp-from", "the From address of roster's emails")
+	str(&c.SMTPTLS, "smtp-tls", "starttls (default), tls (implicit, port 465) or none (a local relay)")
+	str(&c.SlackWebhookURL, "slack-webhook-url", "Slack incoming-webhook URL for Slack notifications and approval requests (a secret)")
+	str(&c.WebhookURL, "webhook-url", "URL that receives webhook notifications as signed JSON")
+	str(&c.WebhookSecret, "webhook-secret", "key of the webhook's HMAC-SHA256 signature (X-Roster-Signature)")
+	fs.notify = c
 }
 
 func envOfFlag(name string) string {
@@ -100,7 +109,9 @@ func newEngine(a *app, actions *action.Runner, f *automationFlags) (*workflow.En
 	if err != nil {
 		return nil, err
 	}
-	return &workflow.Engine{Store: a.store, Actions: actions, Notifier: n,
+	// Every message is recorded, and the outbox channel needs nothing set.
+	outbox := &notify.Outbox{Log: a.store, Next: n, Logger: a.logger}
+	return &workflow.Engine{Store: a.store, Actions: actions, Notifier: outbox,
 		LinkKey: a.sealer.MACKey("approval links"), Logger: a.logger, Lease: f.lease}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -105,15 +106,20 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			Out: stdout, Logger: a.logger, Intro: levelIntro(lvl),
 		}
 		if tok, err = flow.Run(ctx); err != nil {
-			return fmt.Errorf("connect: %w", err)
+			return connectError(err, miroApp.APIBaseURL, fs.setting("miro-url"))
 		}
 	}
 
 	// 2. What the token is bound to, and what the level can do with it;
 	// the token comes back sealed on the connection.
+	if *token != "" {
+		// Miro's answer can take seconds of retries when it is slow or
+		// unreachable: say what is being waited for.
+		fmt.Fprintf(stderr, "Checking the token with Miro at %s...\n", miroApp.APIBaseURL)
+	}
 	report, conn, err := svc.Check(ctx, tok, lvl)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return connectError(err, miroApp.APIBaseURL, fs.setting("miro-url"))
 	}
 	conn.SyncInterval = *syncInterval
 
@@ -145,7 +151,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		created = false
 	}
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return connectError(err, miroApp.APIBaseURL, fs.setting("miro-url"))
 	}
 	if created {
 		fmt.Fprintf(stdout, "\nSaved as connection %d. Run \"roster sync --connection %d\" to sync it.\n", conn.ID, conn.ID)
@@ -153,6 +159,23 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "\nUpdated connection %d with the new token. Run \"roster sync --connection %d\" to sync it.\n", conn.ID, conn.ID)
 	}
 	return nil
+}
+
+// connectError is a failed connect's error, said once: an unreachable
+// Miro names the setting that chose its address; the connect package's
+// own "connect:" prefix is not repeated.
+func connectError(err error, miroURL, setting string) error {
+	if op := (*net.OpError)(nil); errors.As(err, &op) {
+		env := ""
+		if setting != "ROSTER_MIRO_URL" {
+			env = " or ROSTER_MIRO_URL"
+		}
+		return fmt.Errorf("connect: cannot reach Miro at %s (from %s): %w; check %s%s", miroURL, setting, op, strings.TrimPrefix(setting, "the default "), env)
+	}
+	if strings.HasPrefix(err.Error(), "connect: ") {
+		return err
+	}
+	return fmt.Errorf("connect: %w", err)
 }
 
 // levelIntro says what the level needs and what to pick on Miro's page

@@ -29,6 +29,10 @@ import (
 // delete to start afresh; no other directory is ever deleted.
 const demoMarker = ".roster-demo"
 
+// demoLockFile is locked by the roster demo running in a folder
+// (lockDemoDir).
+const demoLockFile = ".roster-demo.lock"
+
 // demoAdminEmail is the demo's admin login.
 const demoAdminEmail = "admin@roster.demo"
 
@@ -97,7 +101,8 @@ type demo struct {
 	miro          connect.App
 	org, team     roster.Connection
 	adminEmail    string
-	adminPassword string // "" when an earlier run created the admin
+	adminPassword string   // "" when an earlier run created the admin
+	lock          *os.File // the data directory's demo lock (lockDemoDir)
 }
 
 // Close stops the simulator and closes the store.
@@ -108,6 +113,9 @@ func (d *demo) Close() {
 	if d.app != nil {
 		_ = d.app.Close()
 	}
+	if d.lock != nil {
+		_ = d.lock.Close()
+	}
 }
 
 // startDemo starts the simulator on a loopback port, prepares the data
@@ -115,25 +123,26 @@ func (d *demo) Close() {
 // of another organization (legacy team API, inferred licenses), syncs
 // both and creates the demo admin.
 func startDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (_ *demo, err error) {
-	if err := prepareDemoDir(o.dataDir, o.reuse); err != nil {
+	d := &demo{}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	if d.lock, err = prepareDemoDir(o.dataDir, o.reuse); err != nil {
 		return nil, err
 	}
-	sim, err := mirosim.New(mirosim.Config{Seed: o.seed, Members: o.members, Teams: o.teams, AutoApprove: o.autoApprove})
-	if err != nil {
+	if d.sim, err = mirosim.New(mirosim.Config{Seed: o.seed, Members: o.members, Teams: o.teams, AutoApprove: o.autoApprove}); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	ln, err := net.Listen("tcp", o.simListen)
 	if err != nil {
 		return nil, fmt.Errorf("demo: listen for the simulator on %s (--sim-listen): %w", o.simListen, err)
 	}
-	d := &demo{sim: sim, simURL: "http://" + ln.Addr().String()}
-	d.simSrv = &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	d.simURL = "http://" + ln.Addr().String()
+	d.simSrv = &http.Server{Handler: d.sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = d.simSrv.Serve(ln) }()
-	defer func() {
-		if err != nil {
-			d.Close()
-		}
-	}()
+	sim := d.sim
 
 	info := sim.Info(d.simURL)
 	if d.miro, err = (connect.App{ClientID: info.ClientID, ClientSecret: info.ClientSecret, APIBaseURL: d.simURL}).Resolve(); err != nil {
@@ -247,7 +256,7 @@ func demoWorkflows(ctx context.Context, st store.Store, orgConn int64) error {
 			continue
 		}
 		w, err := workflow.Template(name, workflow.TemplateOptions{ConnectionID: orgConn, Team: teams[0].MiroTeamID,
-			NotifyChannel: roster.ChannelWebhook, Approval: roster.ChannelUI})
+			NotifyChannel: roster.ChannelOutbox, Approval: roster.ChannelUI})
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
@@ -276,37 +285,56 @@ func demoPrices(ctx context.Context, st store.Store) error {
 	return nil
 }
 
-// prepareDemoDir empties a data directory roster demo made (unless
-// reuse), and refuses one it did not make, so that a mistyped --data-dir
-// never deletes someone's data.
-func prepareDemoDir(dir string, reuse bool) error {
+// prepareDemoDir takes the data directory's demo lock, so that a second
+// demo in the same folder refuses while one runs there, then empties a
+// directory roster demo made (unless reuse) and refuses one it did not
+// make, so that a mistyped --data-dir never deletes someone's data. The
+// returned lock is held until closed (nil where flock is missing).
+func prepareDemoDir(dir string, reuse bool) (*os.File, error) {
 	if dir == "" {
-		return usageError{"demo: --data-dir must not be empty"}
+		return nil, usageError{"demo: --data-dir must not be empty"}
 	}
 	marker := filepath.Join(dir, demoMarker)
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
-		return fmt.Errorf("demo: read the data directory: %w", err)
+		return nil, fmt.Errorf("demo: read the data directory: %w", err)
 	case len(entries) == 0:
 	default:
 		if _, err := os.Stat(marker); err != nil {
-			return usageError{fmt.Sprintf("demo: %s exists and was not made by roster demo; pass another --data-dir", dir)}
-		}
-		if !reuse {
-			if err := os.RemoveAll(dir); err != nil {
-				return fmt.Errorf("demo: remove the previous demo's data: %w", err)
-			}
+			return nil, usageError{fmt.Sprintf("demo: %s exists and was not made by roster demo; pass another --data-dir", dir)}
 		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("demo: create the data directory: %w", err)
+		return nil, fmt.Errorf("demo: create the data directory: %w", err)
 	}
-	if err := os.WriteFile(marker, []byte("made by roster demo; deleted and recreated on each run without --reuse\n"), 0o600); err != nil {
-		return fmt.Errorf("demo: mark the data directory: %w", err)
+	lock, err := lockDemoDir(dir)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if !reuse {
+		// Under the lock, no running demo uses these files. The lock file
+		// itself stays: removing it would let a third demo lock a new one.
+		if entries, err = os.ReadDir(dir); err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("demo: read the data directory: %w", err)
+		}
+		for _, e := range entries {
+			if e.Name() == demoLockFile {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				lock.Close()
+				return nil, fmt.Errorf("demo: remove the previous demo's data: %w", err)
+			}
+		}
+	}
+	if err := os.WriteFile(marker, []byte("made by roster demo; emptied on each run without --reuse\n"), 0o600); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("demo: mark the data directory: %w", err)
+	}
+	return lock, nil
 }
 
 // demoConnect saves a simulator install as a connection, exactly as the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -20,7 +21,7 @@ func TestDemoDataDir(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "roster.db"), []byte("precious"), 0o600))
-		err := prepareDemoDir(dir, false)
+		_, err := prepareDemoDir(dir, false)
 		require.ErrorContains(t, err, "was not made by roster demo")
 		b, err := os.ReadFile(filepath.Join(dir, "roster.db"))
 		require.NoError(t, err)
@@ -30,12 +31,41 @@ func TestDemoDataDir(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		t.Parallel()
 		dir := filepath.Join(t.TempDir(), "demo")
-		require.NoError(t, prepareDemoDir(dir, false))
+		lock, err := prepareDemoDir(dir, false)
+		require.NoError(t, err)
+		require.NoError(t, lock.Close())
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "old"), nil, 0o600))
-		require.NoError(t, prepareDemoDir(dir, true))
+		lock, err = prepareDemoDir(dir, true)
+		require.NoError(t, err)
+		require.NoError(t, lock.Close())
 		require.FileExists(t, filepath.Join(dir, "old"), "--reuse keeps it")
-		require.NoError(t, prepareDemoDir(dir, false))
+		lock, err = prepareDemoDir(dir, false)
+		require.NoError(t, err)
+		require.NoError(t, lock.Close())
 		require.NoFileExists(t, filepath.Join(dir, "old"), "a fresh demo")
+	})
+
+	// A second demo in the folder of a running one refuses, saying who
+	// holds it, and deletes nothing; once the first is gone it starts.
+	t.Run("ErrRunning", func(t *testing.T) {
+		t.Parallel()
+		dir := filepath.Join(t.TempDir(), "demo")
+		first, err := prepareDemoDir(dir, false)
+		require.NoError(t, err)
+		db := filepath.Join(dir, "roster.db")
+		require.NoError(t, os.WriteFile(db, []byte("in use"), 0o600))
+		for _, reuse := range []bool{false, true} {
+			_, err = prepareDemoDir(dir, reuse)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), fmt.Sprintf("another roster demo (process %d) is running in %s", os.Getpid(), dir))
+			require.Contains(t, err.Error(), "stop it (Ctrl-C) first, or pass another --data-dir")
+			require.FileExists(t, db, "the running demo's database is kept")
+		}
+		require.NoError(t, first.Close())
+		second, err := prepareDemoDir(dir, false)
+		require.NoError(t, err)
+		defer second.Close()
+		require.NoFileExists(t, db, "a fresh demo once the first stopped")
 	})
 }
 

@@ -251,7 +251,11 @@ func TestE2EOrganizationOAuth(t *testing.T) {
 	require.NoError(t, r.err, r.stderr)
 	require.Contains(t, r.stdout, "organization")
 	require.Contains(t, r.stdout, e.info.OrgName)
-	require.Contains(t, r.stdout, "6/7, not: deactivate and reactivate users")
+	require.Contains(t, r.stdout, "6/7")
+	r = e.roster(t, "connections", "show", "1")
+	require.NoError(t, r.err, r.stderr)
+	require.Contains(t, r.stdout, "capabilities (6/7):")
+	require.Contains(t, r.stdout, "  no   deactivate and reactivate users: ")
 
 	// A second organization connection is refused; --replace with a SCIM
 	// token re-authorizes the first in place.
@@ -326,10 +330,13 @@ func TestE2ETeamTokens(t *testing.T) {
 
 	r = e.roster(t, "connections")
 	require.NoError(t, r.err, r.stderr)
-	require.Equal(t, 3, strings.Count(r.stdout, "\n"), r.stdout)
-	lines := strings.Split(r.stdout, "\n")
-	require.Contains(t, lines[1], "6h0m0s", "connection 1 keeps its interval")
-	require.Contains(t, lines[2], "24h0m0s", "connection 2 has the default")
+	require.Equal(t, 4, strings.Count(r.stdout, "\n"), "a header, two connections and the hint:\n%s", r.stdout)
+	r = e.roster(t, "connections", "show", "1")
+	require.NoError(t, r.err, r.stderr)
+	require.Contains(t, r.stdout, "sync every  6h0m0s", "connection 1 keeps its interval")
+	r = e.roster(t, "connections", "show", "2")
+	require.NoError(t, r.err, r.stderr)
+	require.Contains(t, r.stdout, "sync every  24h0m0s", "connection 2 has the default")
 }
 
 func TestE2EOAuthDeniedAndWrongState(t *testing.T) {

@@ -32,8 +32,8 @@ func runInvite(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *email == "" {
 		return usageError{"invite: --email is required"}
 	}
-	return runAction(ctx, fs, f, stdout, nil, func(r *action.Runner, req action.Request) (roster.Action, error) {
-		req.Email, req.Role = *email, *role
+	fill := func(req *action.Request) { req.Email, req.Role = *email, *role }
+	return runAction(ctx, fs, f, stdout, roster.ActionInvite, fill, nil, func(r *action.Runner, req action.Request) (roster.Action, error) {
 		return r.Invite(ctx, req)
 	})
 }
@@ -49,7 +49,7 @@ type actionFlags struct {
 func addActionFlags(fs *flagSet) *actionFlags {
 	return &actionFlags{
 		connID: fs.Int64("connection", 0, "the connection to act through (see roster connections; required)"),
-		team:   fs.String("team", "", "Miro team id; a team-level connection's own team by default"),
+		team:   fs.String("team", "", "Miro team: its name or id (see roster teams); a team-level connection's own team by default"),
 		key:    fs.String("key", "", "idempotency key; a new random key when empty. Give a printed key to retry an action safely"),
 		oauth:  oauthAppFlags(fs),
 	}
@@ -62,10 +62,15 @@ func (f *actionFlags) check(cmd string) error {
 	return nil
 }
 
-// request is the part of an action request the shared flags give. The
-// key is random unless given, so that two runs are two actions, and it
-// is printed first, so that an interrupted run can be retried with it.
-func (f *actionFlags) request(stdout io.Writer) (action.Request, error) {
+// request is the part of an action request the shared flags give, the
+// team read by name or id. The key is random unless given, so that two
+// runs are two actions; printKey prints it once the request is valid,
+// before acting, so that an interrupted run can be retried with it.
+func (f *actionFlags) request(ctx context.Context, a *app, cmd string) (action.Request, error) {
+	team, err := resolveTeam(ctx, a.store, cmd, *f.team)
+	if err != nil {
+		return action.Request{}, err
+	}
 	k := *f.key
 	if k == "" {
 		var b [12]byte
@@ -74,8 +79,12 @@ func (f *actionFlags) request(stdout io.Writer) (action.Request, error) {
 		}
 		k = "cli-" + hex.EncodeToString(b[:])
 	}
-	fmt.Fprintf(stdout, "action key %s (to retry safely: --key %s)\n", k, k)
-	return action.Request{Key: k, ConnectionID: *f.connID, MiroTeamID: *f.team, Actor: cliActor()}, nil
+	return action.Request{Key: k, ConnectionID: *f.connID, MiroTeamID: team, Actor: cliActor()}, nil
+}
+
+// printKey prints an action's key, just before it is attempted.
+func printKey(stdout io.Writer, key string) {
+	fmt.Fprintf(stdout, "action key %s (to retry safely: --key %s)\n", key, key)
 }
 
 // cliActor names the person at the command line in the audit log.
@@ -94,26 +103,33 @@ func newRunner(a *app, clients *connect.Clients) *action.Runner {
 	return &action.Runner{Store: a.store, Clients: clients, Logger: a.logger}
 }
 
-// runAction opens the app, asks confirm (when set) whether to go on, runs
-// do and prints the outcome. A bad request is a usage error; a refusal or
-// failure exits non-zero after printing.
-func runAction(ctx context.Context, fs *flagSet, f *actionFlags, stdout io.Writer,
-	confirm func(*app) error, do func(*action.Runner, action.Request) (roster.Action, error)) error {
+// runAction opens the app, fills the request, validates it (a bad one is
+// a usage error, and no key is printed for an action never attempted),
+// asks confirm (when set) whether to go on, prints the key, runs do and
+// prints the outcome. A refusal or failure exits non-zero after printing.
+func runAction(ctx context.Context, fs *flagSet, f *actionFlags, stdout io.Writer, kind roster.ActionKind, fill func(*action.Request),
+	confirm func(*app, action.Request) error, do func(*action.Runner, action.Request) (roster.Action, error)) error {
 	a, err := openApp(ctx, fs.global, fs.stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if confirm != nil {
-		if err := confirm(a); err != nil {
-			return err
-		}
-	}
-	req, err := f.request(stdout)
+	req, err := f.request(ctx, a, fs.name)
 	if err != nil {
 		return err
 	}
-	act, err := do(newRunner(a, a.newClients(*f.oauth, &http.Client{})), req)
+	fill(&req)
+	r := newRunner(a, a.newClients(*f.oauth, &http.Client{}))
+	if err := r.Validate(ctx, kind, req); err != nil {
+		return printOutcome(stdout, fs.name, roster.Action{}, err)
+	}
+	if confirm != nil {
+		if err := confirm(a, req); err != nil {
+			return err
+		}
+	}
+	printKey(stdout, req.Key)
+	act, err := do(r, req)
 	return printOutcome(stdout, fs.name, act, err)
 }
 

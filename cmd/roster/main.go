@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"connections": {Summary: "list the Miro connections and what each can do", Run: runConnections},
 		"sync":        {Summary: "sync users, roles, licenses and usage from Miro now", Run: runSync},
 		"users":       {Summary: "list the people roster knows (table, CSV or JSON)", Run: runUsers},
+		"teams":       {Summary: "list the Miro teams: id, name, size, admins and connection", Run: runTeams},
 		"serve":       {Summary: "serve HTTP and run the sync scheduler and workers", Run: runServe},
 		"demo":        {Summary: "serve the dashboard over an embedded, connected and synced Miro simulator", Run: runDemo},
 		"admin":       {Summary: "create dashboard operators (admin create)", Run: runAdmin},

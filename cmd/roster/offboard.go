@@ -56,10 +56,11 @@ func runOffboard(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return errors.New("offboard: not confirmed; nothing was done")
 		}
 	}
-	req, err := f.request(stdout)
+	req, err := f.request(ctx, a, "offboard")
 	if err != nil {
 		return err
 	}
+	printKey(stdout, req.Key)
 	req.Email = *email
 	var problems []string
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 
@@ -33,18 +32,14 @@ func runRemove(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if (*email == "") == (*userID == "") {
 		return usageError{"remove: give --email or --user, one of them"}
 	}
-	// A bad request is reported before anyone is asked to confirm it.
-	confirm := func(a *app) error {
-		req := action.Request{Key: "check", ConnectionID: *f.connID, MiroTeamID: *f.team, Email: *email, MiroUserID: *userID, Actor: cliActor()}
-		if err := newRunner(a, a.newClients(*f.oauth, &http.Client{})).Validate(ctx, roster.ActionRemove, req); err != nil {
-			return printOutcome(stdout, "remove", roster.Action{}, err)
-		}
+	// runAction reports a bad request before anyone is asked to confirm it.
+	confirm := func(a *app, req action.Request) error {
 		conn, err := a.store.Connection(ctx, *f.connID)
 		if err != nil {
 			return fmt.Errorf("remove: %w", err)
 		}
 		fmt.Fprintf(stdout, "Remove %s from team %s through connection %d.\nConsequence: %s.\n",
-			cmp.Or(*email, "Miro user "+*userID), cmp.Or(*f.team, conn.TeamID), conn.ID, action.Consequence(conn, roster.ActionRemove))
+			cmp.Or(*email, "Miro user "+*userID), cmp.Or(*f.team, req.MiroTeamID, conn.TeamID), conn.ID, action.Consequence(conn, roster.ActionRemove))
 		if *yes {
 			return nil
 		}
@@ -56,8 +51,8 @@ func runRemove(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return nil
 	}
-	return runAction(ctx, fs, f, stdout, confirm, func(r *action.Runner, req action.Request) (roster.Action, error) {
-		req.Email, req.MiroUserID = *email, *userID
+	fill := func(req *action.Request) { req.Email, req.MiroUserID = *email, *userID }
+	return runAction(ctx, fs, f, stdout, roster.ActionRemove, fill, confirm, func(r *action.Runner, req action.Request) (roster.Action, error) {
 		return r.Remove(ctx, req)
 	})
 }

@@ -28,8 +28,8 @@ func runRole(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *role == "" {
 		return usageError{"role: --role is required: member or admin"}
 	}
-	return runAction(ctx, fs, f, stdout, nil, func(r *action.Runner, req action.Request) (roster.Action, error) {
-		req.Email, req.MiroUserID, req.Role = *email, *userID, *role
+	fill := func(req *action.Request) { req.Email, req.MiroUserID, req.Role = *email, *userID, *role }
+	return runAction(ctx, fs, f, stdout, roster.ActionChangeRole, fill, nil, func(r *action.Runner, req action.Request) (roster.Action, error) {
 		return r.ChangeRole(ctx, req)
 	})
 }

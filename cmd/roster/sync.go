@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"roster"
@@ -73,6 +75,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, id := range ids {
 		syncer := newSyncer(a, a.newClients(*oauth, &http.Client{}))
 		syncer.Actor = cliActor()
+		// printRun says how each sync ended and main prints its error:
+		// the Syncer's own log line of the outcome would say it again.
+		syncer.Logger = slog.New(withoutMessages{a.logger.Handler(), []string{"sync done", "sync failed"}})
 		syncer.Progress = progressPrinter(stderr, id)
 		run, err := syncer.Sync(ctx, id)
 		printRun(stdout, id, run, err)
@@ -146,21 +151,41 @@ func progressPrinter(w io.Writer, connID int64) func(mirosync.Progress) {
 
 // printRun prints one sync's summary.
 func printRun(w io.Writer, connID int64, run roster.SyncRun, err error) {
+	// The error itself is the command's, printed once by main.
 	if run.ID == 0 && err != nil {
-		fmt.Fprintf(w, "connection %d: failed before it started: %v\n", connID, err)
+		fmt.Fprintf(w, "connection %d: FAILED before it started\n", connID)
 		return
 	}
 	dur := run.EndedAt.Sub(run.StartedAt).Round(time.Millisecond)
 	status := "synced"
 	if err != nil {
-		status = "FAILED"
+		status = "FAILED (nothing was changed)"
 	}
 	fmt.Fprintf(w, "connection %d: %s from %s in %s: %d added, %d changed, %d removed; %d pages, %d API calls, %d credits\n",
 		connID, status, run.Source, dur, run.Added, run.Changed, run.Removed, run.Pages, run.APICalls, run.Credits)
-	if err != nil {
-		fmt.Fprintf(w, "  error: %s (nothing was changed)\n", run.Error)
-	}
 	if run.UsageNote != "" {
 		fmt.Fprintf(w, "  usage: %s\n", run.UsageNote)
 	}
+}
+
+// withoutMessages is a log handler that drops the records with these
+// messages, which the command reports in its own words.
+type withoutMessages struct {
+	slog.Handler
+	drop []string
+}
+
+func (h withoutMessages) Handle(ctx context.Context, r slog.Record) error {
+	if slices.Contains(h.drop, r.Message) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h withoutMessages) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return withoutMessages{h.Handler.WithAttrs(attrs), h.drop}
+}
+
+func (h withoutMessages) WithGroup(name string) slog.Handler {
+	return withoutMessages{h.Handler.WithGroup(name), h.drop}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,9 +21,9 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.globals()
 	var (
 		format       = fs.String("format", "table", "output format: table, csv or json")
-		license      = fs.String("license", "", "only this license, e.g. full, free, occasional")
-		role         = fs.String("role", "", "only this organization role, e.g. organization_internal_admin")
-		team         = fs.String("team", "", "only members of this Miro team id")
+		license      = fs.String("license", "", "only this license: "+strings.Join(roster.Licenses, ", "))
+		role         = fs.String("role", "", "only this organization role: "+strings.Join(roster.OrgRoles, ", "))
+		team         = fs.String("team", "", "only members of this Miro team: its name or id (see roster teams)")
 		inactiveDays = fs.Int("inactive-days", 0, "only people inactive this many days: no activity since the later of their last activity and license\nassignment (first seen where Miro gives neither); people whose usage is unknown (team level) never are")
 		connID       = fs.Int64("connection", 0, "only people this connection sees")
 		includeLeft  = fs.Bool("include-left", false, "include people who left (no connection sees them any more)")
@@ -44,14 +46,26 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *connID < 0 {
 		return usageError{"users: --connection must be a connection id"}
 	}
+	// The vocabulary the dashboard's filters offer; a value outside it
+	// would match no one and print "0 people".
+	if *license != "" && !slices.Contains(roster.Licenses, *license) {
+		return usageError{fmt.Sprintf("users: --license must be one of %s; got %q", strings.Join(roster.Licenses, ", "), *license)}
+	}
+	if *role != "" && !slices.Contains(roster.OrgRoles, *role) {
+		return usageError{fmt.Sprintf("users: --role must be one of %s (organization roles); got %q", strings.Join(roster.OrgRoles, ", "), *role)}
+	}
 
 	a, err := openApp(ctx, fs.global, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	teamID, err := resolveTeam(ctx, a.store, "users", *team)
+	if err != nil {
+		return err
+	}
 	f := store.AccountFilter{
-		ConnectionID: *connID, License: *license, OrgRole: *role, MiroTeamID: *team,
+		ConnectionID: *connID, License: *license, OrgRole: *role, MiroTeamID: teamID,
 		IncludeLeft: *includeLeft, Limit: *limit,
 	}
 	if *inactiveDays > 0 {

@@ -177,6 +177,9 @@ func openWorkflowApp(ctx context.Context, fs *flagSet, withJobs bool, attempts i
 	if attempts > 0 {
 		auto.attempts = attempts
 	}
+	if fs.notify != nil {
+		auto.notify = *fs.notify
+	}
 	engine, err := newEngine(a, newRunner(a, a.newClients(connect.App{}, &http.Client{})), auto)
 	if err != nil {
 		a.Close()

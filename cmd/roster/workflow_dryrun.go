@@ -13,6 +13,7 @@ import (
 
 	"roster"
 	"roster/internal/api"
+	"roster/internal/notify"
 	"roster/internal/workflow"
 )
 
@@ -27,6 +28,7 @@ func runWorkflowDryRun(ctx context.Context, args []string, stdout, stderr io.Wri
 	fs.Var(&emails, "email", "preview the person with this `email` instead of the trigger's candidates (repeated or comma-separated)")
 	file := fs.String("f", "", "preview the definition in this YAML file (- for standard input) instead of a stored one")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	addNotifyFlags(fs, &notify.Config{})
 	pos, err := parseWorkflowArgs(fs, args, -1, "")
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"roster"
 	"roster/internal/api"
+	"roster/internal/notify"
 	"roster/internal/store"
 )
 
@@ -22,6 +23,7 @@ func runWorkflowRun(ctx context.Context, args []string, stdout, stderr io.Writer
 	var emails listFlag
 	fs.Var(&emails, "email", "a person's `email` to run it for (repeated or comma-separated)")
 	file := fs.String("emails-file", "", "a file of emails, one a line (# comments); - reads standard input")
+	addNotifyFlags(fs, &notify.Config{})
 	attempts := stepAttemptsFlag(fs)
 	pos, err := parseWorkflowArgs(fs, args, 1, "a workflow name")
 	if err != nil {

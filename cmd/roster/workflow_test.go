@@ -18,6 +18,7 @@ import (
 	"roster"
 	"roster/internal/api"
 	"roster/internal/mirosim"
+	"roster/internal/notify/notifytest"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
 	"roster/internal/store/storetest"
@@ -293,7 +294,16 @@ steps: [{kind: remove, team: "%s"}]
 	for _, tm := range ts {
 		names[tm.MiroTeamID] = tm.Name
 	}
+	// Without an SMTP server the report cannot go: the dry run says so,
+	// and leaves the person out rather than promising a run that fails.
 	r = b.roster(t, "workflow", "dry-run", "offboarding")
+	require.NoError(t, r.err, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "--smtp-addr is not set")
+	require.NotContains(t, r.stdout, "Would run for 1 person\n")
+
+	mail := notifytest.NewSMTP(t)
+	smtp := []string{"--smtp-addr", mail.Addr(), "--smtp-tls", "none", "--smtp-from", "roster@example.com"}
+	r = b.roster(t, append([]string{"workflow", "dry-run", "offboarding"}, smtp...)...)
 	require.NoError(t, r.err, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "Basis: directory people who left and still hold an active Miro account\n")
 	require.Contains(t, r.stdout, "Would run for 1 person\n")
@@ -307,7 +317,7 @@ steps: [{kind: remove, team: "%s"}]
 	require.Contains(t, r.stdout, `send by email to it@example.com: "Offboarded from Miro: `+acc.Email+`"`)
 	require.NotContains(t, r.stdout, "BLOCKED")
 
-	r = b.roster(t, "workflow", "dry-run", "offboarding", "--json", "--email", acc.Email+",nobody@nowhere.example")
+	r = b.roster(t, append([]string{"workflow", "dry-run", "offboarding", "--json", "--email", acc.Email + ",nobody@nowhere.example"}, smtp...)...)
 	require.NoError(t, r.err, r.stdout+r.stderr)
 	var d api.DryRun
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &d), r.stdout)
@@ -330,7 +340,7 @@ steps: [{kind: remove, team: "%s"}]
 	require.Contains(t, r.stderr, `x: steps[0].team: "999" is not a team of connection 1`)
 
 	// run: runs recorded, their first step jobs queued for serve.
-	r = b.roster(t, "workflow", "run", "offboarding", "--email", acc.Email, "--email", "nobody@nowhere.example")
+	r = b.roster(t, append([]string{"workflow", "run", "offboarding", "--email", acc.Email, "--email", "nobody@nowhere.example"}, smtp...)...)
 	require.NoError(t, r.err, r.stdout+r.stderr)
 	m := regexp.MustCompile(`started run (\d+) for ` + regexp.QuoteMeta(acc.Email)).FindStringSubmatch(r.stdout)
 	require.NotNil(t, m, r.stdout)

@@ -75,6 +75,10 @@ func (c Config) Channels() map[string]string {
 	}
 }
 
+// Channels says for each channel "" when it is configured, or the plain
+// reason it is not; see Config.Channels.
+func (n *Notifier) Channels() map[string]string { return n.cfg.Channels() }
+
 // reason is why channel cannot send, or "".
 func (c Config) reason(channel string) string {
 	var set bool
@@ -204,6 +208,11 @@ type Message struct {
 	// Data is extra JSON for the webhook body (run id, workflow, email,
 	// links...).
 	Data map[string]any
+	// RunID is the workflow run the message comes from (0 for none), and
+	// RetryAfter, when positive, asks the Outbox to record a transient
+	// failure as due again after it. Neither is sent.
+	RunID      int64
+	RetryAfter time.Duration
 }
 
 // ErrNotConfigured means the message's channel has no configuration. It is

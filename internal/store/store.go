@@ -91,6 +91,7 @@ type Store interface {
 	Directory
 	Workflows
 	BulkRuns
+	Notifications
 }
 
 // Operators are the people who log in to roster, their sessions and API
@@ -460,4 +461,25 @@ type RunPage struct {
 	NextBefore int64 // BeforeID of the next page; 0 on the last
 	// Counts are the matching runs by status, ignoring Status.
 	Counts map[roster.RunStatus]int
+}
+
+// Notifications keeps every message sent or tried on any channel
+// (roster.Notification): the outbox channel's only delivery, and the
+// dashboard's Sent notifications page.
+type Notifications interface {
+	// RecordNotification records one attempt at sending n, keyed by
+	// n.Key and n.Channel: the first inserts it (Attempts 1, CreatedAt),
+	// a later one updates its content, status, error and RetryAt and
+	// counts the attempt. It returns the stored record. ErrInvalid for a missing key
+	// or channel, or an unknown status.
+	RecordNotification(ctx context.Context, n roster.Notification) (roster.Notification, error)
+	// Notification reads one record (ErrNotFound).
+	Notification(ctx context.Context, id int64) (roster.Notification, error)
+	// Notifications lists records newest first: those with an id below
+	// beforeID when it is positive; limit 1..500.
+	Notifications(ctx context.Context, beforeID int64, limit int) ([]roster.Notification, error)
+	// DueNotifications lists failed records whose RetryAt has come by now
+	// and which have had fewer than maxAttempts attempts, longest due
+	// first; limit 1..500.
+	DueNotifications(ctx context.Context, now time.Time, maxAttempts, limit int) ([]roster.Notification, error)
 }

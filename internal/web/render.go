@@ -31,7 +31,7 @@ var pageNames = []string{
 	"apikeys",
 	"directory", "directory_import",
 	"workflows", "workflow", "workflow_edit", "workflow_dryrun", "workflow_runs", "workflow_run", "workflow_approvals", "approval_link",
-	"bulk",
+	"bulk", "notifications",
 }
 
 // parseTemplates parses layout.html with each page, once, at startup.

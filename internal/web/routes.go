@@ -95,6 +95,12 @@ func (s *Server) routeList() []route {
 	if s.wf != nil {
 		routes = append(routes, s.workflowRoutes()...)
 		routes = append(routes, s.bulkRoutes()...)
+		// Sent notifications (page_notifications.go): every message any
+		// channel sent, the outbox channel's only delivery. Admins only,
+		// as an approval request carries its signed links.
+		routes = append(routes,
+			route{"GET", "/workflows/notifications", admin, s.notificationsPage},
+			route{"POST", "/workflows/notifications/{id}/retry", admin, s.notificationRetry})
 	}
 	return routes
 }

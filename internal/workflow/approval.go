@@ -98,7 +98,8 @@ func (e *Engine) ask(ctx context.Context, run roster.WorkflowRun, step roster.St
 		Subject: fmt.Sprintf("Approval needed: %s for %s", run.WorkflowName, run.Email), Text: text,
 		Event: "workflow.approval",
 		Data: map[string]any{"run_id": run.ID, "workflow": run.WorkflowName, "email": run.Email, "step": step.ID,
-			"approver": a.Approver, "approve_url": approveURL, "deny_url": denyURL, "expires_at": a.ExpiresAt}})
+			"approver": a.Approver, "approve_url": approveURL, "deny_url": denyURL, "expires_at": a.ExpiresAt},
+		RunID: run.ID})
 	if err != nil {
 		return sendFailure(err, step.Via), false
 	}

@@ -556,6 +556,10 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 			subject, _ = roster.RenderNotify(ctx, st.Text, data)
 			subject, _, _ = strings.Cut(subject, "\n")
 		}
+		if problem := e.channelProblem(st.Channel); problem != "" {
+			// Blocked words name no one: the summary counts people by them.
+			return fmt.Sprintf("fails: cannot send by %s: %s", st.Channel, problem), true, nil
+		}
 		return fmt.Sprintf("send by %s: %q", where, subject), false, nil
 	case roster.StepApproval:
 		approver := st.Approver

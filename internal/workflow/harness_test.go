@@ -38,6 +38,7 @@ type harness struct {
 	runner *jobs.Runner
 	smtp   *notifytest.SMTPServer
 	hook   *notifytest.WebhookServer
+	outbox *notify.Outbox
 	// metrics counts the actions steps run, as serve's /metrics does.
 	metrics *metrics.Metrics
 }
@@ -89,7 +90,9 @@ func newHarnessWith(t testing.TB, dsn string, cfg mirosim.Config, o harnessOptio
 		WebhookURL: h.hook.URL(), WebhookSecret: hookSecret})
 	require.NoError(t, err)
 	h.metrics = metrics.New()
-	h.engine = &workflow.Engine{Store: h.DB, Notifier: n, LinkKey: h.Sealer.MACKey("approval links"),
+	// As serve wires it: every message recorded, the outbox channel set.
+	h.outbox = &notify.Outbox{Log: h.DB, Next: n}
+	h.engine = &workflow.Engine{Store: h.DB, Notifier: h.outbox, LinkKey: h.Sealer.MACKey("approval links"),
 		PublicURL: "http://roster.test", Lease: 5 * time.Second,
 		Actions: &action.Runner{Store: h.DB, Clients: h.Clients, Observe: h.metrics.Action}}
 	var workflows jobs.Workflows = h.engine

@@ -204,9 +204,11 @@ func stepAudit(run roster.WorkflowRun, rs roster.RunStep, now time.Time) *roster
 }
 
 // tellFailure sends a failed run's on_failure notice, if its workflow has
-// one. It is sent once and put on the run's timeline and in the audit
-// log; a notice that cannot be sent is recorded there and changes nothing
-// else (the run has failed either way).
+// one. It is put on the run's timeline and in the audit log; a notice
+// that cannot be sent is recorded there and changes nothing else (the run
+// has failed either way). When the notifier records messages (the
+// Outbox), a transient failure is due again after NoticeRetryAfter and
+// Reconcile sends it again.
 func (e *Engine) tellFailure(ctx context.Context, run roster.WorkflowRun) {
 	f := run.Definition.OnFailure
 	if f == nil {
@@ -241,7 +243,8 @@ func (e *Engine) tellFailure(ctx context.Context, run roster.WorkflowRun) {
 		}
 		return e.send(ctx, notify.Message{Key: ActionKey(run.ID, roster.OnFailureID), Channel: f.Channel, To: to,
 			Subject: subject, Text: text, Event: "workflow.failed",
-			Data: map[string]any{"run_id": run.ID, "workflow": run.WorkflowName, "email": run.Email, "error": run.Error}})
+			Data:  map[string]any{"run_id": run.ID, "workflow": run.WorkflowName, "email": run.Email, "error": run.Error},
+			RunID: run.ID, RetryAfter: NoticeRetryAfter})
 	}()
 	rs.Status, rs.EndedAt = roster.StepSucceeded, e.now()
 	if err != nil {
@@ -363,6 +366,7 @@ func (e *Engine) Reconcile(ctx context.Context) (int, error) {
 			redispatched++
 		}
 	}
+	e.resendDue(ctx)
 	if len(jobs) == 0 {
 		return 0, nil
 	}

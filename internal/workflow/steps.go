@@ -172,7 +172,8 @@ func (e *Engine) notifyStep(ctx context.Context, run roster.WorkflowRun, step ro
 	}
 	err = e.send(ctx, notify.Message{Key: ActionKey(run.ID, step.ID), Channel: step.Channel, To: to,
 		Subject: subject, Text: text, Event: "workflow.notify",
-		Data: map[string]any{"run_id": run.ID, "workflow": run.WorkflowName, "email": run.Email, "step": step.ID}})
+		Data:  map[string]any{"run_id": run.ID, "workflow": run.WorkflowName, "email": run.Email, "step": step.ID},
+		RunID: run.ID})
 	if err != nil {
 		return sendFailure(err, step.Channel)
 	}

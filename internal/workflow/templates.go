@@ -15,8 +15,10 @@ type TemplateOptions struct {
 	ConnectionID int64
 	Team         string // onboarding: the Miro team id to invite to
 	// NotifyChannel and NotifyTo are where offboarding reports and
-	// reclaim denials go: "email" (NotifyTo the addresses), "slack" or
-	// "webhook". Default: email to NotifyTo when given, else webhook.
+	// reclaim denials go: "email" (NotifyTo the addresses), "slack",
+	// "webhook" or "outbox" (the dashboard's Sent notifications page,
+	// which needs no configuration). Default: email to NotifyTo when
+	// given, else the outbox.
 	NotifyChannel string
 	NotifyTo      []string
 	// Approval is how reclaim asks the manager: email, slack or ui.
@@ -31,7 +33,7 @@ var Templates = []string{"onboarding", "offboarding", "license-reclaim"}
 func Template(name string, o TemplateOptions) (roster.Workflow, error) {
 	channel := o.NotifyChannel
 	if channel == "" {
-		channel = roster.ChannelWebhook
+		channel = roster.ChannelOutbox
 		if len(o.NotifyTo) > 0 {
 			channel = roster.ChannelEmail
 		}

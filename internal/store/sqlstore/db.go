@@ -215,6 +215,29 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	if strings.Contains(path, "=") && strings.Contains(path, " ") {
 		return nil, errors.New("sqlstore: open: the DSN looks like PostgreSQL key=value settings: write it as postgres://user:password@host:port/database")
 	}
+	// denied says "permission denied on DIR" when SQLite could not open
+	// the file because the directory (which must take the -wal and -shm
+	// files) or the file is not writable: SQLite itself says only
+	// "unable to open database file (14)".
+	denied := func(path string) error {
+		dir := filepath.Dir(path)
+		if f, err := os.CreateTemp(dir, ".roster-write-check-*"); err != nil {
+			if errors.Is(err, fs.ErrPermission) {
+				return fmt.Errorf("permission denied on %s: roster writes the database and its -wal and -shm files there: %w", dir, fs.ErrPermission)
+			}
+		} else {
+			f.Close()
+			os.Remove(f.Name())
+		}
+		if f, err := os.OpenFile(path, os.O_RDWR, 0); err != nil {
+			if errors.Is(err, fs.ErrPermission) {
+				return fmt.Errorf("permission denied on %s: the database file must be writable: %w", path, fs.ErrPermission)
+			}
+		} else {
+			f.Close()
+		}
+		return nil
+	}
 	if path != ":memory:" {
 		dir := filepath.Dir(path)
 		fi, err := os.Stat(dir)
@@ -228,6 +251,9 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 			return nil, fmt.Errorf("sqlstore: open SQLite database %s: %s is not a directory", path, dir)
 		}
 		if err := createPrivate(path); err != nil {
+			if d := denied(path); d != nil {
+				err = d
+			}
 			return nil, fmt.Errorf("sqlstore: open SQLite database %s: %w", path, err)
 		}
 	}
@@ -259,6 +285,11 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	sdb.SetConnMaxLifetime(0)
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()
+		if path != ":memory:" {
+			if d := denied(path); d != nil {
+				err = d
+			}
+		}
 		return nil, fmt.Errorf("sqlstore: open SQLite database %s: %w", path, err)
 	}
 	return &DB{db: sdb, dialect: sqliteDialect, Now: time.Now}, nil

@@ -67,6 +67,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, bulkTests...)
 	tests = append(tests, licenseTests...)
 	tests = append(tests, contractTests...)
+	tests = append(tests, notificationTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
