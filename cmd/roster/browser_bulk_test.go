@@ -40,14 +40,7 @@ func TestBrowserBulk(t *testing.T) {
 		dir = t.ArtifactDir()
 	}
 
-	b.run("log in",
-		chromedp.Navigate(b.url+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
-		chromedp.SendKeys(chromedp.CSS(`#f-email`), b.d.adminEmail),
-		chromedp.SendKeys(chromedp.CSS(`#f-password`), b.d.adminPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`section.stats`)),
-	)
+	b.logIn()
 
 	// What the store says the filter holds, and its first page as the
 	// list shows it: 30 people of it whom Miro's API can deactivate.

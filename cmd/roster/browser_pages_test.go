@@ -24,14 +24,7 @@ import (
 func TestBrowserPages(t *testing.T) {
 	b := setupBrowser(t)
 	ctx := context.Background()
-	b.run("log in",
-		chromedp.Navigate(b.url+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
-		chromedp.SendKeys(chromedp.CSS(`#f-email`), b.d.adminEmail),
-		chromedp.SendKeys(chromedp.CSS(`#f-password`), b.d.adminPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`section.stats`)),
-	)
+	b.logIn()
 	accs, err := b.d.app.store.Accounts(ctx, store.AccountFilter{ConnectionID: b.d.org.ID, Limit: 50})
 	require.NoError(t, err)
 	user := ""

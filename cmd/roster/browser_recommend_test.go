@@ -50,14 +50,7 @@ func TestBrowserRecommendation(t *testing.T) {
 	}
 	orgID := b.info.OrgID
 
-	b.run("log in",
-		chromedp.Navigate(b.url+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
-		chromedp.SendKeys(chromedp.CSS(`#f-email`), b.d.adminEmail),
-		chromedp.SendKeys(chromedp.CSS(`#f-password`), b.d.adminPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`section.stats`)),
-	)
+	b.logIn()
 
 	// What the store says: everyone the recommendation is about (its
 	// filter: the organization's members, not guests or external users,

@@ -147,6 +147,20 @@ func value[T any](b *browserBundle, step string, a chromedp.Action[T]) T {
 	return v
 }
 
+// logIn signs in with the demo admin's printed credentials and waits for
+// the overview.
+func (b *browserBundle) logIn() {
+	b.t.Helper()
+	b.run("log in",
+		chromedp.Navigate(b.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-email`), b.d.adminEmail),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), b.d.adminPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`section.stats`)),
+	)
+}
+
 // check fails the test with a screenshot when err is not nil.
 func (b *browserBundle) check(step string, err error) {
 	b.t.Helper()
@@ -216,14 +230,7 @@ func TestBrowser(t *testing.T) {
 	st := b.d.app.store
 
 	// Log in with the demo admin's printed credentials.
-	b.run("log in",
-		chromedp.Navigate(b.url+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
-		chromedp.SendKeys(chromedp.CSS(`#f-email`), b.d.adminEmail),
-		chromedp.SendKeys(chromedp.CSS(`#f-password`), b.d.adminPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`section.stats`)),
-	)
+	b.logIn()
 	require.Equal(t, b.url+"/", value(b, "log in", chromedp.Location()))
 
 	b.overview(ctx, st)

@@ -45,14 +45,7 @@ func TestBrowserWorkflows(t *testing.T) {
 	ctx := t.Context()
 	st := b.d.app.store
 
-	b.run("log in",
-		chromedp.Navigate(b.url+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
-		chromedp.SendKeys(chromedp.CSS(`#f-email`), b.d.adminEmail),
-		chromedp.SendKeys(chromedp.CSS(`#f-password`), b.d.adminPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`section.stats`)),
-	)
+	b.logIn()
 
 	off := b.templatesListed(ctx, st)
 	b.offboardingDryRun(ctx, st, off)

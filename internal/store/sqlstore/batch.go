@@ -3,8 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
+
+	"roster/internal/store"
 )
 
 // maxBatchRows caps the rows of one multi-row statement: past a few hundred
@@ -141,4 +144,25 @@ func scanAll[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// newestFirst lists up to limit rows of table (its columns, read by
+// scan), newest first, keyset-paged by id: those before beforeID when it
+// is not 0. A limit outside 1..500 is ErrInvalid.
+func newestFirst[T any](ctx context.Context, db *sql.DB, table, columns string, beforeID int64, limit int,
+	scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	if limit < 1 || limit > 500 {
+		return nil, fmt.Errorf("limit %d is not within 1..500: %w", limit, store.ErrInvalid)
+	}
+	q := `SELECT ` + columns + ` FROM ` + table
+	args := []any{limit}
+	if beforeID > 0 {
+		q += ` WHERE id < $2`
+		args = append(args, beforeID)
+	}
+	rows, err := db.QueryContext(ctx, q+` ORDER BY id DESC LIMIT $1`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, scan)
 }

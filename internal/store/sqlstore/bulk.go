@@ -116,20 +116,7 @@ func (db *DB) FinishBulkStart(ctx context.Context, id int64, selected, excluded 
 
 // BulkRuns lists bulk runs newest first.
 func (db *DB) BulkRuns(ctx context.Context, beforeID int64, limit int) ([]roster.BulkRun, error) {
-	if limit < 1 || limit > 500 {
-		return nil, fmt.Errorf("sqlstore: bulk runs: limit %d is not within 1..500: %w", limit, store.ErrInvalid)
-	}
-	q := `SELECT ` + bulkColumns + ` FROM bulk_runs`
-	args := []any{limit}
-	if beforeID > 0 {
-		q += ` WHERE id < $2`
-		args = append(args, beforeID)
-	}
-	rows, err := db.db.QueryContext(ctx, q+` ORDER BY id DESC LIMIT $1`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: bulk runs: %w", err)
-	}
-	out, err := scanAll(rows, scanBulkRun)
+	out, err := newestFirst(ctx, db.db, "bulk_runs", bulkColumns, beforeID, limit, scanBulkRun)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: bulk runs: %w", err)
 	}

@@ -67,20 +67,7 @@ func (db *DB) Notification(ctx context.Context, id int64) (roster.Notification, 
 
 // Notifications lists records newest first, keyset-paged by id.
 func (db *DB) Notifications(ctx context.Context, beforeID int64, limit int) ([]roster.Notification, error) {
-	if limit < 1 || limit > 500 {
-		return nil, fmt.Errorf("sqlstore: notifications: limit %d is not within 1..500: %w", limit, store.ErrInvalid)
-	}
-	q := `SELECT ` + notificationColumns + ` FROM notifications`
-	args := []any{limit}
-	if beforeID > 0 {
-		q += ` WHERE id < $2`
-		args = append(args, beforeID)
-	}
-	rows, err := db.db.QueryContext(ctx, q+` ORDER BY id DESC LIMIT $1`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: notifications: %w", err)
-	}
-	out, err := scanAll(rows, scanNotification)
+	out, err := newestFirst(ctx, db.db, "notifications", notificationColumns, beforeID, limit, scanNotification)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: notifications: %w", err)
 	}
