@@ -5,6 +5,7 @@
 package connect
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,8 +37,9 @@ type Report struct {
 	Plan                  string
 	FullLicensesPurchased int
 	// Unusable is set when the level cannot work at all with this token
-	// (an organization-level connection to a non-Enterprise organization);
-	// callers should not save the connection.
+	// (the organization level for a non-Enterprise organization or a team
+	// token); Service.Check then refuses it with an *UnusableError and
+	// Save would too, so nothing is saved.
 	Unusable string
 	// Problems are unmet requirements of the level; Notes are smaller
 	// things worth knowing.
@@ -106,7 +108,10 @@ func Inspect(ctx context.Context, client *miro.Client, level roster.Level) (Repo
 	// not: is the org on Enterprise, and is the installer a Company Admin.
 	// At team level it only matters when the token could use it.
 	probe := r.OrgID != "" && (level == roster.LevelOrganization || ti.HasScope(roster.ScopeOrgRead))
-	scopeRefused := ""
+	// What a refusal of the organization API said: Miro names the plan
+	// when the organization is not on Enterprise; anything else
+	// (a missing scope, an unknown reason) leaves the plan unknown.
+	notEnterprise, orgRefused, scopeRefused := false, "", ""
 	if probe {
 		org, err := client.GetOrganization(ctx, r.OrgID)
 		var ae *miro.APIError
@@ -121,13 +126,14 @@ func Inspect(ctx context.Context, client *miro.Client, level roster.Level) (Repo
 			msg := strings.ToLower(ae.Message)
 			switch {
 			case strings.Contains(msg, "enterprise"):
-				// Not Enterprise: nothing more to learn.
+				notEnterprise = true
 			case strings.Contains(msg, "company admin") || strings.Contains(msg, "admin"):
 				r.Enterprise = true
 			case strings.Contains(msg, "scope"):
+				// A scope the token lacks; the level's checks name it.
 				scopeRefused = ae.Message
 			default:
-				r.Problems = append(r.Problems, "Miro refused the organization API: "+ae.Message)
+				orgRefused = ae.Message
 			}
 		case refused(err):
 			return Report{}, fmt.Errorf("%w: %w", ErrTokenRefused, err)
@@ -137,8 +143,11 @@ func Inspect(ctx context.Context, client *miro.Client, level roster.Level) (Repo
 	}
 
 	if level == roster.LevelOrganization {
-		r.checkOrganization(scopeRefused)
+		r.checkOrganization(notEnterprise, cmp.Or(orgRefused, scopeRefused, "without saying why"))
 	} else {
+		if orgRefused != "" {
+			r.problem("Miro refused the organization API: %s", orgRefused)
+		}
 		r.checkTeam(probe)
 	}
 	return r, nil
@@ -159,36 +168,37 @@ func (r *Report) problem(format string, a ...any) {
 
 func (r *Report) note(format string, a ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, a...)) }
 
-// checkOrganization checks DESIGN §1: Enterprise, the three organization
-// scopes, and a Company Admin for usage.
-func (r *Report) checkOrganization(scopeRefused string) {
+// checkOrganization checks DESIGN §1: the organization level needs the
+// organization API (an Enterprise organization and a token granted its
+// read scopes); without it the token is refused, so that a wrong first
+// attempt never takes the organization's one connection. Then the write
+// scope, a Company Admin for usage, and the optional scopes.
+func (r *Report) checkOrganization(notEnterprise bool, orgRefused string) {
 	switch {
 	case r.OrgID == "":
-		r.Unusable = "the team belongs to no Miro organization, so the organization level is unavailable; connect at team level"
-		r.problem("%s", r.Unusable)
+		r.refuse("the team belongs to no Miro organization, so the organization level is unavailable; connect at team level")
 		return
-	case !r.Enterprise && scopeRefused == "" && len(r.Problems) == 0:
+	case notEnterprise:
 		// Enterprise scopes cannot be granted outside Enterprise, so
 		// listing them would only confuse.
-		r.Unusable = "the organization is not on Miro Enterprise, so the organization level is unavailable; connect at team level"
-		r.problem("%s", r.Unusable)
+		r.refuse("the organization is not on Miro Enterprise, so the organization level is unavailable; connect at team level")
 		return
-	}
-	if missing := r.missing(roster.ScopeOrgRead, roster.ScopeOrgTeamsRead); missing != "" {
-		r.problem("granted scopes lack %s, so roster cannot read the organization's members, licenses and teams", missing)
+	case orgReadMissing(r.Scopes) != "":
+		r.refuse(teamTokenReason(r.TeamName, r.TeamID, r.Scopes))
+		return
+	case !r.Enterprise:
+		r.refuse(fmt.Sprintf("Miro refused the organization API (%s), so the organization level cannot work with this token; connect at team level, or ask Miro why the organization API refuses it", orgRefused))
+		return
 	}
 	if !r.has(roster.ScopeOrgTeamsWrite) {
 		r.problem("granted scopes lack %s, so invite, remove and role changes are disabled", roster.ScopeOrgTeamsWrite)
 	}
-	if r.Enterprise && !r.CompanyAdmin {
+	if !r.CompanyAdmin {
 		fallback := "roster will sync only the installed team"
 		if !r.has(roster.ScopeTeamRead) {
 			fallback = "and without " + roster.ScopeTeamRead + " roster cannot sync the installed team either"
 		}
 		r.problem("the connecting user is not a Company Admin, so usage data is unavailable (%s)", fallback)
-	}
-	if !r.Enterprise && scopeRefused != "" {
-		r.note("Miro did not say whether the organization is on Enterprise (%s)", scopeRefused)
 	}
 	if !r.has(roster.ScopeAuditLogsRead) {
 		r.note("%s is not granted, so usage comes from last activity only, without sign-ins and board opens", roster.ScopeAuditLogsRead)
@@ -213,6 +223,38 @@ func (r *Report) checkTeam(probed bool) {
 	if probed && orgAPI {
 		r.note("the organization is on Miro Enterprise and the connecting user is a Company Admin: an organization-level connection would cover every team, with exact licenses and usage")
 	}
+}
+
+// refuse marks the report unusable for reason: nothing may be saved.
+func (r *Report) refuse(reason string) {
+	r.Unusable = reason
+	r.problem("%s", reason)
+}
+
+// orgReadMissing names the organization read scopes that scopes lacks,
+// as "a and b"; "" when both were granted. Without them an
+// organization-level connection cannot read the organization at all.
+func orgReadMissing(scopes []string) string {
+	return (&Report{Scopes: scopes}).missing(roster.ScopeOrgRead, roster.ScopeOrgTeamsRead)
+}
+
+// teamTokenReason says, in plain words, why a token granted only team
+// scopes cannot serve the organization level: what the token is, what the
+// level needs, and what to do instead.
+func teamTokenReason(teamName, teamID string, scopes []string) string {
+	team := teamID
+	if teamName != "" {
+		team = teamName + " (" + teamID + ")"
+	}
+	granted := "no scopes"
+	if len(scopes) > 0 {
+		granted = strings.Join(scopes, ", ")
+	}
+	return fmt.Sprintf("this is a team token: Miro granted it for team %s with %s, but without %s, "+
+		"which the organization level needs to read the organization's members, licenses and teams. "+
+		"Connect this token at team level instead, or authorize roster again at organization level as a Company Admin "+
+		"of the Enterprise organization, granting the organization scopes",
+		team, granted, orgReadMissing(scopes))
 }
 
 // missing lists the scopes of want that were not granted, as "a and b".

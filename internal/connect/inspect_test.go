@@ -152,8 +152,27 @@ func TestInspect(t *testing.T) {
 		require.NoError(t, err)
 		r, err := connect.Inspect(context.Background(), b.client(t, in.AccessToken), roster.LevelOrganization)
 		require.NoError(t, err)
-		require.True(t, hasLine(r.Problems, "granted scopes lack organizations:read and organizations:teams:read"), r.Problems)
-		require.True(t, hasLine(r.Notes, "auditlogs:read is not granted"))
+		require.Contains(t, r.Unusable, "without organizations:read and organizations:teams:read")
+		require.Equal(t, []string{r.Unusable}, r.Problems)
+	})
+
+	t.Run("TeamTokenAtOrgLevel", func(t *testing.T) {
+		t.Parallel()
+		in := b.info.Installs[mirosim.InstallTeam]
+		r := b.inspect(t, mirosim.InstallTeam, roster.LevelOrganization)
+		require.Equal(t, b.info.OrgID, r.OrgID, "an Enterprise organization's team")
+		// What the token is, what the level needs, what to do: one
+		// reason, and no guess about Enterprise beside it.
+		require.Equal(t, "this is a team token: Miro granted it for team "+r.TeamName+" ("+in.TeamID+") with boards:read, boards:write, team:read, team:write, "+
+			"but without organizations:read and organizations:teams:read, which the organization level needs to read the organization's members, licenses and teams. "+
+			"Connect this token at team level instead, or authorize roster again at organization level as a Company Admin of the Enterprise organization, granting the organization scopes",
+			r.Unusable)
+		require.Equal(t, []string{r.Unusable}, r.Problems)
+		require.Empty(t, r.Notes)
+		for _, l := range append(r.Problems, r.Notes...) {
+			require.NotContains(t, l, "did not say")
+			require.NotContains(t, l, "not on Miro Enterprise")
+		}
 	})
 
 	t.Run("TeamWithoutTeamRead", func(t *testing.T) {

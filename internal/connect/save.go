@@ -27,11 +27,25 @@ func (e *AlreadyConnectedError) Error() string {
 // Is makes errors.Is(err, store.ErrConflict) hold.
 func (e *AlreadyConnectedError) Is(target error) bool { return target == store.ErrConflict }
 
+// UnusableError refuses a token for a level it cannot serve, in plain
+// words (Report.Unusable); nothing was saved.
+type UnusableError struct {
+	Reason string
+}
+
+func (e *UnusableError) Error() string { return "connect: not saved: " + e.Reason }
+
+// Is makes errors.Is(err, store.ErrInvalid) hold.
+func (e *UnusableError) Is(target error) bool { return target == store.ErrInvalid }
+
 // Save stores c, a connection built from a Report with its sealed tokens.
 //   - Team level: connecting a team that is already connected updates that
 //     connection (tokens, scopes, facts) instead of adding a second one.
 //   - Organization level: a second connection to the same organization is
 //     refused with an *AlreadyConnectedError; Replace re-authorizes one.
+//     A token without the organization read scopes (a team token) is
+//     refused with an *UnusableError before anything is looked up, so it
+//     never takes the organization's one connection.
 //
 // created reports whether a new connection was added; c.ID is set either way.
 func Save(ctx context.Context, st store.Store, c *roster.Connection) (created bool, err error) {
@@ -81,6 +95,8 @@ func validate(c *roster.Connection) error {
 		return errors.New("connect: an organization-level connection needs an organization id")
 	case len(c.SealedToken) == 0:
 		return errors.New("connect: the connection has no sealed token")
+	case c.Level == roster.LevelOrganization && orgReadMissing(c.Scopes) != "":
+		return &UnusableError{Reason: teamTokenReason(c.TeamName, c.TeamID, c.Scopes)}
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func teamConn(teamID, name, token string) roster.Connection {
 
 func orgConn(token string) roster.Connection {
 	return roster.Connection{Level: roster.LevelOrganization, OrgID: "o1", OrgName: "Acme", TeamID: "t1", TeamName: "HQ",
-		InstallerID: "u1", InstallerName: "Ann", Scopes: []string{"organizations:read"}, Enterprise: true, CompanyAdmin: true,
+		InstallerID: "u1", InstallerName: "Ann", Scopes: []string{"organizations:read", "organizations:teams:read"}, Enterprise: true, CompanyAdmin: true,
 		APIBaseURL: "http://sim", SealedToken: []byte(token)}
 }
 
@@ -116,6 +116,29 @@ func TestSave(t *testing.T) {
 			c.OrgID = "o-none"
 			err := connect.Replace(ctx, db, &c)
 			require.True(t, errors.Is(err, store.ErrNotFound), err)
+		})
+
+		t.Run("ErrTeamTokenAtOrgLevel", func(t *testing.T) {
+			// A team token offered for the organization level never takes
+			// the organization's one connection: the right one still saves.
+			wrong := orgConn("team-tok")
+			wrong.OrgID, wrong.Scopes, wrong.Enterprise, wrong.CompanyAdmin = "o-team", []string{"team:read", "team:write"}, false, false
+			_, err := connect.Save(ctx, db, &wrong)
+			var unusable *connect.UnusableError
+			require.ErrorAs(t, err, &unusable)
+			require.ErrorIs(t, err, store.ErrInvalid)
+			require.Contains(t, err.Error(), "this is a team token")
+			require.Contains(t, err.Error(), "organizations:read and organizations:teams:read")
+			require.Zero(t, wrong.ID)
+			_, err = db.FindConnection(ctx, roster.LevelOrganization, "o-team", "")
+			require.ErrorIs(t, err, store.ErrNotFound, "nothing was saved")
+			require.ErrorAs(t, connect.Replace(ctx, db, &wrong), &unusable, "nor replaced")
+
+			right := orgConn("admin-tok")
+			right.OrgID = "o-team"
+			created, err := connect.Save(ctx, db, &right)
+			require.NoError(t, err)
+			require.True(t, created)
 		})
 
 		t.Run("ErrInvalid", func(t *testing.T) {

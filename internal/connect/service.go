@@ -152,8 +152,10 @@ func (s *Service) Exchange(ctx context.Context, redirectURL, code, verifier stri
 
 // Check inspects tok at level and returns the report and the connection
 // to save, with its token sealed. The token's own facts (team, user,
-// scopes) are completed from the report. When report.Unusable is set the
-// connection must not be saved.
+// scopes) are completed from the report. A token the level cannot work
+// with at all (Report.Unusable) is refused with an *UnusableError, the
+// report still returned so that callers can show what the token is; the
+// connection is then empty and nothing is sealed.
 func (s *Service) Check(ctx context.Context, tok miro.Token, level roster.Level) (Report, roster.Connection, error) {
 	client, err := miro.New(miro.Config{BaseURL: s.App().APIBaseURL, Token: miro.StaticToken(tok.AccessToken), HTTPClient: s.httpClient(), Logger: s.logger()})
 	if err != nil {
@@ -162,6 +164,9 @@ func (s *Service) Check(ctx context.Context, tok miro.Token, level roster.Level)
 	report, err := Inspect(ctx, client, level)
 	if err != nil {
 		return Report{}, roster.Connection{}, err
+	}
+	if report.Unusable != "" {
+		return report, roster.Connection{}, &UnusableError{Reason: report.Unusable}
 	}
 	conn := report.Connection()
 	conn.APIBaseURL = s.App().APIBaseURL

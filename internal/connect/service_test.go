@@ -77,6 +77,18 @@ func TestCheck(t *testing.T) {
 	require.Equal(t, in.TeamID, tok.TeamID)
 	require.Equal(t, in.UserID, tok.UserID)
 	require.Equal(t, report.Scopes, tok.Scopes)
+
+	t.Run("ErrTeamTokenAtOrgLevel", func(t *testing.T) {
+		team := b.info.Installs[mirosim.InstallTeam]
+		report, conn, err := svc.Check(context.Background(), miro.Token{AccessToken: team.AccessToken}, roster.LevelOrganization)
+		var unusable *connect.UnusableError
+		require.ErrorAs(t, err, &unusable)
+		require.Equal(t, report.Unusable, unusable.Reason)
+		require.Equal(t, "connect: not saved: "+report.Unusable, err.Error())
+		require.Equal(t, team.TeamID, report.TeamID, "the report says what the token is")
+		require.Empty(t, conn.SealedToken, "nothing is sealed for a refused token")
+		require.NotContains(t, err.Error(), team.AccessToken)
+	})
 }
 
 func TestDisconnect(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"roster"
@@ -87,10 +88,26 @@ func SafeMethod(m string) bool { return m == http.MethodGet || m == http.MethodH
 // cross-origin referrers. Form posts may only go back to roster; the OAuth
 // connect flow reaches Miro by a redirect, which form-action allows.
 func SecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; "+styleSrc+"; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
+}
+
+// styleSrc allows stylesheets from roster only: no inline style.
+const styleSrc = "style-src 'self'"
+
+// RiverUIPrefix is where the dashboard mounts River UI (internal/web).
+const RiverUIPrefix = "/admin/jobs"
+
+// RiverUISecurityHeaders are SecurityHeaders for River UI's answers under
+// RiverUIPrefix, with one exception: style-src also allows inline styles.
+// River UI's prebuilt bundle adds <style> elements as it runs (its
+// toasts' CSS-in-JS, its theme switch) and cannot be given a nonce.
+// Scripts stay 'self' only, so an injected style cannot run code.
+func RiverUISecurityHeaders(h http.Header) {
+	SecurityHeaders(h)
+	h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"), styleSrc, styleSrc+" 'unsafe-inline'", 1))
 }
 
 // Audit appends an entry to the audit log. A failure to audit is logged,

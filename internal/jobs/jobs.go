@@ -408,3 +408,9 @@ func (r *Runner) EnqueueSync(ctx context.Context, connectionID int64) (inserted 
 	}
 	return !res.UniqueSkippedAsDuplicate, nil
 }
+
+// RiverClient is the Runner's River client, for River UI's endpoints
+// (internal/web mounts them at /admin/jobs), so that they read and retry
+// jobs through the same client and pool as the workers: a
+// *river.Client[*sql.Tx] on SQLite, a *river.Client[pgx.Tx] on PostgreSQL.
+func (r *Runner) RiverClient() any { return r.client }

@@ -139,9 +139,13 @@ type Audit interface {
 type AuditFilter struct {
 	Kind         string
 	ConnectionID int64
-	Target       string
-	BeforeID     int64 // keyset paging: entries with a smaller id
-	Limit        int   // 0: all
+	Target       string // exact
+	// TargetContains and ActorContains match a case-insensitive part of
+	// the target or the actor, for people searching the log by hand.
+	TargetContains string
+	ActorContains  string
+	BeforeID       int64 // keyset paging: entries with a smaller id
+	Limit          int   // 0: all
 }
 
 // Actions records actions on Miro so that each runs once per key.
@@ -437,6 +441,10 @@ type Workflows interface {
 	// Approvals lists approvals, pending ones only when pendingOnly,
 	// newest first.
 	Approvals(ctx context.Context, pendingOnly bool, limit int) ([]roster.Approval, error)
+	// CountWaitingApprovals counts the pending approvals whose run is
+	// live (running or waiting): those someone can still answer, for the
+	// navigation's badge on every page.
+	CountWaitingApprovals(ctx context.Context) (int, error)
 
 	// PersonEvents lists directory events after afterID, oldest first.
 	// UpsertPerson, UpdatePerson and DeletePerson write them in their own

@@ -72,7 +72,7 @@ func TestActions(t *testing.T) {
 		for _, what := range []string{"invite to team", "change team role", "remove from team"} {
 			require.Contains(t, audit.Body, what)
 		}
-		require.Contains(t, audit.Body, "operator:admin@example.com")
+		require.Contains(t, audit.Body, "admin@example.com (dashboard)")
 		entries, err := db.AuditEntries(ctx, store.AuditFilter{Kind: "action"})
 		require.NoError(t, err)
 		require.Len(t, entries, 3)

@@ -144,7 +144,7 @@ type connectionReportPage struct {
 	Page
 	Report       connect.Report
 	Connection   roster.Connection
-	Capabilities []roster.Capability
+	Capabilities []capabilityView
 	Saved        bool
 	Created      bool
 	Refusal      string
@@ -186,15 +186,26 @@ func (s *Server) connectionCallback(w http.ResponseWriter, r *http.Request) erro
 		return failed(http.StatusBadGateway, "Miro did not accept the authorization code: "+err.Error()+". Nothing was saved.")
 	}
 	report, conn, err := s.connect.Check(ctx, tok, p.Level)
+	var unusable *connect.UnusableError
+	if errors.As(err, &unusable) {
+		// The level cannot work with this token: say what the token is and
+		// why, and save nothing, so the organization's slot stays free.
+		data := connectionReportPage{Page: s.page(r, "New connection"), Report: report, Refusal: "Not saved: " + unusable.Reason + "."}
+		data.Nav = "connections"
+		entry.Result, entry.Detail = "refused", data.Refusal
+		s.guard.Audit(r, entry)
+		s.render(w, r, http.StatusOK, "connection_report", data)
+		return nil
+	}
 	if err != nil {
 		s.logger.WarnContext(ctx, "connect: inspect failed", "error", err)
 		return failed(http.StatusBadGateway, "roster could not read what the token can do: "+err.Error()+". Nothing was saved.")
 	}
 
-	data := connectionReportPage{Page: s.page(r, "New connection"), Report: report, Connection: conn, Capabilities: conn.Capabilities()}
+	data := connectionReportPage{Page: s.page(r, "New connection"), Report: report, Connection: conn, Capabilities: capabilityViews(conn)}
 	data.Nav = "connections"
 	entry.Target = connectionName(conn)
-	created, err := s.save(r, &conn, report)
+	created, err := s.save(r, &conn)
 	switch {
 	case errors.As(err, new(*refusal)):
 		data.Refusal = err.Error()
@@ -203,6 +214,7 @@ func (s *Server) connectionCallback(w http.ResponseWriter, r *http.Request) erro
 		return err
 	default:
 		data.Saved, data.Created, data.Connection = true, created, conn
+		data.Capabilities = capabilityViews(conn) // now with its id
 		entry.Result, entry.ConnectionID = "ok", conn.ID
 		entry.Target = fmt.Sprintf("connection %d", conn.ID)
 		entry.Detail = "connected " + connectionName(conn) + " with scopes " + fmt.Sprint(conn.Scopes)
@@ -230,12 +242,13 @@ func (e *refusal) Error() string { return e.msg }
 // is updated, and an organization that is already connected is refused
 // unless its connection is disconnected or failing, which this
 // re-authorizes in place, keeping its id and history.
-func (s *Server) save(r *http.Request, conn *roster.Connection, report connect.Report) (created bool, err error) {
-	if report.Unusable != "" {
-		return false, &refusal{"Not saved: " + report.Unusable + "."}
-	}
+func (s *Server) save(r *http.Request, conn *roster.Connection) (created bool, err error) {
 	created, err = connect.Save(r.Context(), s.store, conn)
 	var already *connect.AlreadyConnectedError
+	var unusable *connect.UnusableError
+	if errors.As(err, &unusable) {
+		return false, &refusal{"Not saved: " + unusable.Reason + "."}
+	}
 	if errors.As(err, &already) {
 		if already.Existing.Status == roster.StatusActive {
 			return false, &refusal{fmt.Sprintf("Not saved: organization %s is already connected (connection %d), and roster keeps one connection per organization. Disconnect it first to connect it again.",

@@ -47,9 +47,15 @@ type connFixture struct {
 
 func newConnFixture(t *testing.T) *connFixture {
 	t.Helper()
+	return newConnFixtureOn(t, openSQLite(t))
+}
+
+// newConnFixtureOn is newConnFixture on db.
+func newConnFixtureOn(t *testing.T, db *storeDB) *connFixture {
+	t.Helper()
 	svc := &connect.Service{}
 	jobs := &fakeJobs{}
-	f := newFixture(t, openSQLite(t), func(c *Config) {
+	f := newFixture(t, db, func(c *Config) {
 		c.Connect, c.Jobs = svc, jobs
 	})
 	app, err := connect.App{ClientID: f.info.ClientID, ClientSecret: f.info.ClientSecret, APIBaseURL: f.info.APIBaseURL}.Resolve()
@@ -60,8 +66,9 @@ func newConnFixture(t *testing.T) *connFixture {
 }
 
 // connectViaSim runs "Add connection" at level through the simulator's
-// consent page as userID on teamID, and returns the callback's page.
-func (f *connFixture) connectViaSim(t *testing.T, br *browser, level roster.Level, userID, teamID string) page {
+// consent page as userID on teamID, granting scopes (all the plan allows
+// when none), and returns the callback's page.
+func (f *connFixture) connectViaSim(t *testing.T, br *browser, level roster.Level, userID, teamID string, scopes ...string) page {
 	t.Helper()
 	p := br.mustGet("/connections/new")
 	href := ""
@@ -83,6 +90,9 @@ func (f *connFixture) connectViaSim(t *testing.T, br *browser, level roster.Leve
 	form.Set("user_id", userID)
 	form.Set("team_id", teamID)
 	form.Set("decision", "approve")
+	if len(scopes) > 0 {
+		form.Set("scope", strings.Join(scopes, " "))
+	}
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.PostForm(f.info.AuthorizeURL, form)
 	require.NoError(t, err)

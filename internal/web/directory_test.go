@@ -79,12 +79,15 @@ func TestDirectoryPage(t *testing.T) {
 		require.NotContains(t, p.Body, `action="/directory/import"`)
 
 		// Search, status filter and the htmx fragment.
-		require.Equal(t, 1, total(t, br.mustGet("/directory?q=finance").Body))
+		finance := br.mustGet("/directory?q=finance").Body
+		require.Equal(t, 1, total(t, finance))
+		require.Equal(t, "1 person matches", text(findAll(parseHTML(t, finance), "p", "pager")[0]))
 		require.Equal(t, 1, total(t, br.mustGet("/directory?status=left").Body))
 		frag := br.get("/directory?q=sales", "HX-Request", "true", "HX-Target", "directory-results")
 		require.Equal(t, http.StatusOK, frag.StatusCode)
 		require.NotContains(t, frag.Body, "<html")
 		require.Equal(t, 2, total(t, frag.Body))
+		require.Contains(t, text(parseHTML(t, frag.Body)), "2 people match")
 		require.Equal(t, http.StatusBadRequest, br.get("/directory?status=gone").StatusCode)
 		require.Equal(t, http.StatusBadRequest, br.get("/directory?cursor=bogus").StatusCode)
 	})

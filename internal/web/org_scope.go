@@ -148,10 +148,3 @@ func ago(now, t time.Time) string {
 	}
 	return plural(int(d/(24*time.Hour)), "day") + " ago"
 }
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return insights.Count(n) + " " + word + "s"
-}

@@ -20,7 +20,8 @@ type auditPage struct {
 	Page
 	Entries  []roster.AuditEntry
 	Kind     string
-	Target   string // exact, e.g. a person's email
+	Target   string // part of the target, e.g. of a person's email
+	Who      string // part of the actor
 	Kinds    []string
 	NextHref string
 	// FirstHref links back to the newest entries when this is a later page.
@@ -30,7 +31,8 @@ type auditPage struct {
 // auditPage lists the audit log, newest first, with keyset paging.
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.AuditFilter{Kind: q.Get("kind"), Target: strings.TrimSpace(q.Get("target")), Limit: auditPageSize}
+	f := store.AuditFilter{Kind: q.Get("kind"), TargetContains: strings.TrimSpace(q.Get("target")),
+		ActorContains: strings.TrimSpace(q.Get("who")), Limit: auditPageSize}
 	if f.Kind != "" && !slices.Contains(roster.AuditKinds, f.Kind) {
 		return errBadRequest(fmt.Sprintf("kind must be one of %s, got %q.", strings.Join(roster.AuditKinds, ", "), f.Kind))
 	}
@@ -45,14 +47,17 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list the audit log: %w", err)
 	}
-	p := auditPage{Page: s.page(r, "Audit log"), Entries: entries, Kind: f.Kind, Target: f.Target, Kinds: roster.AuditKinds}
+	p := auditPage{Page: s.page(r, "Audit log"), Entries: entries, Kind: f.Kind, Target: f.TargetContains, Who: f.ActorContains, Kinds: roster.AuditKinds}
 	link := func(before int64) string {
 		v := url.Values{}
 		if f.Kind != "" {
 			v.Set("kind", f.Kind)
 		}
-		if f.Target != "" {
-			v.Set("target", f.Target)
+		if f.TargetContains != "" {
+			v.Set("target", f.TargetContains)
+		}
+		if f.ActorContains != "" {
+			v.Set("who", f.ActorContains)
 		}
 		if before > 0 {
 			v.Set("before", strconv.FormatInt(before, 10))

@@ -10,6 +10,7 @@ import (
 
 	"roster"
 	"roster/internal/connect"
+	"roster/internal/miro"
 )
 
 // connectionsPage is the connections list's data.
@@ -27,12 +28,53 @@ type connectionsPage struct {
 // connectionView is one connection as the list shows it.
 type connectionView struct {
 	roster.Connection
-	Capabilities []roster.Capability
+	Capabilities []capabilityView
 	LastRun      *roster.SyncRun
 	RunDuration  time.Duration
 	// SyncReason and DisconnectReason are why the buttons are disabled
 	// ("" when enabled).
 	SyncReason, DisconnectReason string
+	// SCIM is the SCIM token's part of the connection's section.
+	SCIM scimView
+}
+
+// scimView is a connection's SCIM token as its section shows it: the
+// state to everyone, the forms to admins.
+type scimView struct {
+	// Shown is false for team-level connections, which take none.
+	Shown bool
+	Set   bool
+	// Forms is true when an admin may add, replace or remove it here;
+	// FormsReason says why not when an admin may not ("" for viewers,
+	// who see the state only).
+	Forms       bool
+	FormsReason string
+}
+
+// capabilityView is a capability with, when the dashboard itself can
+// fix what is missing, a link to where.
+type capabilityView struct {
+	roster.Capability
+	Href, HrefLabel string
+}
+
+// scimFormID is the anchor of a connection's SCIM token form.
+func scimFormID(id int64) string { return "scim-" + strconv.FormatInt(id, 10) }
+
+// capabilityViews are c's capabilities for the dashboard: a missing SCIM
+// token that can be added on the connections page links to its form
+// instead of the command line's advice (not before c is saved).
+func capabilityViews(c roster.Connection) []capabilityView {
+	caps := c.Capabilities()
+	out := make([]capabilityView, len(caps))
+	for i, cp := range caps {
+		out[i] = capabilityView{Capability: cp}
+		if c.ID != 0 && cp.Name == roster.CapDeactivate && !cp.Available && len(c.SealedSCIMToken) == 0 && connect.SCIMUnavailable(c) == "" {
+			out[i].Reason = "no SCIM token; an admin can add one on the connection's page"
+			out[i].Href, out[i].HrefLabel = "/connections#"+scimFormID(c.ID), "Add a SCIM token"
+		}
+	}
+	return out
 }
 
 // Name is how the connection is named on screen.
@@ -72,10 +114,13 @@ func connectionName(c roster.Connection) string {
 
 // flashes are the outcomes the list can announce, by query key.
 var flashes = map[string]struct{ text, class string }{
-	"queued":       {"Sync of %s queued; it runs in the background. Reload to see its result.", "success"},
-	"already":      {"A sync of %s is already queued or running.", "notice"},
-	"disconnected": {"%s is disconnected: its token was revoked at Miro and deleted from roster. Its history is kept.", "success"},
-	"dead":         {"%s is disconnected. Miro already held its token invalid (revoked or expired), or it had none; it was deleted from roster. Its history is kept.", "success"},
+	"queued":        {"Sync of %s queued; it runs in the background. Reload to see its result.", "success"},
+	"already":       {"A sync of %s is already queued or running.", "notice"},
+	"disconnected":  {"%s is disconnected: its token was revoked at Miro and deleted from roster. Its history is kept.", "success"},
+	"dead":          {"%s is disconnected. Miro already held its token invalid (revoked or expired), or it had none; it was deleted from roster. Its history is kept.", "success"},
+	"scim_added":    {"%s has a SCIM token now; Miro accepted it. Deactivation and reactivation work.", "success"},
+	"scim_replaced": {"%s's SCIM token was replaced; Miro accepted the new one.", "success"},
+	"scim_removed":  {"%s's SCIM token was removed from roster. Deactivation and reactivation stop working until one is added again.", "success"},
 }
 
 // connectionsPage lists every connection with its status, what it can do
@@ -89,7 +134,7 @@ func (s *Server) connectionsPage(w http.ResponseWriter, r *http.Request) error {
 	data := connectionsPage{Page: s.page(r, "Connections")}
 	data.CanAdd, data.AddReason = s.canAdd(data.Page)
 	for _, c := range conns {
-		v := connectionView{Connection: c, Capabilities: c.Capabilities()}
+		v := connectionView{Connection: c, Capabilities: capabilityViews(c), SCIM: s.scimState(data.Page, c)}
 		runs, err := s.store.SyncRuns(ctx, c.ID, 1)
 		if err != nil {
 			return fmt.Errorf("load connection %d's last sync: %w", c.ID, err)
@@ -225,5 +270,109 @@ func (s *Server) connectionDisconnect(w http.ResponseWriter, r *http.Request) er
 	}
 	s.guard.Audit(r, entry)
 	http.Redirect(w, r, "/connections?"+outcome+"="+url.QueryEscape(strconv.FormatInt(c.ID, 10))+"#connection-"+strconv.FormatInt(c.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
+// scimState is what c's section shows of its SCIM token.
+func (s *Server) scimState(p Page, c roster.Connection) scimView {
+	v := scimView{Shown: c.Level == roster.LevelOrganization, Set: len(c.SealedSCIMToken) > 0}
+	if !v.Shown || !p.CanAct {
+		return v
+	}
+	v.FormsReason = s.scimReason(c)
+	v.Forms = v.FormsReason == ""
+	return v
+}
+
+// scimReason says why an admin cannot change c's SCIM token here, or "".
+func (s *Server) scimReason(c roster.Connection) string {
+	if s.connect == nil {
+		return "this roster has no Miro connection service; use roster connect --replace --scim-token"
+	}
+	return connect.SCIMUnavailable(c)
+}
+
+// connectionSCIMSet adds or replaces a connection's SCIM token: Miro's
+// SCIM API is asked with it first, and only a token it accepts is sealed
+// and saved. The token is never echoed, logged or audited.
+func (s *Server) connectionSCIMSet(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadConnection(r)
+	if err != nil {
+		return err
+	}
+	id := strconv.FormatInt(c.ID, 10)
+	back := func(status int, msg string) error {
+		return &httpError{Status: status, Message: msg, Href: "/connections#" + scimFormID(c.ID), HrefLabel: "Back to the SCIM token"}
+	}
+	if why := s.scimReason(c); why != "" {
+		return back(http.StatusConflict, "Cannot set a SCIM token on "+connectionName(c)+": "+why+". Nothing was saved.")
+	}
+	entry := roster.AuditEntry{Actor: authOf(r).Actor(), Kind: "connection", Action: "scim_token_set",
+		Target: "connection " + id, ConnectionID: c.ID}
+	done, err := s.connect.SetSCIMToken(r.Context(), c.ID, r.PostFormValue("scim_token"))
+	var se *miro.SCIMError
+	switch {
+	case errors.Is(err, connect.ErrSCIMTokenEmpty):
+		return back(http.StatusBadRequest, "scim_token: the field was empty; paste the SCIM token. Nothing was saved.")
+	case errors.Is(err, connect.ErrSCIMTokenRefused):
+		entry.Result, entry.Detail = "refused", err.Error()
+		s.guard.Audit(r, entry)
+		answer := ""
+		if errors.As(err, &se) {
+			answer = fmt.Sprintf(" (Miro answered %d: %s)", se.Status, se.Reason())
+		}
+		return back(http.StatusBadRequest, "scim_token: Miro did not accept this SCIM token"+answer+". "+
+			"Paste the organization's SCIM token whole, as Miro shows it to a Company Admin in the Enterprise integrations settings; "+
+			"an OAuth access token does not work here. Nothing was saved.")
+	case errors.Is(err, connect.ErrSCIMUnavailable):
+		entry.Result, entry.Detail = "refused", err.Error()
+		s.guard.Audit(r, entry)
+		return back(http.StatusConflict, "Cannot set a SCIM token on "+connectionName(c)+": "+err.Error()+". Nothing was saved.")
+	case err != nil:
+		entry.Result, entry.Detail = "failed", err.Error()
+		s.guard.Audit(r, entry)
+		s.logger.WarnContext(r.Context(), "scim token: check failed", "connection", c.ID, "error", err)
+		return back(http.StatusBadGateway, "roster could not check the SCIM token with Miro: "+err.Error()+". Nothing was saved; try again.")
+	}
+	outcome := "scim_added"
+	entry.Result, entry.Detail = "ok", "SCIM token added; Miro's SCIM API accepted it ("+done.Saw+")"
+	if done.Replaced {
+		outcome = "scim_replaced"
+		entry.Action, entry.Detail = "scim_token_replace", "SCIM token replaced; Miro's SCIM API accepted it ("+done.Saw+")"
+	}
+	s.guard.Audit(r, entry)
+	http.Redirect(w, r, "/connections?"+outcome+"="+id+"#"+scimFormID(c.ID), http.StatusSeeOther)
+	return nil
+}
+
+// connectionSCIMRemove deletes a connection's SCIM token, once the admin
+// has confirmed that deactivation and reactivation then stop working.
+func (s *Server) connectionSCIMRemove(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadConnection(r)
+	if err != nil {
+		return err
+	}
+	id := strconv.FormatInt(c.ID, 10)
+	back := func(status int, msg string) error {
+		return &httpError{Status: status, Message: msg, Href: "/connections#" + scimFormID(c.ID), HrefLabel: "Back to the SCIM token"}
+	}
+	switch {
+	case s.connect == nil:
+		return back(http.StatusConflict, "Cannot remove the SCIM token: "+s.scimReason(c)+".")
+	case len(c.SealedSCIMToken) == 0:
+		return back(http.StatusConflict, connectionName(c)+" has no SCIM token; nothing was changed.")
+	case r.PostFormValue("confirm") != "1":
+		return back(http.StatusBadRequest, "confirm: tick the box to confirm that deactivation and reactivation stop working; nothing was changed.")
+	}
+	entry := roster.AuditEntry{Actor: authOf(r).Actor(), Kind: "connection", Action: "scim_token_remove",
+		Target: "connection " + id, ConnectionID: c.ID}
+	if _, err := s.connect.RemoveSCIMToken(r.Context(), c.ID); err != nil {
+		entry.Result, entry.Detail = "failed", err.Error()
+		s.guard.Audit(r, entry)
+		return err
+	}
+	entry.Result, entry.Detail = "ok", "SCIM token removed; deactivation and reactivation stop working"
+	s.guard.Audit(r, entry)
+	http.Redirect(w, r, "/connections?scim_removed="+id+"#"+scimFormID(c.ID), http.StatusSeeOther)
 	return nil
 }

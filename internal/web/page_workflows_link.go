@@ -45,7 +45,7 @@ func (s *Server) approvalLinkPage(w http.ResponseWriter, r *http.Request) error 
 	d.Workflow, d.Email = run.WorkflowName, run.Email
 	switch {
 	case a.Status != roster.ApprovalPending:
-		return s.approvalLinkFail(w, r, fmt.Errorf("%w (%s by %s)", workflow.ErrDecided, humanStatus(a.Status), a.DecidedBy))
+		return s.approvalLinkFail(w, r, fmt.Errorf("%w (%s by %s)", workflow.ErrDecided, humanStatus(a.Status), actorName(a.DecidedBy)))
 	case !run.Status.Live():
 		return s.approvalLinkFail(w, r, fmt.Errorf("%w: its run %d is %s", workflow.ErrDecided, run.ID, run.Status))
 	}

@@ -87,22 +87,7 @@ type bulkProgressView struct {
 }
 
 // Who is who started the bulk run, in plain words.
-func (v bulkProgressView) Who() string { return actorWords(v.Run.Actor) }
-
-// actorWords is an audit actor in plain words: the operator's email, "API
-// key <name>", "workflow <name>".
-func actorWords(actor string) string {
-	kind, name, ok := strings.Cut(actor, ":")
-	switch {
-	case !ok:
-		return actor
-	case kind == "operator":
-		return name
-	case kind == "apikey":
-		return "API key " + name
-	}
-	return kind + " " + name
-}
+func (v bulkProgressView) Who() string { return actorName(v.Run.Actor) }
 
 // bulkRunsShown is how many bulk runs the runs page lists above the runs.
 const bulkRunsShown = 10
@@ -282,6 +267,8 @@ type workflowRunPage struct {
 	Run      roster.WorkflowRun
 	Steps    []roster.RunStep
 	Approval *roster.Approval // the current step's, while pending
+	// Context is the pending approval's who, why, what and savings.
+	Context *approvalView
 	// WorkflowExists is false when the workflow was deleted since.
 	WorkflowExists bool
 	// BulkID is the bulk run the run belongs to, if any.
@@ -326,6 +313,12 @@ func (s *Server) workflowRunPage(w http.ResponseWriter, r *http.Request) error {
 			switch {
 			case err == nil && a.Status == roster.ApprovalPending:
 				p.Approval = &a
+				c, err := s.wf.ExplainApproval(ctx, a, run)
+				if err != nil {
+					return fmt.Errorf("explain the approval of run %d: %w", run.ID, err)
+				}
+				v := s.approvalView(c)
+				p.Context = &v
 			case err != nil && !errors.Is(err, store.ErrNotFound):
 				return fmt.Errorf("load the approval of run %d: %w", run.ID, err)
 			}
@@ -381,16 +374,22 @@ func (s *Server) workflowRunCancel(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// approvalRow is a pending approval with its run.
-type approvalRow struct {
+// approvalView is a pending approval with its run and its context, as
+// the approvals page and the run page show it.
+type approvalView struct {
+	workflow.ApprovalContext
 	roster.Approval
-	Run roster.WorkflowRun
+	Activity string // the last activity in words, as of the page
+}
+
+func (s *Server) approvalView(c workflow.ApprovalContext) approvalView {
+	return approvalView{ApprovalContext: c, Approval: c.Approval, Activity: c.ActivityWords(s.now())}
 }
 
 type workflowApprovalsPage struct {
 	Page
 	workflowNav
-	Approvals []approvalRow
+	Approvals []approvalView
 }
 
 // workflowApprovalsPage is GET /workflows/approvals: approvals waiting
@@ -398,11 +397,15 @@ type workflowApprovalsPage struct {
 // waiting) are left out: they can no longer be answered.
 func (s *Server) workflowApprovalsPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	if r.URL.Query().Get("part") == "badge" {
+		return s.approvalsBadge(w, r)
+	}
 	as, err := s.store.Approvals(ctx, true, 200)
 	if err != nil {
 		return fmt.Errorf("list approvals: %w", err)
 	}
 	p := workflowApprovalsPage{Page: s.page(r, "Approvals"), workflowNav: workflowNav{"approvals"}}
+	var asks []workflow.ApprovalContext
 	for _, a := range as {
 		run, err := s.store.Run(ctx, a.RunID)
 		if err != nil {
@@ -411,10 +414,40 @@ func (s *Server) workflowApprovalsPage(w http.ResponseWriter, r *http.Request) e
 		if !run.Status.Live() {
 			continue // the engine closes an ended run's question; never offer one
 		}
-		p.Approvals = append(p.Approvals, approvalRow{Approval: a, Run: run})
+		asks = append(asks, workflow.ApprovalContext{Approval: a, Run: run})
+	}
+	explained, err := s.wf.ExplainApprovals(ctx, asks)
+	if err != nil {
+		return fmt.Errorf("explain the approvals: %w", err)
+	}
+	for _, c := range explained {
+		p.Approvals = append(p.Approvals, s.approvalView(c))
 	}
 	s.render(w, r, http.StatusOK, "workflow_approvals", p)
 	return nil
+}
+
+// approvalsBadge is GET /workflows/approvals?part=badge: the count of
+// approvals waiting, which the navigation's Workflows link loads on
+// every page and refreshes (the layout's data is every page's, so the
+// count comes as a fragment rather than through each handler).
+func (s *Server) approvalsBadge(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.store.CountWaitingApprovals(r.Context())
+	if err != nil {
+		return fmt.Errorf("count the approvals waiting: %w", err)
+	}
+	label := fmt.Sprintf("%d approvals waiting", n)
+	if n == 1 {
+		label = "1 approval waiting"
+	}
+	s.renderFragment(w, r, "workflow_approvals", "approvals-badge", approvalsBadge{Count: n, Label: label})
+	return nil
+}
+
+// approvalsBadge is the navigation badge's data.
+type approvalsBadge struct {
+	Count int
+	Label string
 }
 
 // workflowApprovalDecide is POST /workflows/approvals/{id}/approve and

@@ -71,12 +71,10 @@ func templateFuncs(a *assets) template.FuncMap {
 			}
 			return t.UTC().Format("2006-01-02")
 		},
-		"datetime": func(t time.Time) string {
-			if t.IsZero() {
-				return "-"
-			}
-			return t.UTC().Format("2006-01-02 15:04 UTC")
-		},
+		"datetime": datetimeHTML,
+		"actor":    actorName,
+		"plural":   plural,
+		"noun":     noun,
 		"money": func(amount float64, currency string) string {
 			return fmt.Sprintf("%s %s", formatThousands(fmt.Sprintf("%.2f", amount)), currency)
 		},

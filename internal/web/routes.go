@@ -80,6 +80,9 @@ func (s *Server) routeList() []route {
 		{"GET", "/connections/callback", admin, s.connectionCallback},
 		{"POST", "/connections/{id}/sync", admin, s.connectionSync},
 		{"POST", "/connections/{id}/disconnect", admin, s.connectionDisconnect},
+		// A connection's SCIM token: checked with Miro, then sealed.
+		{"POST", "/connections/{id}/scim", admin, s.connectionSCIMSet},
+		{"POST", "/connections/{id}/scim/remove", admin, s.connectionSCIMRemove},
 
 		// API keys for the JSON API and the SCIM server (page_apikeys.go);
 		// admins only, since a key acts as roster. The API's own routes
@@ -88,6 +91,9 @@ func (s *Server) routeList() []route {
 		{"POST", "/settings/api-keys", admin, s.apiKeyCreate},
 		{"POST", "/settings/api-keys/{id}/delete", admin, s.apiKeyDelete},
 	}
+	// River UI at /admin/jobs (admin_jobs.go): every job, with retry and
+	// cancel, for admins.
+	routes = append(routes, s.jobsRoutes()...)
 	// Workflows (page_workflows*.go) and the users list's bulk actions,
 	// which run as workflow runs (page_bulk.go), when the server has an
 	// engine; without one their pages do not exist (404) and the nav

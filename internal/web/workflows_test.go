@@ -314,6 +314,7 @@ func TestWorkflowDryRunAndRunNow(t *testing.T) {
 	p = br.post(fmt.Sprintf("/workflows/%d/run", id), url.Values{"emails": {acc.Email + "\nnobody@example.com"}})
 	require.Equal(t, http.StatusOK, p.StatusCode, p.Body)
 	require.Equal(t, "1", text(findAll(parseHTML(t, p.Body), "strong", "started")[0]))
+	require.Contains(t, text(findAll(parseHTML(t, p.Body), "div", "manual-result")[0]), "1 run started, 1 person left out.")
 	require.Regexp(t, `href="/workflows/runs/\d+"`, p.Body)
 	require.Contains(t, text(findAll(parseHTML(t, p.Body), "table", "excluded")[0]), "nobody@example.comroster knows no one with this email")
 	require.Len(t, f.jobs.Due(f.clock.Now()), 1, "the first step is enqueued")

@@ -49,8 +49,23 @@ func (e *Engine) approval(ctx context.Context, run roster.WorkflowRun, step rost
 			}
 		}
 		if now.Before(a.ExpiresAt) {
-			return result{status: roster.StepWaiting, due: a.ExpiresAt,
-				detail: fmt.Sprintf("asked %s (%s); waiting for an answer until %s", a.Approver, step.Via, stamp(a.ExpiresAt))}
+			waiting := fmt.Sprintf("asked %s (%s); waiting for an answer until %s", a.Approver, step.Via, stamp(a.ExpiresAt))
+			// The recorded due time before the deadline is the reminder
+			// point (approval_reminder.go): wait for it, or, once come,
+			// remind and wait for the deadline.
+			if !asked {
+				if at := reminderAt(a, step.Via); now.Before(at) {
+					return result{status: roster.StepWaiting, due: at, detail: waiting + "; a reminder goes at " + stamp(at)}
+				}
+				return result{status: roster.StepWaiting, due: a.ExpiresAt, detail: waiting}
+			}
+			if prev.DueAt.IsZero() || !prev.DueAt.Before(a.ExpiresAt) {
+				return result{status: roster.StepWaiting, due: a.ExpiresAt, detail: prev.Detail}
+			}
+			if now.Before(prev.DueAt) {
+				return result{status: roster.StepWaiting, due: prev.DueAt, detail: prev.Detail}
+			}
+			return result{status: roster.StepWaiting, due: a.ExpiresAt, detail: waiting + "; " + e.remind(ctx, run, step, a)}
 		}
 		decided, err := e.Store.DecideApproval(ctx, a.ID, roster.ApprovalTimedOut, "timeout", now, roster.AuditEntry{
 			At: now, Actor: "workflow:" + run.WorkflowName, Kind: "workflow", Action: "approval_timed_out",
@@ -87,9 +102,13 @@ func (e *Engine) ask(ctx context.Context, run roster.WorkflowRun, step roster.St
 			return renderFailure(ctx, fmt.Errorf("render the approval text: %w", err)), false
 		}
 	}
+	// Who, why, what approving does and saves: the approver needs it to
+	// answer from the message alone.
+	text, err := e.approvalText(ctx, run, a, question)
+	if err != nil {
+		return result{transient: err}, false
+	}
 	approveURL, denyURL := e.LinkURL(a, true), e.LinkURL(a, false)
-	text := fmt.Sprintf("%s\n\nApprove: %s\nDeny: %s\n\nThe links expire at %s; without an answer by then the workflow takes its timeout branch. You can also answer in roster: %s",
-		question, approveURL, denyURL, stamp(a.ExpiresAt), e.runURL(run.ID))
 	var to []string
 	if step.Via == roster.ChannelEmail {
 		to = []string{a.Approver}

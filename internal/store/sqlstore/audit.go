@@ -61,6 +61,15 @@ func (db *DB) AuditEntries(ctx context.Context, f store.AuditFilter) ([]roster.A
 	if f.Target != "" {
 		where = append(where, `target = `+arg(f.Target))
 	}
+	contains := func(column, part string) string {
+		return `LOWER(` + column + `) LIKE ` + arg("%"+escapeLike(strings.ToLower(part))+"%") + ` ESCAPE '\'`
+	}
+	if f.TargetContains != "" {
+		where = append(where, contains("target", f.TargetContains))
+	}
+	if f.ActorContains != "" {
+		where = append(where, contains("actor", f.ActorContains))
+	}
 	if f.BeforeID > 0 {
 		where = append(where, `id < `+arg(f.BeforeID))
 	}

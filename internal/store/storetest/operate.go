@@ -42,6 +42,7 @@ var operateTests = []struct {
 	{"Settings/ErrInvalid", testSettingsInvalid},
 	{"Audit/FiltersAndPaging", testAudit},
 	{"Audit/ErrInvalid", testAuditInvalid},
+	{"Audit/Contains", testAuditContains},
 	{"Actions/StartIdempotent", testStartAction},
 	{"Actions/StartConcurrent", testStartActionConcurrent},
 	{"Actions/StartErrors", testStartActionErrors},
@@ -379,6 +380,39 @@ func testAudit(t *testing.T, s store.Store) {
 		f.BeforeID = page[len(page)-1].ID
 	}
 	require.Equal(t, newestFirst, paged)
+}
+
+// testAuditContains: the log's search boxes match any part of the target
+// or the actor, whatever the case, and LIKE's wildcards match only
+// themselves.
+func testAuditContains(t *testing.T, s store.Store) {
+	entries := []roster.AuditEntry{
+		{Actor: "operator:Ada@Example.com", Kind: "action", Action: "remove", Target: "Grace.Hopper@example.com"},
+		{Actor: "apikey:nightly-sync", Kind: "sync", Action: "sync", Target: "connection 7"},
+		{Actor: "workflow:offboarding", Kind: "workflow", Action: "run", Target: "grace_h@example.org"},
+		{Actor: "system", Kind: "auth", Action: "login", Target: "100%_sure@example.com"},
+	}
+	for i := range entries {
+		require.NoError(t, s.AppendAudit(ctx(), &entries[i]))
+	}
+	targets := func(f store.AuditFilter) []string {
+		t.Helper()
+		got, err := s.AuditEntries(ctx(), f)
+		require.NoError(t, err)
+		var out []string
+		for _, e := range got {
+			out = append(out, e.Target)
+		}
+		return out
+	}
+	require.Equal(t, []string{"grace_h@example.org", "Grace.Hopper@example.com"}, targets(store.AuditFilter{TargetContains: "GRACE"}))
+	require.Equal(t, []string{"Grace.Hopper@example.com"}, targets(store.AuditFilter{TargetContains: "hopper@"}))
+	require.Equal(t, []string{"Grace.Hopper@example.com"}, targets(store.AuditFilter{ActorContains: "ada@example"}))
+	require.Equal(t, []string{"connection 7"}, targets(store.AuditFilter{ActorContains: "NIGHTLY"}))
+	require.Equal(t, []string{"grace_h@example.org"}, targets(store.AuditFilter{TargetContains: "grace", ActorContains: "workflow:", Kind: "workflow"}))
+	require.Equal(t, []string{"100%_sure@example.com"}, targets(store.AuditFilter{TargetContains: "%_"}), "%% and _ match themselves")
+	require.Empty(t, targets(store.AuditFilter{TargetContains: "grace", ActorContains: "system"}))
+	require.Empty(t, targets(store.AuditFilter{TargetContains: "e_hopper"}), "_ is no wildcard")
 }
 
 func testAuditInvalid(t *testing.T, s store.Store) {
