@@ -61,6 +61,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Times/UTC", testTimesUTC},
 	}
 	tests = append(tests, operateTests...)
+	tests = append(tests, actionTests...)
+	tests = append(tests, insightsTests...)
+	tests = append(tests, listAccountsTests...)
 	tests = append(tests, directoryTests...)
 	tests = append(tests, searchTests...)
 	tests = append(tests, workflowTests...)
