@@ -11,6 +11,7 @@ import (
 	"roster/internal/insights"
 	"roster/internal/licenses"
 	"roster/internal/mirosim"
+	"roster/internal/notify"
 	"roster/internal/store"
 	"roster/internal/store/sqlstore"
 	"roster/internal/testkit"
@@ -196,11 +197,11 @@ func TestTwoOrganizations(t *testing.T) {
 
 		// The same rule picks who a reclaim would run for: m2 and m3, never
 		// the new hire m5 (assigned today, never logged in).
-		engine := &workflow.Engine{Store: db}
+		engine := &workflow.Engine{Store: db, Notifier: &notify.Outbox{Log: db}}
 		dry, err := engine.Preview(ctx, roster.Workflow{Name: "reclaim", ConnectionID: org.ID,
 			Trigger:    roster.Trigger{Kind: roster.TriggerInactive, Days: 60},
 			Conditions: []roster.Condition{{Field: roster.CondLicense, Op: "is", Value: roster.LicenseFull}},
-			Steps:      []roster.Step{{ID: "tell", Kind: roster.StepNotify, Channel: roster.ChannelWebhook, Text: "{{.Email}}"}},
+			Steps:      []roster.Step{{ID: "tell", Kind: roster.StepNotify, Channel: roster.ChannelOutbox, Text: "{{.Email}}"}},
 		}, nil)
 		require.NoError(t, err)
 		var would []string
