@@ -97,14 +97,7 @@ func TestBrowserBulk(t *testing.T) {
 	b.saveWidths(dir, "bulk-confirm")
 
 	// Confirm, and follow the progress until the bulk run finishes.
-	b.run("confirm",
-		chromedp.Click(chromedp.CSS(`#confirm-button`)),
-		chromedp.WaitVisible(chromedp.CSS(`#bulk-progress`)),
-	)
-	require.Contains(t, value(b, "the bulk run's page", chromedp.Location()), "/workflows/runs?bulk=")
-	b.runWithin("the bulk run finishes", runTimeout, waitText(`#bulk-progress .bulk-status`, "finished"))
-	progress := value(b, "read the progress", chromedp.Evaluate[map[string]string](`Object.fromEntries(['bulk-done', 'bulk-failed', 'bulk-remaining', 'bulk-total']
-		.map(c => [c, document.querySelector('#bulk-progress .' + c).textContent.trim()]))`))
+	progress := b.confirmBulk()
 	require.Equal(t, map[string]string{"bulk-done": "30", "bulk-failed": "0", "bulk-remaining": "0", "bulk-total": "30"}, progress)
 
 	// The simulator's own state: all 30 deactivated, their licenses freed.
@@ -127,6 +120,21 @@ func TestBrowserBulk(t *testing.T) {
 	if dir != "" {
 		t.Logf("screenshots in %s", dir)
 	}
+}
+
+// confirmBulk confirms a bulk confirmation page, follows the bulk run's
+// progress until it finishes and returns its counts by class
+// (bulk-done, bulk-failed, bulk-remaining, bulk-total).
+func (b *browserBundle) confirmBulk() map[string]string {
+	b.t.Helper()
+	b.run("confirm",
+		chromedp.Click(chromedp.CSS(`#confirm-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#bulk-progress`)),
+	)
+	require.Contains(b.t, value(b, "the bulk run's page", chromedp.Location()), "/workflows/runs?bulk=")
+	b.runWithin("the bulk run finishes", runTimeout, waitText(`#bulk-progress .bulk-status`, "finished"))
+	return value(b, "read the progress", chromedp.Evaluate[map[string]string](`Object.fromEntries(['bulk-done', 'bulk-failed', 'bulk-remaining', 'bulk-total']
+		.map(c => [c, document.querySelector('#bulk-progress .' + c).textContent.trim()]))`))
 }
 
 // saveWidths checks the page at 1440 px and 390 px wide (nothing wider than

@@ -139,14 +139,7 @@ func TestBrowserRecommendation(t *testing.T) {
 	b.saveWidths(dir, "rec-confirm")
 
 	// Confirm, and follow the progress until the bulk run finishes.
-	b.run("confirm",
-		chromedp.Click(chromedp.CSS(`#confirm-button`)),
-		chromedp.WaitVisible(chromedp.CSS(`#bulk-progress`)),
-	)
-	require.Contains(t, value(b, "the bulk run's page", chromedp.Location()), "/workflows/runs?bulk=")
-	b.runWithin("the bulk run finishes", runTimeout, waitText(`#bulk-progress .bulk-status`, "finished"))
-	progress := value(b, "read the progress", chromedp.Evaluate[map[string]string](`Object.fromEntries(['bulk-done', 'bulk-failed', 'bulk-remaining', 'bulk-total']
-		.map(c => [c, document.querySelector('#bulk-progress .' + c).textContent.trim()]))`))
+	progress := b.confirmBulk()
 	n := thousands(len(wouldRun))
 	require.Equal(t, map[string]string{"bulk-done": n, "bulk-failed": "0", "bulk-remaining": "0", "bulk-total": n}, progress)
 	b.saveWidths(dir, "rec-run")
