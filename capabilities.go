@@ -126,7 +126,7 @@ func (c Connection) Capabilities() []Capability {
 	case !c.Enterprise:
 		add(CapDeactivate, false, "SCIM needs Miro Enterprise")
 	case len(c.SealedSCIMToken) == 0:
-		add(CapDeactivate, false, "no SCIM token; add one by connecting again with --replace --scim-token")
+		add(CapDeactivate, false, "no SCIM token; add one on the connection's page in the dashboard, or with roster connect --replace --scim-token")
 	default:
 		add(CapDeactivate, true, "through SCIM")
 	}

@@ -43,7 +43,7 @@ var importRules = map[string][]string{
 	// HTTP: three packages sharing httpauth, none of them a store backend.
 	"internal/httpauth": {".", "internal/store"},
 	"internal/web": {".", "internal/store", "internal/httpauth", "internal/insights", "internal/action", "internal/connect",
-		"internal/directory", "internal/workflow", "internal/miro", "internal/licenses"},
+		"internal/directory", "internal/workflow", "internal/miro", "internal/licenses", "internal/notify"},
 	"internal/api": {".", "internal/store", "internal/httpauth", "internal/insights", "internal/action", "internal/directory",
 		"internal/workflow", "internal/licenses"},
 	"internal/scim": {".", "internal/store", "internal/httpauth", "internal/directory"},

@@ -101,18 +101,35 @@ func defaultAutomation() *automationFlags {
 }
 
 // newEngine builds the workflow engine on a's store; its Jobs and
-// PublicURL are set by the caller once known.
+// PublicURL are set by the caller once known. Its notifier sends by the
+// channels as configured now: for each, the flags and environment when
+// any of its flags is set, else the settings saved in the dashboard
+// (read again within seconds of a change, in every process). The
+// workflow commands build theirs here too, so a dry run judges the
+// channels as serve would.
 func newEngine(a *app, actions *action.Runner, f *automationFlags) (*workflow.Engine, error) {
 	cfg := f.notify
 	cfg.Logger = a.logger
-	n, err := notify.New(cfg)
+	channels, err := notify.NewChannels(cfg, a.store, a.sealer)
 	if err != nil {
 		return nil, err
 	}
 	// Every message is recorded, and the outbox channel needs nothing set.
-	outbox := &notify.Outbox{Log: a.store, Next: n, Logger: a.logger}
+	outbox := &notify.Outbox{Log: a.store, Next: channels, Logger: a.logger}
 	return &workflow.Engine{Store: a.store, Actions: actions, Notifier: outbox,
 		LinkKey: a.sealer.MACKey("approval links"), Logger: a.logger, Lease: f.lease}, nil
+}
+
+// channelsOf is the channels newEngine gave e, for the dashboard's
+// Settings → Notifications: the same ones, so a save there is in effect
+// at once in this process.
+func channelsOf(e *workflow.Engine) *notify.Channels {
+	if o, ok := e.Notifier.(*notify.Outbox); ok {
+		if c, ok := o.Next.(*notify.Channels); ok {
+			return c
+		}
+	}
+	return nil
 }
 
 // jobsConfig adds the workflow settings to a jobs configuration, and the

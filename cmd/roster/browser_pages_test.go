@@ -35,11 +35,10 @@ func TestBrowserPages(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, user, "no member of two teams in the demo")
+	reclaim, err := b.d.app.store.WorkflowByName(ctx, "license-reclaim")
+	require.NoError(t, err)
 
-	dir := os.Getenv("ROSTER_TEST_SCREENSHOTS")
-	if dir == "" && testingArtifacts() {
-		dir = t.ArtifactDir()
-	}
+	dir := screenshotDir(t)
 	seedLicenseHistory(t, b.d.app.store)
 	pages := []struct{ name, path string }{
 		{"overview", "/"},
@@ -47,9 +46,10 @@ func TestBrowserPages(t *testing.T) {
 		{"licenses-trend", "/licenses?tab=trend"}, {"licenses-trend-2y", "/licenses?tab=trend&days=730"},
 		{"licenses-chargeback", "/licenses?tab=chargeback"}, {"licenses-chargeback-department", "/licenses?tab=chargeback&by=department"},
 		{"users", "/users"}, {"users-inactive", "/users?license=full&activity=inactive&status=active"},
-		{"user", user}, {"teams", "/teams"}, {"connections", "/connections"}, {"directory", "/directory"},
+		{"user", user}, {"user-remove-pick", user + "/actions/remove"}, {"teams", "/teams"}, {"connections", "/connections"}, {"directory", "/directory"},
 		{"audit", "/audit"}, {"settings", "/settings"}, {"api-keys", "/settings/api-keys"},
-		{"workflows", "/workflows"}, {"workflow-runs", "/workflows/runs"}, {"approvals", "/workflows/approvals"},
+		{"workflows", "/workflows"}, {"workflow-enable-reclaim", fmt.Sprintf("/workflows/enable/%d", reclaim.ID)},
+		{"workflow-runs", "/workflows/runs"}, {"approvals", "/workflows/approvals"},
 	}
 	for _, width := range []int64{1440, 390} {
 		b.run(fmt.Sprintf("%d px wide", width), chromedp.EmulateViewport(width, 900))
@@ -67,9 +67,6 @@ func TestBrowserPages(t *testing.T) {
 				require.NoError(t, os.WriteFile(name, shot, 0o644))
 			}
 		}
-	}
-	if dir != "" {
-		t.Logf("screenshots in %s (%s)", dir, time.Now().Format(time.TimeOnly))
 	}
 }
 

@@ -222,12 +222,15 @@ func waitText(sel, want string) chromedp.Action[chromedp.Void] {
 // TestBrowser drives the dashboard in chromium as an admin would: log in,
 // add a connection through Miro's OAuth pages (the simulator's), compare
 // the overview with the store, filter users and export them, invite and
-// remove someone and see it in the simulator, and find it all in the
-// audit log.
+// remove someone through the user page's Actions menu and see it in the
+// history and the simulator, and find it all in the audit log. With
+// ROSTER_TEST_SCREENSHOTS=<dir> (or go test -artifacts) it saves the user
+// page and an action's page at 1440 px and 390 px.
 func TestBrowser(t *testing.T) {
 	b := setupBrowser(t)
 	ctx := t.Context()
 	st := b.d.app.store
+	dir := screenshotDir(t)
 
 	// Log in with the demo admin's printed credentials.
 	b.logIn()
@@ -236,7 +239,21 @@ func TestBrowser(t *testing.T) {
 	b.overview(ctx, st)
 	b.addConnection(ctx, st)
 	b.filterAndExport(ctx, st)
-	b.inviteAndRemove(ctx, st)
+	b.inviteAndRemove(ctx, st, dir)
+}
+
+// screenshotDir is where a test saves pages for a person to look at:
+// ROSTER_TEST_SCREENSHOTS, else go test -artifacts' directory, else none.
+func screenshotDir(t *testing.T) string {
+	if dir := os.Getenv("ROSTER_TEST_SCREENSHOTS"); dir != "" {
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		t.Logf("screenshots in %s", dir)
+		return dir
+	}
+	if testingArtifacts() {
+		return t.ArtifactDir()
+	}
+	return ""
 }
 
 // overview compares the overview's numbers, for the organization it
@@ -411,130 +428,4 @@ func (b *browserBundle) filterAndExport(ctx context.Context, st store.Store) {
 	for _, r := range rows[1:] {
 		require.True(t, strings.HasPrefix(r[col], roster.LicenseFull), r)
 	}
-}
-
-// inviteAndRemove invites an organization member to a team they are not
-// in (organization API) and removes a member of the team-level
-// connection's team (legacy API, boards to the trash) from the user page,
-// then checks the simulator and the audit log.
-func (b *browserBundle) inviteAndRemove(ctx context.Context, st store.Store) {
-	t := b.t
-	org, team := b.d.org, b.d.team
-
-	// Invite: a member of the organization to a team they are not in.
-	acc, toTeam := b.inviteCandidate(ctx, st, org)
-	form := fmt.Sprintf(`//form[contains(@class,"action")][.//input[@name="connection"][@value="%d"]]`, org.ID)
-	b.run("invite",
-		chromedp.Navigate(fmt.Sprintf("%s/users/%d", b.url, acc.ID)),
-		chromedp.WaitVisible(form+`//select[@name="team"]`),
-		chromedp.SetValue(form+`//select[@name="team"]`, toTeam),
-		chromedp.Click(form+`//button[@type="submit"]`),
-		chromedp.WaitVisible(chromedp.CSS(`#result`)),
-	)
-	result := value(b, "read the invite's result", chromedp.Text(chromedp.CSS(`#result`)))
-	require.Contains(t, result, "succeeded", result)
-	m, err := b.client.TeamMember(ctx, b.info.OrgID, toTeam, acc.MiroUserID)
-	b.check("the simulator has the invited member", err)
-	require.Equal(t, acc.MiroUserID, m.ID)
-
-	// Remove: a member of the team-level connection's team who owns
-	// boards there, so that the simulator's trash shows the consequence.
-	victim, boards := b.removeCandidate(ctx, st, team)
-	form = fmt.Sprintf(`//form[.//input[@name="connection"][@value="%d"]][.//input[@name="confirm"]]`, team.ID)
-	b.run("remove",
-		chromedp.Navigate(fmt.Sprintf("%s/users/%d", b.url, victim.ID)),
-		chromedp.WaitVisible(form+`//input[@name="confirm"]`),
-		chromedp.Click(form+`//input[@name="confirm"]`),
-		chromedp.Click(form+`//button[@type="submit"]`),
-		chromedp.WaitVisible(chromedp.CSS(`#result`)),
-	)
-	result = value(b, "read the removal's result", chromedp.Text(chromedp.CSS(`#result`)))
-	require.Contains(t, result, "succeeded", result)
-	trashed, _ := b.d.sim.Trash(team.TeamID)
-	var trashedIDs []string
-	for _, bd := range trashed {
-		trashedIDs = append(trashedIDs, bd.ID)
-	}
-	require.Subset(t, trashedIDs, boards, "the removed member's boards are in the team's trash")
-	for tu, err := range b.teamClient().Legacy().TeamUserConnections(ctx, team.TeamID) {
-		require.NoError(t, err)
-		require.NotEqual(t, victim.MiroUserID, string(tu.User.ID), "the removed member is still in the team")
-	}
-
-	// Both, and the connection added above, are in the audit log.
-	b.run("open the audit log", chromedp.Navigate(b.url+"/audit"), chromedp.WaitVisible(chromedp.CSS(`table`)))
-	audit := value(b, "read the audit log", chromedp.Text(chromedp.CSS(`main`)))
-	for _, want := range []string{"action: invite to team", "action: remove from team", acc.Email, victim.Email, "connection: connect"} {
-		if !strings.Contains(audit, want) {
-			b.screenshot("audit log")
-			t.Fatalf("the audit log lacks %q:\n%s", want, audit)
-		}
-	}
-}
-
-// teamClient is the team-level install's view of the simulator.
-func (b *browserBundle) teamClient() *miro.Client {
-	c, err := miro.New(miro.Config{BaseURL: b.d.simURL, Token: miro.StaticToken(b.d.sim.Info(b.d.simURL).Installs[mirosim.InstallNonEnterpriseTeam].AccessToken)})
-	require.NoError(b.t, err)
-	return c
-}
-
-// inviteCandidate is an active internal member of the organization and a
-// team of the organization they are not in.
-func (b *browserBundle) inviteCandidate(ctx context.Context, st store.Store, org roster.Connection) (roster.Account, string) {
-	t := b.t
-	teams, err := st.Teams(ctx, org.ID)
-	require.NoError(t, err)
-	accs, err := st.Accounts(ctx, store.AccountFilter{ConnectionID: org.ID, OrgRole: "organization_internal_user"})
-	require.NoError(t, err)
-	for _, a := range accs {
-		if !a.Active || a.Email == "" {
-			continue
-		}
-		ms, err := st.AccountMemberships(ctx, a.ID)
-		require.NoError(t, err)
-		in := map[string]bool{}
-		for _, m := range ms {
-			in[m.MiroTeamID] = true
-		}
-		for _, tm := range teams {
-			if !in[tm.MiroTeamID] {
-				return a, tm.MiroTeamID
-			}
-		}
-	}
-	t.Fatal("no one to invite")
-	return roster.Account{}, ""
-}
-
-// removeCandidate is a plain member of the connection's team who owns
-// boards in it, and those boards.
-func (b *browserBundle) removeCandidate(ctx context.Context, st store.Store, team roster.Connection) (roster.Account, []string) {
-	t := b.t
-	accs, err := st.Accounts(ctx, store.AccountFilter{ConnectionID: team.ID})
-	require.NoError(t, err)
-	client := b.teamClient()
-	for _, a := range accs {
-		if a.MiroUserID == team.InstallerID || a.Email == "" {
-			continue
-		}
-		ms, err := st.AccountMemberships(ctx, a.ID)
-		require.NoError(t, err)
-		if !slices.ContainsFunc(ms, func(m roster.Membership) bool { return m.MiroTeamID == team.TeamID && m.Role == "member" }) {
-			continue
-		}
-		var boards []string
-		// Miro ignores owner beside team_id: filter here.
-		for bd, err := range client.Boards(ctx, miro.BoardQuery{TeamID: team.TeamID}) {
-			require.NoError(t, err)
-			if bd.Owner != nil && bd.Owner.ID == a.MiroUserID {
-				boards = append(boards, bd.ID)
-			}
-		}
-		if len(boards) > 0 {
-			return a, boards
-		}
-	}
-	t.Fatal("no member of the team owns boards")
-	return roster.Account{}, nil
 }

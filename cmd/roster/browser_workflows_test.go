@@ -29,10 +29,12 @@ const runTimeout = 90 * time.Second
 
 // TestBrowserWorkflows drives the workflow pages in chromium: the demo's
 // templates listed disabled, offboarding's dry run compared with the
-// store, offboarding enabled and fired by a directory CSV import whose
-// run goes through to the simulator and a webhook receiver, and a
-// workflow written in the YAML editor (a broken version refused first)
-// whose approval is answered in the dashboard.
+// store, offboarding enabled through its confirmation page and fired by a
+// directory CSV import whose run goes through to the simulator and the
+// outbox, and a workflow written in the YAML editor (a broken version
+// refused first), run now for one person and approved on the run's page.
+// With ROSTER_TEST_SCREENSHOTS=<dir> (or go test -artifacts) it saves the
+// confirmation of enabling at 1440 px and 390 px.
 func TestBrowserWorkflows(t *testing.T) {
 	const secret = "browser-test-webhook-secret"
 	hook := notifytest.NewWebhook(t, secret)
@@ -45,11 +47,12 @@ func TestBrowserWorkflows(t *testing.T) {
 	ctx := t.Context()
 	st := b.d.app.store
 
+	dir := screenshotDir(t)
 	b.logIn()
 
 	off := b.templatesListed(ctx, st)
-	b.offboardingDryRun(ctx, st, off)
-	leaver := b.offboardLeaver(ctx, st, off, hook)
+	leavers := b.offboardingDryRun(ctx, st, off)
+	leaver := b.offboardLeaver(ctx, st, off, leavers, hook, dir)
 	b.approveInUI(ctx, st, leaver)
 }
 
@@ -61,17 +64,35 @@ func (b *browserBundle) runWithin(step string, d time.Duration, actions ...chrom
 	b.check(step, chromedp.Do(ctx, actions...))
 }
 
-// waitRunEnded waits, on a run's page (which refreshes itself while the
+// waitRunEnded waits, on a run's page (which updates itself while the
 // run is live), until the run's status is no longer live, and returns it.
+// The page must get there by itself: a reload fails the step.
 func (b *browserBundle) waitRunEnded(step string) string {
 	b.t.Helper()
+	b.markPage(step)
 	const js = `(() => { const s = (document.querySelector('.run-status')?.textContent ?? '').trim();
 		return ['succeeded', 'failed', 'cancelled'].includes(s) ? s : ''; })()`
 	ctx, cancel := context.WithTimeout(b.ctx, runTimeout)
 	defer cancel()
 	status, err := chromedp.Run(ctx, chromedp.Poll[string](js, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(runTimeout)))
 	b.check(step, err)
+	b.requireMarked(step)
 	return status
+}
+
+// markPage marks the page's document, so that requireMarked can tell it
+// was not reloaded or left since.
+func (b *browserBundle) markPage(step string) {
+	b.t.Helper()
+	_ = value(b, step+": mark the page", chromedp.Evaluate[bool](`window.rosterTestMark = true`))
+}
+
+// requireMarked checks that the page is still the document markPage
+// marked: it updated itself in place.
+func (b *browserBundle) requireMarked(step string) {
+	b.t.Helper()
+	require.True(b.t, value(b, step+": is the page the same", chromedp.Evaluate[bool](`window.rosterTestMark === true`)),
+		"%s: the page was reloaded or left", step)
 }
 
 // timeline reads a run page's timeline: step id → status, and the rows'
@@ -110,8 +131,8 @@ func (b *browserBundle) templatesListed(ctx context.Context, st store.Store) ros
 
 // offboardingDryRun opens offboarding and dry-runs it: the people listed
 // are the directory's leavers who still hold an active account, each with
-// the plan of every step.
-func (b *browserBundle) offboardingDryRun(ctx context.Context, st store.Store, off roster.Workflow) {
+// the plan of every step. It returns how many they are.
+func (b *browserBundle) offboardingDryRun(ctx context.Context, st store.Store, off roster.Workflow) int {
 	t := b.t
 	// What the store says: people who left, with an active account.
 	want := map[string]roster.Account{}
@@ -167,7 +188,7 @@ func (b *browserBundle) offboardingDryRun(ctx context.Context, st store.Store, o
 		}
 		require.Contains(t, r.Steps[0], "remove-from-teams (")
 		require.Contains(t, r.Steps[0], teams, r.Email)
-		require.Contains(t, r.Steps[1], "deactivate in the organization, freeing the "+roster.LicenseName(a.License)+" license", r.Email)
+		require.Contains(t, r.Steps[1], "deactivate in the organization"+freedWords(a.License), r.Email)
 		require.Contains(t, r.Steps[2], "sign out of every Miro session", r.Email)
 		require.Contains(t, r.Steps[3], "tell-it (", r.Email)
 		for _, s := range r.Steps {
@@ -178,6 +199,19 @@ func (b *browserBundle) offboardingDryRun(ctx context.Context, st store.Store, o
 	sort.Strings(wantEmails)
 	require.Equal(t, wantEmails, got)
 	require.Contains(t, value(b, "read the dry run's words", chromedp.Text(chromedp.CSS(`#dry-run`))), "Nothing was changed and Miro was not called.")
+	return len(want)
+}
+
+// freedWords end a deactivation's plan with what it frees: a paid
+// license, or why no seat is.
+func freedWords(license string) string {
+	switch license {
+	case roster.LicenseFree, "free_restricted":
+		return " (their license is already free, so no seat is freed)"
+	case "", roster.LicenseUnknown:
+		return " (their license is not a paid seat, so no seat is freed)"
+	}
+	return ", freeing the " + roster.LicenseName(license) + " license"
 }
 
 // leaverCandidate is an active directory person whose active, licensed
@@ -217,18 +251,50 @@ func (b *browserBundle) leaverCandidate(ctx context.Context, st store.Store, exc
 	return roster.Person{}, roster.Account{}, nil
 }
 
-// offboardLeaver enables offboarding, makes a directory person leave
-// through the directory's CSV import, and follows the run it starts to
-// its end: the timeline, the simulator and the webhook receiver.
-func (b *browserBundle) offboardLeaver(ctx context.Context, st store.Store, off roster.Workflow, hook *notifytest.WebhookServer) string {
+// peopleWords is n people as the dashboard says it: "no one",
+// "1 person", "12 people".
+func peopleWords(n int) string {
+	switch n {
+	case 0:
+		return "no one"
+	case 1:
+		return "1 person"
+	}
+	return fmt.Sprintf("%d people", n)
+}
+
+// offboardLeaver enables offboarding through its confirmation page
+// (which counts the leavers it leaves alone), makes a directory person
+// leave through the directory's CSV import, and follows the run it
+// starts to its end: the timeline, the simulator and the outbox.
+func (b *browserBundle) offboardLeaver(ctx context.Context, st store.Store, off roster.Workflow, leavers int, hook *notifytest.WebhookServer, dir string) string {
 	t := b.t
-	b.run("enable offboarding",
+	link := fmt.Sprintf(`table.workflows a.enable-link[href="/workflows/enable/%d"]`, off.ID)
+	b.run("open the confirmation of enabling",
 		chromedp.Navigate(b.url+"/workflows"),
-		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`form[action="/workflows/%d/enable"] button`, off.ID))),
-		chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/workflows/%d/enable"] button`, off.ID))),
+		chromedp.WaitVisible(chromedp.CSS(link)),
+	)
+	require.Equal(t, "Enable…", value(b, "read the Enable link", chromedp.Text(chromedp.CSS(link))))
+	b.run("open the confirmation of enabling",
+		chromedp.Click(chromedp.CSS(link)),
+		chromedp.WaitVisible(chromedp.CSS(`section.enable-confirm`)),
+	)
+	// It says what it does on its trigger, and how many people it would
+	// act on now: none, since it waits for people who leave from now on;
+	// the leavers of the dry run are left alone.
+	confirm := value(b, "read the confirmation", chromedp.Text(chromedp.CSS(`section.enable-confirm`)))
+	require.Contains(t, value(b, "read its lede", chromedp.Text(chromedp.CSS(`.enable-confirm .lede`))), "when someone leaves the company", confirm)
+	require.Contains(t, value(b, "read whom it acts on now", chromedp.Text(chromedp.CSS(`.enable-confirm .enable-now`))), "It acts on no one now", confirm)
+	require.Contains(t, confirm, fmt.Sprintf("leaves alone the %s who left and still hold an active Miro account", peopleWords(leavers)), confirm)
+	b.saveWidths(dir, "workflow-enable")
+	still, err := st.Workflow(ctx, off.ID)
+	require.NoError(t, err)
+	require.False(t, still.Enabled, "the confirmation page changes nothing")
+	b.run("enable offboarding",
+		chromedp.Click(chromedp.CSS(`form.enable-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`form[action="/workflows/%d/disable"] button`, off.ID))),
 	)
-	off, err := st.Workflow(ctx, off.ID)
+	off, err = st.Workflow(ctx, off.ID)
 	require.NoError(t, err)
 	require.True(t, off.Enabled)
 
@@ -274,7 +340,7 @@ func (b *browserBundle) offboardLeaver(ctx context.Context, st store.Store, off 
 	require.NoError(t, err)
 	require.Equal(t, 1, page.Total, "offboarding ran for the leaver only")
 
-	link := fmt.Sprintf(`a[href="/workflows/runs/%d"]`, run.ID)
+	link = fmt.Sprintf(`a[href="/workflows/runs/%d"]`, run.ID)
 	b.run("open the run from Runs",
 		chromedp.Navigate(b.url+"/workflows"),
 		chromedp.Click(chromedp.CSS(`a[href="/workflows/runs"]`)),
@@ -354,6 +420,9 @@ steps:
 	b.run("open the editor",
 		chromedp.Navigate(b.url+"/workflows"),
 		chromedp.Click(chromedp.CSS(`a[href="/workflows/new?template=blank"]`)),
+		// The editor opens on its form; the YAML is one switch away.
+		chromedp.WaitVisible(chromedp.CSS(`#op-view-yaml`)),
+		chromedp.Click(chromedp.CSS(`#op-view-yaml`)),
 		chromedp.WaitVisible(chromedp.CSS(`#f-yaml`)),
 		chromedp.SetValue(chromedp.CSS(`#f-yaml`), broken),
 		chromedp.Click(chromedp.CSS(`form.workflow-editor button[value=save]`)),
@@ -386,20 +455,22 @@ steps:
 	target, _, _ := b.leaverCandidate(ctx, st, leaver)
 	resets := func() int { return b.d.sim.Stats().ByOperation["enterprise-post-user-sessions-reset"].Calls }
 	before := resets()
+	// For one person, Run now lands on the run's page.
 	b.run("run now",
 		chromedp.SetValue(chromedp.CSS(`#f-emails`), target.Email),
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/workflows/%d/run"] button[type=submit]`, wf.ID))),
-		chromedp.WaitVisible(chromedp.CSS(`.manual-result`)),
-	)
-	require.Equal(t, "1", value(b, "read the runs started", chromedp.Text(chromedp.CSS(`.manual-result .started`))),
-		value(b, "read the run-now result", chromedp.Text(chromedp.CSS(`.manual-result`))))
-	b.run("open the started run",
-		chromedp.Click(chromedp.CSS(`.started-runs a`)),
 		chromedp.WaitVisible(chromedp.CSS(`#run-live`)),
 	)
-	// The approval shows once its step has run; the page refreshes itself.
+	runs, err := st.Runs(ctx, store.RunFilter{WorkflowID: wf.ID})
+	require.NoError(t, err)
+	require.Len(t, runs.Runs, 1, "one run started")
+	require.Equal(t, target.Email, runs.Runs[0].Email)
+	require.Equal(t, fmt.Sprintf("%s/workflows/runs/%d", b.url, runs.Runs[0].ID), value(b, "the run's page", chromedp.Location()))
+	// The approval shows once its step has run; the page updates itself.
 	approve := `#approval form[action$="/approve"] button`
+	b.markPage("wait for the approval")
 	b.runWithin("wait for the approval", runTimeout, chromedp.WaitVisible(chromedp.CSS(approve)))
+	b.requireMarked("wait for the approval")
 	require.Contains(t, value(b, "read the approval", chromedp.Text(chromedp.CSS(`#approval`))), "security@example.com")
 	require.Equal(t, before, resets(), "nothing signed out before the approval")
 	b.run("approve", chromedp.Click(chromedp.CSS(approve)), chromedp.WaitNotPresent(chromedp.CSS(approve)))

@@ -125,9 +125,9 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 	// 3. The SCIM token, checked with one call before it is kept.
 	if *scimToken != "" {
-		n, err := checkSCIM(ctx, miroApp.SCIMURL, *scimToken, hc, a)
+		n, err := svc.CheckSCIM(ctx, miroApp.SCIMURL, *scimToken)
 		if err != nil {
-			return fmt.Errorf("connect: %w", err)
+			return connectError(err, miroApp.APIBaseURL, fs.setting("miro-url"))
 		}
 		report.Notes = append(report.Notes, fmt.Sprintf("the SCIM token works (%s)", n))
 		conn.SCIMBaseURL = miroApp.SCIMURL
@@ -183,25 +183,6 @@ func connectError(err error, miroURL, setting string) error {
 func levelIntro(l roster.Level) string {
 	r := connect.LevelRequirement(l)
 	return r.Summary + "\n  - " + strings.Join(r.Notes, "\n  - ")
-}
-
-// checkSCIM makes one SCIM call with the token and says what it saw.
-func checkSCIM(ctx context.Context, base, token string, hc *http.Client, a *app) (string, error) {
-	sc, err := miro.NewSCIM(miro.SCIMConfig{BaseURL: base, Token: token, HTTPClient: hc, Logger: a.logger, MaxRetries: 1})
-	if err != nil {
-		return "", usageError{fmt.Sprintf("connect: --scim-url: %v", err)}
-	}
-	for u, err := range sc.Users(ctx, "") {
-		if err != nil {
-			if miro.IsUnauthorized(err) || miro.IsForbidden(err) {
-				return "", fmt.Errorf("the SCIM token was refused by Miro: %w", err)
-			}
-			return "", fmt.Errorf("check the SCIM token: %w", err)
-		}
-		_ = u
-		return "it lists the organization's users", nil
-	}
-	return "the organization has no SCIM users yet", nil
 }
 
 // printReport prints the connection's facts, capabilities and problems in

@@ -195,7 +195,7 @@ func httpHandlers(a *app, o serveOptions, clients *connect.Clients, actions *act
 	dash, err := web.New(web.Config{
 		Store: a.store, Jobs: runner, Logger: a.logger, SecureCookies: o.secure,
 		Connect: &connect.Service{Store: a.store, Clients: clients}, PublicURL: o.publicURL,
-		Actions: actions, Workflows: engine,
+		Actions: actions, Workflows: engine, Channels: channelsOf(engine),
 	})
 	if err != nil {
 		return nil, err

@@ -130,22 +130,43 @@ func enqueueSyncs(ctx context.Context, a *app, syncer *mirosync.Syncer, ids []in
 	return nil
 }
 
-// progressPrinter prints a progress line at most every progressEvery.
+// progressPrinter prints a progress line at most every progressEvery,
+// and a line as each wait for Miro's limits starts.
 func progressPrinter(w io.Writer, connID int64) func(mirosync.Progress) {
 	var last time.Time
 	return func(p mirosync.Progress) {
+		if p.Waiting > 0 {
+			fmt.Fprintf(w, "connection %d: waiting %s for %s\n", connID, waitWords(p.Waiting), p.WaitReason)
+			return
+		}
 		if now := time.Now(); now.Sub(last) >= progressEvery {
 			last = now
 			line := fmt.Sprintf("connection %d: %s: %d pages, %d members", connID, p.Phase, p.Pages, p.Members)
 			if p.Teams > 0 {
 				line += fmt.Sprintf(", %d/%d teams", p.TeamsDone, p.Teams)
 			}
-			line += fmt.Sprintf(", %d API calls, %d credits", p.APICalls, p.Credits)
+			line += ", " + mirosync.CallsToMiro(p.APICalls)
 			if p.EstimatedLeft > 0 {
-				line += ", about " + p.EstimatedLeft.Round(time.Second).String() + " left"
+				line += ", about " + waitWords(p.EstimatedLeft) + " left"
 			}
 			fmt.Fprintln(w, line)
 		}
+	}
+}
+
+// waitWords is a wait (or a time left) as a person reads it: "42 s",
+// "2 min 5 s", "1 h 20 min".
+func waitWords(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%d s", max(s, 1))
+	case s >= 3600:
+		return fmt.Sprintf("%d h %d min", s/3600, s%3600/60)
+	case s%60 == 0:
+		return fmt.Sprintf("%d min", s/60)
+	default:
+		return fmt.Sprintf("%d min %d s", s/60, s%60)
 	}
 }
 
@@ -161,8 +182,8 @@ func printRun(w io.Writer, connID int64, run roster.SyncRun, err error) {
 	if err != nil {
 		status = "FAILED (nothing was changed)"
 	}
-	fmt.Fprintf(w, "connection %d: %s from %s in %s: %d added, %d changed, %d removed; %d pages, %d API calls, %d credits\n",
-		connID, status, run.Source, dur, run.Added, run.Changed, run.Removed, run.Pages, run.APICalls, run.Credits)
+	fmt.Fprintf(w, "connection %d: %s from %s in %s: %d added, %d changed, %d removed; %d pages, %s\n",
+		connID, status, run.Source, dur, run.Added, run.Changed, run.Removed, run.Pages, mirosync.CallsToMiro(run.APICalls))
 	if run.UsageNote != "" {
 		fmt.Fprintf(w, "  usage: %s\n", run.UsageNote)
 	}

@@ -117,8 +117,8 @@ func runWorkflowTemplate(ctx context.Context, args []string, stdout, stderr io.W
 		"                   deactivate, or notify when denied", stderr)
 	var (
 		connID   = fs.Int64("connection", 0, "the connection the steps act through (default: the only organization-level connection)")
-		team     = fs.String("team", "", "onboarding: the Miro team id to invite to (required for onboarding)")
-		channel  = fs.String("notify", "", "where reports go: email, slack or webhook (default: email when --notify-to is given, else webhook)")
+		team     = fs.String("team", "", "onboarding: the Miro team to invite to, its name or id (required for onboarding; see roster teams)")
+		channel  = fs.String("notify", "", "where reports go: outbox, email, slack or webhook (default: email when --notify-to is given, else the outbox, read under Workflows → Sent notifications)")
 		approval = fs.String("approval", "", "license-reclaim: how the manager is asked: email (default), slack or ui")
 		to       listFlag
 	)
@@ -132,9 +132,9 @@ func runWorkflowTemplate(ctx context.Context, args []string, stdout, stderr io.W
 		return usageError{fmt.Sprintf("workflow template: no template %q: one of %s", name, strings.Join(workflow.Templates, ", "))}
 	}
 	switch *channel {
-	case "", roster.ChannelEmail, roster.ChannelSlack, roster.ChannelWebhook:
+	case "", roster.ChannelOutbox, roster.ChannelEmail, roster.ChannelSlack, roster.ChannelWebhook:
 	default:
-		return usageError{fmt.Sprintf("workflow template: --notify must be email, slack or webhook, got %q", *channel)}
+		return usageError{fmt.Sprintf("workflow template: --notify must be outbox, email, slack or webhook, got %q", *channel)}
 	}
 	if *channel == roster.ChannelEmail && len(to) == 0 {
 		return usageError{"workflow template: --notify email needs --notify-to addresses"}
@@ -175,9 +175,13 @@ func runWorkflowTemplate(ctx context.Context, args []string, stdout, stderr io.W
 		return fmt.Errorf("workflow template: %w", err)
 	}
 	if name == "onboarding" && *team == "" {
-		return usageError{"workflow template: onboarding needs --team, the Miro team id to invite to" + teamChoices(ctx, w.store, conn.ID)}
+		return usageError{"workflow template: onboarding needs --team, the Miro team to invite to" + teamChoices(ctx, w.store, conn.ID)}
 	}
-	wf, err := workflow.Template(name, workflow.TemplateOptions{ConnectionID: conn.ID, Team: *team,
+	teamID, err := resolveTeam(ctx, w.store, "workflow template", *team)
+	if err != nil {
+		return err
+	}
+	wf, err := workflow.Template(name, workflow.TemplateOptions{ConnectionID: conn.ID, Team: teamID,
 		NotifyChannel: *channel, NotifyTo: to, Approval: *approval})
 	if err != nil {
 		return usageError{"workflow template: " + err.Error()}

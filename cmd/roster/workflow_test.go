@@ -147,6 +147,15 @@ func testWorkflowCommands(t *testing.T, b *wfBundle) {
 	require.Equal(t, 2, r.code())
 	require.Contains(t, r.err.Error(), "onboarding needs --team")
 	require.Contains(t, r.err.Error(), team)
+	// --team takes the team's name as well as its id.
+	synced, err := b.db.Teams(ctx, 1)
+	require.NoError(t, err)
+	r = b.roster(t, "workflow", "template", "onboarding", "--team", synced[0].Name)
+	require.NoError(t, r.err, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "team: \""+synced[0].MiroTeamID+"\"")
+	r = b.roster(t, "workflow", "template", "onboarding", "--team", "No Such Team")
+	require.Equal(t, 2, r.code())
+	require.Contains(t, r.err.Error(), `no team is named "No Such Team"`)
 
 	// apply the template: created and stored.
 	r = b.roster(t, "workflow", "apply", "-f", offboarding)
@@ -298,7 +307,7 @@ steps: [{kind: remove, team: "%s"}]
 	// and leaves the person out rather than promising a run that fails.
 	r = b.roster(t, "workflow", "dry-run", "offboarding")
 	require.NoError(t, r.err, r.stdout+r.stderr)
-	require.Contains(t, r.stdout, "--smtp-addr is not set")
+	require.Contains(t, r.stdout, "email: not set; set it under Settings → Notifications or with --smtp-addr")
 	require.NotContains(t, r.stdout, "Would run for 1 person\n")
 
 	mail := notifytest.NewSMTP(t)

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -109,4 +110,25 @@ func (r *Runner) syncTimeout(ctx context.Context, id int64) (time.Duration, erro
 		}
 	}
 	return max(r.syncFloor, syncTimeoutFactor*longest), nil
+}
+
+// QueuedSyncs lists the connections with a live sync job: queued,
+// waiting for a retry, or running (its run may not have started yet).
+// The dashboard shows them as queued until their run is recorded. Live
+// sync jobs are at most one per connection.
+func (r *Runner) QueuedSyncs(ctx context.Context) (map[int64]bool, error) {
+	params := river.NewJobListParams().Kinds(SyncArgs{}.Kind()).States(liveStates...).First(10000)
+	res, err := r.client.JobList(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: list queued syncs: %w", err)
+	}
+	out := map[int64]bool{}
+	for _, j := range res.Jobs {
+		var a SyncArgs
+		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+			return nil, fmt.Errorf("jobs: sync job %d: %w", j.ID, err)
+		}
+		out[a.ConnectionID] = true
+	}
+	return out, nil
 }

@@ -1,8 +1,10 @@
 package mirosync
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"iter"
 	"slices"
 	"strings"
@@ -76,13 +78,14 @@ var interned = func() map[string]string {
 }()
 
 // walk is one sync's conversation with Miro: the client, and the counters
-// that progress reports and a failed run record.
+// that progress reports and a failed run record (progress.go).
 type walk struct {
 	s       *Syncer
 	conn    roster.Connection
 	client  *miro.Client
 	meter   miro.Meter // what this sync's calls spent
 	started time.Time
+	saver   *progressSaver // records the progress in the store
 
 	mu        sync.Mutex // guards the counters and serialises Progress
 	phase     string
@@ -90,8 +93,15 @@ type walk struct {
 	members   int
 	teams     int
 	teamsDone int
-	// teamPagesDone counts team-member pages, for the time-left estimate.
-	teamPagesDone int
+	// teamPagesDone counts team-member pages, finishedTeamPages those of
+	// the teams done, for the time-left estimate; lookups and
+	// lookupsDone count a team plan's member lookups.
+	teamPagesDone, finishedTeamPages int
+	lookups, lookupsDone             int
+	// waitUntil is when the wait for Miro's limits last reported ends,
+	// and waitReason what it is for; zero once a page came since.
+	waitUntil  time.Time
+	waitReason string
 }
 
 // connect gets the connection's Miro client.
@@ -115,43 +125,6 @@ func (w *walk) record(run *roster.SyncRun) {
 	w.mu.Unlock()
 	st := w.meter.Stats()
 	run.APICalls, run.Credits = st.Calls, st.Credits
-}
-
-// page counts one fetched page and reports progress.
-func (w *walk) page(phase string, update func(w *walk)) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.phase = phase
-	w.pages++
-	if update != nil {
-		update(w)
-	}
-	if w.s.Progress == nil {
-		return
-	}
-	st := w.meter.Stats()
-	w.s.Progress(Progress{
-		Phase: w.phase, Pages: w.pages, Members: w.members, Teams: w.teams, TeamsDone: w.teamsDone,
-		APICalls: st.Calls, Credits: st.Credits, EstimatedLeft: w.estimateLeft(st.Credits),
-	})
-}
-
-// estimateLeft guesses the time the remaining team-member pages take:
-// pages left (teams left times the mean pages per team so far) at their
-// cost, over the credit rate seen so far. The pacer holds that rate to
-// Miro's budget once the budget binds. Callers hold mu.
-func (w *walk) estimateLeft(credits int) time.Duration {
-	if w.phase != "team members" || w.teamsDone == 0 || credits == 0 {
-		return 0
-	}
-	elapsed := time.Since(w.started)
-	perTeam := float64(w.teamPagesDone) / float64(w.teamsDone)
-	left := float64(w.teams-w.teamsDone) * perTeam * float64(miro.L2.Credits())
-	rate := float64(credits) / elapsed.Seconds()
-	if rate <= 0 {
-		return 0
-	}
-	return time.Duration(left / rate * float64(time.Second))
 }
 
 // pageSize is the size of every list page the sync asks for (Miro's max).
@@ -218,7 +191,12 @@ func (w *walk) fetchTeamMembers(ctx context.Context, obs *observed) error {
 	for id := range obs.teams {
 		teamIDs = append(teamIDs, id)
 	}
-	slices.Sort(teamIDs)
+	// A fixed order that has nothing to do with the teams' age: the teams
+	// done are then a fair sample of them all, for the time-left estimate
+	// (in id order, older and often bigger teams would come first).
+	slices.SortFunc(teamIDs, func(a, b string) int {
+		return cmp.Or(cmp.Compare(shuffleKey(a), shuffleKey(b)), strings.Compare(a, b))
+	})
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -232,9 +210,13 @@ func (w *walk) fetchTeamMembers(ctx context.Context, obs *observed) error {
 		wg.Go(func() {
 			for teamID := range jobs {
 				var got []teamMember
+				pages := 0
 				err := eachPage(w.client.TeamMembers(ctx, w.conn.OrgID, teamID, ""), func(m miro.TeamMember) {
 					got = append(got, teamMember{m.ID, intern(m.Role.String())})
-				}, func() { w.page("team members", func(w *walk) { w.teamPagesDone++ }) })
+				}, func() {
+					pages++
+					w.page("team members", func(w *walk) { w.teamPagesDone++ })
+				})
 				if err != nil {
 					cancel(fmt.Errorf("team %s: %w", teamID, err))
 					return
@@ -255,6 +237,7 @@ func (w *walk) fetchTeamMembers(ctx context.Context, obs *observed) error {
 				mu.Unlock()
 				w.mu.Lock()
 				w.teamsDone++
+				w.finishedTeamPages += pages
 				w.mu.Unlock()
 			}
 		})
@@ -276,6 +259,13 @@ feed:
 		w.s.logger().WarnContext(ctx, "sync: team members not in the member list were skipped", "connection", w.conn.ID, "count", skipped)
 	}
 	return nil
+}
+
+// shuffleKey orders ids by a hash of them (FNV-1a).
+func shuffleKey(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
 }
 
 // usageEvents are the audit events that show a person using Miro.
@@ -327,15 +317,15 @@ func (w *walk) fetchTeamV2(ctx context.Context, obs *observed) error {
 	if err != nil {
 		return err
 	}
-	w.mu.Lock()
-	w.teamsDone = 1
-	w.mu.Unlock()
-
 	ids := make([]string, 0, len(roles))
 	for id := range roles {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	w.mu.Lock()
+	w.teamsDone = 1
+	w.lookups = len(ids)
+	w.mu.Unlock()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	jobs := make(chan string)
@@ -359,7 +349,7 @@ func (w *walk) fetchTeamV2(ctx context.Context, obs *observed) error {
 				obs.people[p.id] = p
 				obs.members[teamID] = append(obs.members[teamID], teamMember{p.id, roles[id]})
 				mu.Unlock()
-				w.page("members", nil)
+				w.page("members", func(w *walk) { w.lookupsDone++ })
 			}
 		})
 	}

@@ -36,26 +36,16 @@ type Syncer struct {
 	// Concurrency bounds the team-member (and v2 member lookup) pages in
 	// flight; 4 when zero.
 	Concurrency int
-	// Progress, when set, is called after each page (never concurrently).
+	// Progress, when set, is called after each page and as each wait for
+	// Miro's limits starts (never concurrently).
 	Progress func(Progress)
+	// ProgressEvery is how often a running sync records its progress in
+	// the store, for the dashboard in any process; DefaultProgressEvery
+	// when zero.
+	ProgressEvery time.Duration
 	// Actor names who runs the syncs in the audit log: "system" (the
 	// scheduler) when empty, "cli:<user>" from the command line.
 	Actor string
-}
-
-// Progress is where a running sync stands.
-type Progress struct {
-	Phase     string // "organization", "members", "teams", "team members", "audit"
-	Pages     int    // pages fetched so far
-	Members   int    // people seen so far
-	Teams     int    // teams seen so far
-	TeamsDone int    // teams whose members are all fetched
-	APICalls  int
-	Credits   int
-	// EstimatedLeft is the time the remaining team-member pages should
-	// take at the credit rate seen so far (which the client's pacer holds
-	// to the budget); zero while unknown.
-	EstimatedLeft time.Duration
 }
 
 func (s *Syncer) now() time.Time {
@@ -73,7 +63,7 @@ func (s *Syncer) logger() *slog.Logger {
 }
 
 // Sync syncs one connection and returns its run. On failure the run is
-// recorded as failed, with the error, pages done and credits spent, and
+// recorded as failed, with the error, pages done and calls made, and
 // the store is otherwise unchanged.
 func (s *Syncer) Sync(ctx context.Context, connectionID int64) (roster.SyncRun, error) {
 	if s.Store == nil || s.Clients == nil {
@@ -94,9 +84,12 @@ func (s *Syncer) Sync(ctx context.Context, connectionID int64) (roster.SyncRun, 
 	if err := s.Store.StartSyncRun(ctx, &run); err != nil {
 		return run, fmt.Errorf("sync connection %d: start run: %w", connectionID, err)
 	}
-	w := &walk{s: s, conn: conn, started: time.Now()}
-	// The client is shared; the meter counts this sync's calls alone.
-	d, err := s.fetchAndDiff(miro.WithMeter(ctx, &w.meter), w, p, &run)
+	w := &walk{s: s, conn: conn, started: time.Now(), saver: s.startSaver(ctx, run.ID)}
+	// The client is shared; the meter counts this sync's calls alone,
+	// and the pacer tells this sync's long waits to the walk.
+	fctx := miro.WithWaitNotice(miro.WithMeter(ctx, &w.meter), w.waiting)
+	d, err := s.fetchAndDiff(fctx, w, p, &run)
+	w.saver.finish(ctx)
 	w.record(&run)
 	if err != nil {
 		return s.fail(ctx, run, err)
@@ -110,8 +103,8 @@ func (s *Syncer) Sync(ctx context.Context, connectionID int64) (roster.SyncRun, 
 	s.logger().InfoContext(ctx, "sync done", "connection", conn.ID, "run", run.ID, "source", run.Source,
 		"pages", run.Pages, "api_calls", run.APICalls, "credits", run.Credits,
 		"added", run.Added, "changed", run.Changed, "removed", run.Removed)
-	s.audit(ctx, run, "ok", fmt.Sprintf("run %d from %s: %d added, %d changed, %d removed; %d API calls, %d credits",
-		run.ID, run.Source, run.Added, run.Changed, run.Removed, run.APICalls, run.Credits))
+	s.audit(ctx, run, "ok", fmt.Sprintf("run %d from %s: %d added, %d changed, %d removed; %s",
+		run.ID, run.Source, run.Added, run.Changed, run.Removed, CallsToMiro(run.APICalls)))
 	return run, nil
 }
 

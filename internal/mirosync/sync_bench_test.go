@@ -416,8 +416,8 @@ func BenchmarkPacedSync(b *testing.B) {
 		var halfEstimate time.Duration
 		var lastTeamPage time.Time
 		tb.Syncer.Progress = func(p mirosync.Progress) {
-			if p.Phase != "team members" {
-				return
+			if p.Phase != "team members" || p.Waiting > 0 {
+				return // only pages, not the start of a wait
 			}
 			lastTeamPage = time.Now()
 			if half.IsZero() && p.TeamsDone*2 >= p.Teams {

@@ -117,8 +117,8 @@ func (c Config) validateEmail() error {
 		return errors.Join(errs...)
 	}
 	var errs []error
-	host, port, err := net.SplitHostPort(c.SMTPAddr)
-	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+	host, ok := splitHostPort(c.SMTPAddr)
+	if !ok {
 		errs = append(errs, fmt.Errorf("--smtp-addr %q is not host:port, e.g. smtp.example.com:587", c.SMTPAddr))
 	}
 	if c.SMTPFrom == "" {
@@ -168,6 +168,16 @@ func (c Config) validateWebhook() error {
 		errs = append(errs, errors.New("--webhook-secret is required when --webhook-url is set"))
 	}
 	return errors.Join(errs...)
+}
+
+// splitHostPort is addr's host when addr is host:port with a port from 1
+// to 65535.
+func splitHostPort(addr string) (string, bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+		return host, false
+	}
+	return host, true
 }
 
 // checkURL accepts https URLs, and http ones on loopback (a local relay or
@@ -250,21 +260,33 @@ func New(c Config) (*Notifier, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("notification settings: %w", err)
 	}
+	return newNotifier(c), nil
+}
+
+// newNotifier is a Notifier over c, checked or not: Channels checks
+// each channel's settings by itself.
+func newNotifier(c Config) *Notifier {
 	client := c.HTTPClient
 	if client == nil {
-		client = &http.Client{
-			Timeout: 15 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		}
+		client = defaultClient()
 	}
 	return &Notifier{
 		cfg:    c,
 		client: client,
 		logger: cmp.Or(c.Logger, slog.New(slog.DiscardHandler)),
 		now:    time.Now,
-	}, nil
+	}
+}
+
+// defaultClient posts with a 15 s timeout and follows no redirect: a
+// redirected POST would arrive as a GET.
+func defaultClient() *http.Client {
+	return &http.Client{
+		Timeout: 15 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
 }
 
 // Send delivers m once. Its error says which channel failed and why; see
@@ -277,16 +299,7 @@ func (n *Notifier) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("%s: %w", reason, ErrNotConfigured)
 	}
 	start := n.now()
-	var host string
-	var err error
-	switch m.Channel {
-	case ChannelEmail:
-		host, err = n.sendEmail(ctx, m)
-	case ChannelSlack:
-		host, err = n.sendSlack(ctx, m)
-	case ChannelWebhook:
-		host, err = n.sendWebhook(ctx, m)
-	}
+	host, err := n.deliver(ctx, m)
 	if err != nil {
 		return fmt.Errorf("%s notification %q: %w", m.Channel, m.Key, err)
 	}
@@ -294,4 +307,18 @@ func (n *Notifier) Send(ctx context.Context, m Message) error {
 	n.logger.InfoContext(ctx, "notification sent", "channel", m.Channel, "key", m.Key,
 		"host", host, "duration", n.now().Sub(start))
 	return nil
+}
+
+// deliver sends m by its channel, which must be configured, and answers
+// the host it went to.
+func (n *Notifier) deliver(ctx context.Context, m Message) (string, error) {
+	switch m.Channel {
+	case ChannelEmail:
+		return n.sendEmail(ctx, m)
+	case ChannelSlack:
+		return n.sendSlack(ctx, m)
+	case ChannelWebhook:
+		return n.sendWebhook(ctx, m)
+	}
+	return "", permanent(fmt.Errorf("%q is not a channel: email, slack or webhook", m.Channel))
 }

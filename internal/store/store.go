@@ -80,6 +80,12 @@ type Store interface {
 	Organization(ctx context.Context, miroOrgID string) (roster.Organization, error)
 	// SyncRuns lists a connection's runs, newest first.
 	SyncRuns(ctx context.Context, connectionID int64, limit int) ([]roster.SyncRun, error)
+	// SaveSyncProgress records where a running run stands (with its
+	// pages, calls and credits so far); ErrConflict once it has ended,
+	// whose end keeps what it recorded.
+	SaveSyncProgress(ctx context.Context, runID int64, p SyncProgress) error
+	// SyncProgress reads what a run last recorded of its progress.
+	SyncProgress(ctx context.Context, runID int64) (SyncProgress, error)
 	// Changes lists change rows matching f, oldest first.
 	Changes(ctx context.Context, f ChangeFilter) ([]roster.Change, error)
 
@@ -92,6 +98,22 @@ type Store interface {
 	Workflows
 	BulkRuns
 	Notifications
+	NotificationChannels
+	History
+}
+
+// History is what happened to one person, for the user page's history
+// (beside the changes syncs saw, Changes, and the workflow runs about
+// them, Runs by email).
+type History interface {
+	// ActionsFor lists the actions on one person, newest first: those
+	// naming miroUserID, and those naming email (an invite of someone not
+	// yet known names only the email); either may be empty, not both
+	// (ErrInvalid). limit 1..500; 0 means 50.
+	ActionsFor(ctx context.Context, miroUserID, email string, limit int) ([]roster.Action, error)
+	// PersonEventsFor lists one directory person's joined and left events
+	// (see PersonEvents), newest first. limit 1..500; 0 means 50.
+	PersonEventsFor(ctx context.Context, personID int64, limit int) ([]roster.PersonEvent, error)
 }
 
 // Operators are the people who log in to roster, their sessions and API
@@ -238,6 +260,21 @@ func Stamp(t time.Time) time.Time {
 // out of range, or a value a method refuses to store (an unknown role,
 // scope or action kind, a negative price).
 var ErrInvalid = errors.New("invalid")
+
+// SyncProgress is where a running sync stands, as the process running it
+// last recorded (at most about once a second), for pages in any process.
+type SyncProgress struct {
+	Phase                                               string // "" before the first page
+	Pages, Members, Teams, TeamsDone, APICalls, Credits int
+	// WaitingUntil is when the sync's wait for Miro's limits ends, zero
+	// when it is not waiting; WaitReason says what it waits for.
+	WaitingUntil time.Time
+	WaitReason   string
+	// EstimatedLeft is the time left, in whole seconds; 0 while unknown.
+	EstimatedLeft time.Duration
+	// At is when it was recorded; zero when the run recorded none.
+	At time.Time
+}
 
 // Snapshot is the stored state one connection's sync is diffed against.
 type Snapshot struct {
@@ -490,4 +527,19 @@ type Notifications interface {
 	// and which have had fewer than maxAttempts attempts, longest due
 	// first; limit 1..500.
 	DueNotifications(ctx context.Context, now time.Time, maxAttempts, limit int) ([]roster.Notification, error)
+}
+
+// NotificationChannels keeps the channels' settings saved in the
+// dashboard, sealed by internal/notify (roster.ChannelSettings).
+type NotificationChannels interface {
+	// ChannelSettings lists every channel's saved settings.
+	ChannelSettings(ctx context.Context) ([]roster.ChannelSettings, error)
+	// SaveChannelSettings inserts or replaces one channel's settings
+	// (UpdatedAt is the store's clock) and appends audit, in one
+	// transaction. ErrInvalid for an unknown channel, no sealed settings
+	// or no UpdatedBy.
+	SaveChannelSettings(ctx context.Context, c roster.ChannelSettings, audit roster.AuditEntry) error
+	// DeleteChannelSettings removes one channel's settings and appends
+	// audit, in one transaction; ErrNotFound when none are saved.
+	DeleteChannelSettings(ctx context.Context, channel string, audit roster.AuditEntry) error
 }

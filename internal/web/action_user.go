@@ -12,17 +12,17 @@ import (
 	"roster/internal/action"
 )
 
-// userAction runs one of the user page's action forms. It reads the form
-// into an action.Request and hands it to the action runner, which holds
-// the one validation every entry point reaches: a bad request comes back
-// as an *action.FieldError, nothing written, and the page is shown again
-// with the error beside its field. A recorded action (succeeded, refused,
+// userAction runs one of the user page's action dialogs' forms. It reads
+// the form into an action.Request and hands it to the action runner,
+// which holds the one validation every entry point reaches: a bad request
+// comes back as an *action.FieldError, nothing written, and the dialog is
+// shown again with the error. A recorded action (succeeded, refused,
 // failed or still running) sends the browser to the user page showing it
 // (Post/Redirect/Get, so a reload does not post again). The form's key,
-// made when the page was rendered, makes a double submit or a retry after
-// a lost answer return the first outcome. Only the operator's
-// confirmation (the box to tick before a removal or an
-// organization-wide action) is the form's own check.
+// made when the dialog was rendered, makes a double submit or a retry
+// after a lost answer return the first outcome. Only the operator's
+// confirmation (confirm, sent by the dialog's button) is the form's own
+// check.
 func (s *Server) userAction(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id, err := pathID(r)
@@ -42,7 +42,7 @@ func (s *Server) userAction(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("load account %d: %w", id, err)
 	}
 
-	sub := &submitted{kind: name, teamID: strings.TrimSpace(r.PostFormValue("team")), values: map[string]string{}, errors: map[string]string{}}
+	sub := &submitted{teamID: strings.TrimSpace(r.PostFormValue("team")), values: map[string]string{}, errors: map[string]string{}}
 	sub.connectionID, _ = strconv.ParseInt(r.PostFormValue("connection"), 10, 64)
 	for _, field := range []string{"team", "role", "email", "service_account"} {
 		if v, ok := r.PostForm[field]; ok {
@@ -125,7 +125,7 @@ type userActionKind struct {
 	kind       roster.ActionKind
 	capability string // the connection capability it needs
 	label      string // the button of organization-wide kinds
-	confirm    string // the error when its box to tick first is not ticked
+	confirm    string // the error when it comes without its confirmation
 	run        func(*action.Runner, *http.Request, action.Request) (roster.Action, error)
 }
 
@@ -139,7 +139,7 @@ var userActionKinds = map[string]userActionKind{
 		run: func(a *action.Runner, r *http.Request, q action.Request) (roster.Action, error) {
 			return a.Invite(r.Context(), q)
 		}},
-	"remove": {kind: roster.ActionRemove, capability: roster.CapManage, confirm: "Tick the box to confirm the removal.",
+	"remove": {kind: roster.ActionRemove, capability: roster.CapManage, confirm: "Confirm the removal with its button.",
 		run: func(a *action.Runner, r *http.Request, q action.Request) (roster.Action, error) {
 			q.Role = ""
 			return a.Remove(r.Context(), q)
@@ -148,24 +148,24 @@ var userActionKinds = map[string]userActionKind{
 		run: func(a *action.Runner, r *http.Request, q action.Request) (roster.Action, error) {
 			return a.ChangeRole(r.Context(), q)
 		}},
-	"deactivate": {kind: roster.ActionDeactivate, capability: roster.CapDeactivate, label: "Deactivate", confirm: tickToConfirm,
+	"deactivate": {kind: roster.ActionDeactivate, capability: roster.CapDeactivate, label: "Deactivate", confirm: confirmFirst,
 		run: func(a *action.Runner, r *http.Request, q action.Request) (roster.Action, error) {
 			return a.Deactivate(r.Context(), orgWide(q))
 		}},
-	"reactivate": {kind: roster.ActionReactivate, capability: roster.CapDeactivate, label: "Reactivate", confirm: tickToConfirm,
+	"reactivate": {kind: roster.ActionReactivate, capability: roster.CapDeactivate, label: "Reactivate", confirm: confirmFirst,
 		run: func(a *action.Runner, r *http.Request, q action.Request) (roster.Action, error) {
 			return a.Reactivate(r.Context(), orgWide(q))
 		}},
-	"signout": {kind: roster.ActionSignOut, capability: roster.CapSignOut, label: "Sign out of all sessions", confirm: tickToConfirm,
+	"signout": {kind: roster.ActionSignOut, capability: roster.CapSignOut, label: "Sign out of every session", confirm: confirmFirst,
 		run: func(a *action.Runner, r *http.Request, q action.Request) (roster.Action, error) {
 			return a.SignOut(r.Context(), orgWide(q))
 		}},
-	kindRemoveAll: {kind: roster.ActionRemove, capability: roster.CapManage, label: "Remove from every team", confirm: tickToConfirm},
+	kindRemoveAll: {kind: roster.ActionRemove, capability: roster.CapManage, label: "Remove from every team", confirm: confirmFirst},
 }
 
-// tickToConfirm is the error of an organization-wide form whose box is
-// not ticked.
-const tickToConfirm = "Tick the box to confirm."
+// confirmFirst is the error of an organization-wide form posted without
+// its confirmation (the dialog's button sends it).
+const confirmFirst = "Confirm the action with its button."
 
 // orgKindNames are the organization-wide kinds, in the page's order.
 var orgKindNames = []string{"deactivate", "reactivate", "signout", kindRemoveAll}
@@ -176,20 +176,19 @@ func orgWide(q action.Request) action.Request {
 	return q
 }
 
-// showActionErrors shows the user page again, 400, with the submitted
-// form's errors beside its fields.
+// showActionErrors shows the action's dialog again, 400, with the
+// submission's errors.
 func (s *Server) showActionErrors(w http.ResponseWriter, r *http.Request, id int64, sub *submitted) error {
-	p, err := s.loadUserPage(r, id, sub)
-	if err != nil {
-		return err
-	}
-	if p.FormError == "" {
-		p.FormError = "The action was not run: correct the fields marked below."
-	} else {
-		p.FormError = "The action was not run: " + p.FormError
-	}
-	s.render(w, r, http.StatusBadRequest, "user", p)
-	return nil
+	return s.showDialog(w, r, id, http.StatusBadRequest, sub)
+}
+
+// submitted is an action form that came back with errors, so that its
+// dialog shows it again with them.
+type submitted struct {
+	connectionID int64
+	teamID       string
+	values       map[string]string
+	errors       map[string]string
 }
 
 // resultURL is the user page showing the outcome of the action with key.
@@ -200,7 +199,7 @@ func resultURL(userID int64, key string) string {
 // showAllTeams shows the user page with a removal from every team's
 // outcome, team by team.
 func (s *Server) showAllTeams(w http.ResponseWriter, r *http.Request, id int64, key string, connID int64, svc string, sum action.AllTeamsSummary) error {
-	p, err := s.loadUserPage(r, id, nil)
+	p, err := s.loadUserPage(r, id)
 	if err != nil {
 		return err
 	}
@@ -209,10 +208,18 @@ func (s *Server) showAllTeams(w http.ResponseWriter, r *http.Request, id int64, 
 	if v.Failed > 0 {
 		// The same key again: finished teams are not repeated, and a
 		// failed team's removal asks Miro first.
-		v.Retry = &actionForm{Kind: kindRemoveAll, Label: "Retry the failed teams", Action: fmt.Sprintf("/users/%d/actions/%s", id, kindRemoveAll),
+		v.Retry = &actionForm{Kind: kindRemoveAll, Button: "Retry the failed teams", Action: fmt.Sprintf("/users/%d/actions/%s", id, kindRemoveAll),
 			Key: key, ConnectionID: connID, ServiceAccount: svc, CSRF: p.CSRF}
 	}
 	p.AllTeams = v
 	s.render(w, r, http.StatusOK, "user", p)
 	return nil
+}
+
+// allTeamsView is a removal from every team's outcome, team by team.
+type allTeamsView struct {
+	Email                    string
+	Teams                    []action.TeamOutcome
+	Removed, Skipped, Failed int
+	Retry                    *actionForm // the same key again, when a team failed
 }

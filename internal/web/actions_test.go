@@ -46,21 +46,22 @@ func TestActions(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
 		require.Equal(t, calls, f.writeCalls())
 
-		// Change the role.
-		page := br.mustGet("/users/" + id)
+		// Change the role, in the dialog of the team.
+		page := br.mustGet("/users/" + id + "/actions/role?team=" + team)
 		roleForm := formFor(t, page.Body, "/users/"+id+"/actions/role", team)
 		roleForm.Set("role", "member")
 		p = br.post("/users/"+id+"/actions/role", roleForm)
 		require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
 		require.Equal(t, "member", f.simRole(t, team, acc.MiroUserID))
 
-		// Remove: the page states the consequence, and the box must be ticked.
-		page = br.mustGet("/users/" + id)
+		// Remove: the dialog states the consequence, and the removal needs
+		// its confirmation (the dialog's button sends it).
+		page = br.mustGet("/users/" + id + "/actions/remove?team=" + team)
 		require.Contains(t, page.Body, "reassigned to the team&#39;s admin")
 		rm := formFor(t, page.Body, "/users/"+id+"/actions/remove", team)
 		p = br.post("/users/"+id+"/actions/remove", rm)
 		require.Equal(t, http.StatusBadRequest, p.StatusCode)
-		require.Contains(t, p.Body, "Tick the box to confirm the removal")
+		require.Contains(t, p.Body, "Confirm the removal with its button")
 		require.Equal(t, "member", f.simRole(t, team, acc.MiroUserID))
 		rm.Set("confirm", "1")
 		p = br.post("/users/"+id+"/actions/remove", rm)
@@ -77,6 +78,19 @@ func TestActions(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, entries, 3)
 	})
+}
+
+// formsThrough are the action forms posting to action through a
+// connection.
+func formsThrough(t *testing.T, body, action string, connID int64) []url.Values {
+	t.Helper()
+	var out []url.Values
+	for _, v := range actionForms(t, body, action) {
+		if v.Get("connection") == strconv.FormatInt(connID, 10) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // formFor is the action form posting to action for a team.
@@ -143,9 +157,12 @@ func TestActionBadInput(t *testing.T) {
 			require.Contains(t, p.Body, "not run")
 		})
 	}
-	// A team-level connection acts on its own team only.
-	form := inviteForm(t, br, id, f.team.ID)
-	require.Equal(t, f.team.TeamID, form.Get("team"), "the connection's team is preselected")
+	// A team-level connection acts on its own team only. Its team is in
+	// another organization, so the dialog offers no invite through it; a
+	// crafted post is refused by the runner's one validation.
+	require.Empty(t, formsThrough(t, br.mustGet("/users/"+id+"/actions/invite").Body, "/users/"+id+"/actions/invite", f.team.ID))
+	form := inviteForm(t, br, id, f.org.ID)
+	form.Set("connection", strconv.FormatInt(f.team.ID, 10))
 	form.Set("team", f.teamOutside(t, acc))
 	p := br.post("/users/"+id+"/actions/invite", form)
 	require.Equal(t, http.StatusBadRequest, p.StatusCode)
@@ -171,13 +188,19 @@ func TestActionDisabledByCapability(t *testing.T) {
 	acc := f.member(t)
 	id := strconv.FormatInt(acc.ID, 10)
 
-	p := br.mustGet("/users/" + id)
-	require.Contains(t, p.Body, "team:write is missing")
+	// A member of the team says why the menu cannot act on their team.
+	member := f.teamMember(t)
+	p := br.mustGet("/users/" + strconv.FormatInt(member.ID, 10))
+	remove := menuEntry(t, p.Body, "remove")
+	require.NotNil(t, remove)
+	require.Equal(t, "true", attr(remove, "aria-disabled"))
+	require.Contains(t, text(remove), "team:write is missing")
 
-	// Posting the disabled form anyway (a stale page, a crafted post):
-	// the action layer refuses it, records and audits the refusal, and
-	// calls nothing at Miro, as it would for the API or the CLI.
-	form := inviteForm(t, br, id, f.team.ID)
+	// Posting through it anyway (a stale page, a crafted post): the
+	// action layer refuses it, records and audits the refusal, and calls
+	// nothing at Miro, as it would for the API or the CLI.
+	form := url.Values{"key": {"k-disabled"}, "connection": {strconv.FormatInt(f.team.ID, 10)}, "team": {f.team.TeamID},
+		"email": {acc.Email}, "role": {"member"}}
 	calls := f.writeCalls()
 	p = br.post("/users/"+id+"/actions/invite", form)
 	require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)

@@ -17,6 +17,7 @@ import (
 	"roster/internal/httpauth"
 	"roster/internal/jobs"
 	"roster/internal/store/storetest"
+	"roster/internal/workflow/workflowtest"
 )
 
 // unstartedSyncer is the Syncer of a Runner that is never started: its
@@ -158,26 +159,45 @@ func TestRiverUIWithoutJobs(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, br.get(riverUIPrefix+"/").StatusCode)
 }
 
-// TestJobsLinks: the connection page links admins to the sync jobs, and
-// a run's page to the workflow step jobs, in River UI; viewers, whom it
-// would refuse, get no link.
+// TestJobsLinks: where River UI is mounted, the navigation links admins
+// to it, the connection page to the sync jobs and a run's page to the
+// workflow step jobs; viewers, whom it would refuse, get no link, and a
+// dashboard without a jobs runner (no /admin/jobs) links nowhere.
 func TestJobsLinks(t *testing.T) {
 	t.Parallel()
-	storetest.Backends(t, func(t *testing.T, db *storeDB) {
+	storetest.ForEachBackend(t, func(t *testing.T, dsn string) {
 		t.Parallel()
-		f := newWFFixture(t, db)
-		adminBr := f.loggedIn(t, roster.RoleAdmin)
-		viewerBr := f.loggedIn(t, roster.RoleViewer)
-		acc := f.member(t)
-		id := f.createWorkflow(t, adminBr, approvalYAML("ask-then-remove", f.org.ID, f.memberTeam(t, acc)))
-		run := f.startRun(t, adminBr, id, acc.Email)
+		db := storetest.Open(t, dsn)
+		runner, err := jobs.New(context.Background(), jobs.Config{DB: db, DSN: dsn, Syncer: unstartedSyncer{}})
+		require.NoError(t, err)
+		t.Cleanup(runner.Close)
+		wf := &wfFixture{jobs: &workflowtest.Jobs{}}
+		wf.fixture = newFixture(t, db, withEngine(wf.jobs, &wf.eng), func(c *Config) { c.Jobs = runner })
+		adminBr := wf.loggedIn(t, roster.RoleAdmin)
+		viewerBr := wf.loggedIn(t, roster.RoleViewer)
+		acc := wf.member(t)
+		id := wf.createWorkflow(t, adminBr, approvalYAML("ask-then-remove", wf.org.ID, wf.memberTeam(t, acc)))
+		run := wf.startRun(t, adminBr, id, acc.Email)
 
 		for path, want := range map[string]string{
 			"/connections": `href="/admin/jobs/jobs?kind=` + jobs.SyncArgs{}.Kind() + `"`,
 			"/workflows/runs/" + strconv.FormatInt(run, 10): `href="/admin/jobs/jobs?kind=` + jobs.StepArgs{}.Kind() + `"`,
 		} {
-			require.Contains(t, adminBr.mustGet(path).Body, want, path)
+			body := adminBr.mustGet(path).Body
+			require.Contains(t, body, want, path)
+			require.Contains(t, body, `<a href="/admin/jobs">Jobs</a>`, path)
 			require.NotContains(t, viewerBr.mustGet(path).Body, "/admin/jobs", path)
+		}
+	})
+	t.Run("without a jobs runner", func(t *testing.T) {
+		t.Parallel()
+		f := newWFFixture(t, storetest.Open(t, storetest.SQLiteDSN(t)))
+		adminBr := f.loggedIn(t, roster.RoleAdmin)
+		acc := f.member(t)
+		id := f.createWorkflow(t, adminBr, approvalYAML("ask-then-remove", f.org.ID, f.memberTeam(t, acc)))
+		run := f.startRun(t, adminBr, id, acc.Email)
+		for _, path := range []string{"/connections", "/workflows/runs/" + strconv.FormatInt(run, 10)} {
+			require.NotContains(t, adminBr.mustGet(path).Body, "/admin/jobs", path)
 		}
 	})
 }

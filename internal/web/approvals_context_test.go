@@ -32,9 +32,9 @@ func TestApprovalContextAndBadge(t *testing.T) {
 			Billing: roster.BillingYearly, Licenses: map[string]roster.LicenseTerms{acc.License: {Price: 240}}},
 			roster.AuditEntry{Actor: "test", Kind: "settings", Action: "contract_saved"}))
 
-		// The layout asks for the badge inside the Workflows link.
+		// The layout asks for the badge beside the Workflows link; it links to the approvals.
 		p := admin.mustGet("/users")
-		require.Contains(t, p.Body, `>Workflows<span id="approvals-badge" hx-get="/workflows/approvals?part=badge" hx-trigger="load"`)
+		require.Contains(t, p.Body, `>Workflows</a><span id="approvals-badge" hx-get="/workflows/approvals?part=badge" hx-trigger="load"`)
 		badge := admin.mustGet("/workflows/approvals?part=badge")
 		require.NotContains(t, badge.Body, "<html")
 		require.Contains(t, badge.Body, `id="approvals-badge"`)
@@ -59,7 +59,7 @@ steps:
 		for _, br := range []*browser{admin, viewer} {
 			b := br.mustGet("/workflows/approvals?part=badge")
 			require.Equal(t, http.StatusOK, b.StatusCode)
-			require.Contains(t, b.Body, `<span class="badge" aria-label="1 approval waiting">1</span>`)
+			require.Contains(t, b.Body, `<a class="badge" href="/workflows/approvals" aria-label="1 approval waiting" title="1 approval waiting">1</a>`)
 		}
 
 		wantContext := func(t *testing.T, html string) {

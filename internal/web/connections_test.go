@@ -206,7 +206,8 @@ func TestSyncNow(t *testing.T) {
 	br := f.loggedIn(t, roster.RoleAdmin)
 	id := strconv.FormatInt(f.org.ID, 10)
 
-	// The list shows each connection's last sync with its counts and credits.
+	// The list shows each connection's last sync with its counts and its
+	// calls to Miro, in plain words.
 	list := br.mustGet("/connections")
 	runs, err := f.db.SyncRuns(ctx, f.org.ID, 1)
 	require.NoError(t, err)
@@ -215,7 +216,8 @@ func TestSyncNow(t *testing.T) {
 	last := strings.ReplaceAll(text(findAll(section[0], "p", "last-sync")[0]), ",", "")
 	require.Contains(t, last, "succeeded")
 	require.Contains(t, last, strconv.Itoa(runs[0].Added)+" added")
-	require.Contains(t, last, strconv.Itoa(runs[0].Credits)+" credits")
+	require.Contains(t, last, strconv.Itoa(runs[0].APICalls)+" calls to Miro")
+	require.NotContains(t, strings.ToLower(text(section[0])), "credit")
 	require.Contains(t, text(section[0]), "usage data")
 
 	p := br.post("/connections/"+id+"/sync", nil)

@@ -227,10 +227,11 @@ func hasAttr(n *html.Node, name string) bool {
 	return false
 }
 
-// inviteForm is the invite form of a connection on a user's page.
+// inviteForm is the invite form of a connection in the invite dialog of
+// a user's page.
 func inviteForm(t *testing.T, br *browser, acc string, connID int64) url.Values {
 	t.Helper()
-	p := br.mustGet("/users/" + acc)
+	p := br.mustGet("/users/" + acc + "/actions/invite")
 	for _, v := range actionForms(t, p.Body, "/users/"+acc+"/actions/invite") {
 		if v.Get("connection") == strconv.FormatInt(connID, 10) {
 			return v

@@ -26,9 +26,9 @@ func (f *fixture) enableSCIM(t *testing.T) {
 	f.org = f.kit.WithSCIM(t, f.kit.Connection(t, f.org.ID))
 }
 
-// orgForm is the user page's form of an organization-wide kind through
-// a connection: its values as the browser sends them (the box
-// unticked), and the form itself.
+// orgForm is the form of an organization-wide kind through a connection,
+// in its dialog or a result's retry: its values as the browser sends them
+// (without the confirmation its button sends), and the form itself.
 func orgForm(t *testing.T, body string, id string, kind string, connID int64) (url.Values, *html.Node) {
 	t.Helper()
 	action := "/users/" + id + "/actions/" + kind
@@ -50,12 +50,38 @@ func orgForm(t *testing.T, body string, id string, kind string, connID int64) (u
 	return nil, nil
 }
 
-// disabledButton reports whether the form's submit button is disabled.
-func disabledButton(form *html.Node) bool {
-	for _, b := range findAll(form, "button", "") {
-		return hasAttr(b, "disabled")
+// dialog is the dialog of an action kind on a user's page.
+func (br *browser) dialog(id, kind string) page {
+	br.t.Helper()
+	return br.mustGet("/users/" + id + "/actions/" + kind)
+}
+
+// menuEntry is the actions menu's entry of kind (nil when the menu does
+// not offer it): a link, or a disabled entry saying why.
+func menuEntry(t *testing.T, body, kind string) *html.Node {
+	t.Helper()
+	for _, n := range findAll(parseHTML(t, body), "", "menu-item") {
+		if attr(n, "id") == "menu-"+kind {
+			return n
+		}
 	}
-	return false
+	return nil
+}
+
+// disabledEntry requires the menu's entry of kind to be there, disabled,
+// and returns its text (the reason).
+func disabledEntry(t *testing.T, body, kind string) string {
+	t.Helper()
+	n := menuEntry(t, body, kind)
+	require.NotNil(t, n, "the menu has no %s entry", kind)
+	require.Equal(t, "true", attr(n, "aria-disabled"), "the %s entry is enabled", kind)
+	return text(n)
+}
+
+// orgPost is a crafted organization-wide post through a connection, as a
+// stale page or a script would send it.
+func orgPost(key string, connID int64) url.Values {
+	return url.Values{"key": {key}, "connection": {strconv.FormatInt(connID, 10)}, "confirm": {"1"}}
 }
 
 // result follows an action's redirect to the outcome on the user page.
@@ -75,22 +101,23 @@ func TestDeactivateFromUserPage(t *testing.T) {
 		acc := f.licensedMember(t)
 		id := strconv.FormatInt(acc.ID, 10)
 
-		// Without a SCIM token the form is there, disabled, saying why.
+		// Without a SCIM token the menu's entry is disabled, saying why
+		// and where to add one; its dialog has no form.
 		page := br.mustGet("/users/" + id)
-		_, form := orgForm(t, page.Body, id, "deactivate", f.org.ID)
-		require.True(t, disabledButton(form))
-		require.Contains(t, text(form), "no SCIM token")
+		require.Contains(t, disabledEntry(t, page.Body, "deactivate"), "needs a SCIM token: add one on the connection's page")
+		require.Contains(t, page.Body, `href="/connections#scim-`+strconv.FormatInt(f.org.ID, 10)+`"`)
+		require.Empty(t, actionForms(t, br.dialog(id, "deactivate").Body, "/users/"+id+"/actions/deactivate"))
 
 		f.enableSCIM(t)
 		page = br.mustGet("/users/" + id)
-		form1, node := orgForm(t, page.Body, id, "deactivate", f.org.ID)
-		require.False(t, disabledButton(node))
+		require.Equal(t, "/users/"+id+"/actions/deactivate", attr(menuEntry(t, page.Body, "deactivate"), "href"))
+		form1, node := orgForm(t, br.dialog(id, "deactivate").Body, id, "deactivate", f.org.ID)
 		require.Contains(t, text(node), "their paid license is freed")
 
-		// The box must be ticked: nothing happens otherwise.
+		// Without its confirmation nothing happens.
 		p := br.post("/users/"+id+"/actions/deactivate", form1)
 		require.Equal(t, http.StatusBadRequest, p.StatusCode)
-		require.Contains(t, p.Body, "Tick the box to confirm")
+		require.Contains(t, p.Body, "Confirm the action with its button")
 		require.Zero(t, f.sim.Stats().ByOperation["patchUser"].Calls)
 
 		form1.Set("confirm", "1")
@@ -112,12 +139,13 @@ func TestDeactivateFromUserPage(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, p.StatusCode)
 		require.Equal(t, 1, f.sim.Stats().ByOperation["patchUser"].Calls)
 
-		// Now deactivate is off and reactivate on; reactivate undoes it.
+		// Now the menu offers reactivate, not deactivate; reactivate
+		// undoes it.
 		page = br.mustGet("/users/" + id)
-		_, node = orgForm(t, page.Body, id, "deactivate", f.org.ID)
-		require.True(t, disabledButton(node))
-		require.Contains(t, text(node), "already deactivated")
-		form2, _ := orgForm(t, page.Body, id, "reactivate", f.org.ID)
+		require.Nil(t, menuEntry(t, page.Body, "deactivate"))
+		require.Contains(t, br.dialog(id, "deactivate").Body, "already deactivated")
+		require.NotNil(t, menuEntry(t, page.Body, "reactivate"))
+		form2, _ := orgForm(t, br.dialog(id, "reactivate").Body, id, "reactivate", f.org.ID)
 		form2.Set("confirm", "1")
 		res = br.result(br.post("/users/"+id+"/actions/reactivate", form2))
 		require.Contains(t, res.Body, "reactivate user: succeeded.")
@@ -144,14 +172,12 @@ func TestDeactivateGuestRefused(t *testing.T) {
 
 		// Shown disabled, with the plain reason.
 		page := br.mustGet("/users/" + id)
-		form, node := orgForm(t, page.Body, id, "deactivate", f.org.ID)
-		require.True(t, disabledButton(node))
-		require.Contains(t, text(node), "cannot deactivate or reactivate guests")
+		require.Contains(t, disabledEntry(t, page.Body, "deactivate"), "cannot deactivate or reactivate guests")
 
 		// Posted anyway: the runner refuses, records and audits it, with
 		// no SCIM call, and the page says why.
 		f.sim.ResetStats()
-		form.Set("confirm", "1")
+		form := orgPost("k-guest", f.org.ID)
 		res := br.result(br.post("/users/"+id+"/actions/deactivate", form))
 		require.Contains(t, res.Body, "deactivate user: refused.")
 		require.Contains(t, res.Body, "is a guest")
@@ -170,16 +196,12 @@ func TestOrgActionsDisabledOnTeamConnection(t *testing.T) {
 	id := strconv.FormatInt(acc.ID, 10)
 	page := br.mustGet("/users/" + id)
 
-	form, node := orgForm(t, page.Body, id, "deactivate", f.team.ID)
-	require.True(t, disabledButton(node))
-	require.Contains(t, text(node), "needs an organization-level connection")
-	_, node = orgForm(t, page.Body, id, "signout", f.team.ID)
-	require.True(t, disabledButton(node))
-	require.Contains(t, text(node), "Disabled:")
+	require.Contains(t, disabledEntry(t, page.Body, "deactivate"), "needs an organization-level connection")
+	require.Contains(t, disabledEntry(t, page.Body, "signout"), "not on Miro Enterprise")
 
-	// Posting the disabled form anyway is refused by the action layer,
-	// recorded and audited, with no call to Miro.
-	form.Set("confirm", "1")
+	// Posting through it anyway is refused by the action layer, recorded
+	// and audited, with no call to Miro.
+	form := orgPost("k-team", f.team.ID)
 	p := br.post("/users/"+id+"/actions/deactivate", form)
 	require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
 	res := br.mustGet(strings.TrimSuffix(p.location(), "#result"))
@@ -198,8 +220,7 @@ func TestSignOutFromUserPage(t *testing.T) {
 		id := strconv.FormatInt(acc.ID, 10)
 		f.sim.ResetStats()
 
-		form, node := orgForm(t, br.mustGet("/users/"+id).Body, id, "signout", f.org.ID)
-		require.False(t, disabledButton(node))
+		form, _ := orgForm(t, br.dialog(id, "signout").Body, id, "signout", f.org.ID)
 		form.Set("confirm", "1")
 		res := br.result(br.post("/users/"+id+"/actions/signout", form))
 		require.Contains(t, res.Body, "sign out all sessions: succeeded.")
@@ -224,8 +245,7 @@ func TestRemoveFromAllTeamsFromUserPage(t *testing.T) {
 			svc = f.withOrgRole(t, "organization_internal_admin")
 		}
 
-		form, node := orgForm(t, br.mustGet("/users/"+id).Body, id, "remove-all", f.org.ID)
-		require.False(t, disabledButton(node))
+		form, node := orgForm(t, br.dialog(id, "remove-all").Body, id, "remove-all", f.org.ID)
 		require.Contains(t, text(node), "Service account email")
 
 		// A bad service account is shown beside its field, nothing runs.
@@ -261,14 +281,13 @@ func TestRemoveFromAllTeamsFromUserPage(t *testing.T) {
 		require.Contains(t, p.Body, "0 removed")
 		require.Equal(t, calls, f.writeCalls())
 
-		// Now the form is disabled: in no team.
-		_, node = orgForm(t, br.mustGet("/users/"+id).Body, id, "remove-all", f.org.ID)
-		require.True(t, disabledButton(node))
-		require.Contains(t, text(node), "in no team this connection covers")
+		// Now the menu offers it no more: in no team.
+		require.Nil(t, menuEntry(t, br.mustGet("/users/"+id).Body, "remove-all"))
+		require.Contains(t, br.dialog(id, "remove-all").Body, "in no team")
 	})
 }
 
-func TestViewerSeesOrgActionsDisabled(t *testing.T) {
+func TestViewerCannotPostOrgActions(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, openSQLite(t))
 	br := f.loggedIn(t, roster.RoleViewer)
@@ -276,11 +295,9 @@ func TestViewerSeesOrgActionsDisabled(t *testing.T) {
 	id := strconv.FormatInt(acc.ID, 10)
 	page := br.mustGet("/users/" + id)
 	for _, kind := range []string{"deactivate", "reactivate", "signout", "remove-all"} {
-		form, node := orgForm(t, page.Body, id, kind, f.org.ID)
-		require.True(t, disabledButton(node), kind)
-		require.Contains(t, text(node), ViewerReason, kind)
-		form.Set("confirm", "1")
-		p := br.post("/users/"+id+"/actions/"+kind, form)
+		require.Nil(t, menuEntry(t, page.Body, kind), kind)
+		require.Equal(t, http.StatusForbidden, br.get("/users/"+id+"/actions/"+kind).StatusCode, kind)
+		p := br.post("/users/"+id+"/actions/"+kind, orgPost("k-"+kind, f.org.ID))
 		require.Equal(t, http.StatusForbidden, p.StatusCode, kind)
 	}
 	require.Zero(t, f.writeCalls())
@@ -299,7 +316,7 @@ func TestDeactivateRetryAfterLostAnswer(t *testing.T) {
 
 		// SCIM deactivated them, but the answer was lost: failed, with
 		// retry advice and a retry button under the same key.
-		form, _ := orgForm(t, br.mustGet("/users/"+id).Body, id, "deactivate", f.org.ID)
+		form, _ := orgForm(t, br.dialog(id, "deactivate").Body, id, "deactivate", f.org.ID)
 		form.Set("confirm", "1")
 		res := br.result(br.post("/users/"+id+"/actions/deactivate", form))
 		require.Contains(t, res.Body, "deactivate user: failed.")

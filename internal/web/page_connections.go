@@ -29,8 +29,8 @@ type connectionsPage struct {
 type connectionView struct {
 	roster.Connection
 	Capabilities []capabilityView
-	LastRun      *roster.SyncRun
-	RunDuration  time.Duration
+	// Sync is its sync, queued, running or last finished (connection_sync.go).
+	Sync syncView
 	// SyncReason and DisconnectReason are why the buttons are disabled
 	// ("" when enabled).
 	SyncReason, DisconnectReason string
@@ -114,7 +114,7 @@ func connectionName(c roster.Connection) string {
 
 // flashes are the outcomes the list can announce, by query key.
 var flashes = map[string]struct{ text, class string }{
-	"queued":        {"Sync of %s queued; it runs in the background. Reload to see its result.", "success"},
+	"queued":        {"Sync of %s queued; it runs in the background, and its progress shows below.", "success"},
 	"already":       {"A sync of %s is already queued or running.", "notice"},
 	"disconnected":  {"%s is disconnected: its token was revoked at Miro and deleted from roster. Its history is kept.", "success"},
 	"dead":          {"%s is disconnected. Miro already held its token invalid (revoked or expired), or it had none; it was deleted from roster. Its history is kept.", "success"},
@@ -127,28 +127,25 @@ var flashes = map[string]struct{ text, class string }{
 // and why not, and its last sync.
 func (s *Server) connectionsPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	q := r.URL.Query()
+	if q.Get("part") == "sync" {
+		return s.connectionSyncPart(w, r)
+	}
 	conns, err := s.store.Connections(ctx)
 	if err != nil {
 		return fmt.Errorf("load connections: %w", err)
 	}
 	data := connectionsPage{Page: s.page(r, "Connections")}
 	data.CanAdd, data.AddReason = s.canAdd(data.Page)
+	queued := s.queuedSyncs(r)
 	for _, c := range conns {
 		v := connectionView{Connection: c, Capabilities: capabilityViews(c), SCIM: s.scimState(data.Page, c)}
-		runs, err := s.store.SyncRuns(ctx, c.ID, 1)
-		if err != nil {
-			return fmt.Errorf("load connection %d's last sync: %w", c.ID, err)
-		}
-		if len(runs) > 0 {
-			v.LastRun = &runs[0]
-			if !runs[0].EndedAt.IsZero() {
-				v.RunDuration = runs[0].EndedAt.Sub(runs[0].StartedAt).Round(time.Millisecond)
-			}
+		if v.Sync, err = s.syncState(ctx, c, queued[c.ID]); err != nil {
+			return err
 		}
 		v.SyncReason, v.DisconnectReason = s.connectionReasons(data.Page, c)
 		data.Connections = append(data.Connections, v)
 	}
-	q := r.URL.Query()
 	for key, f := range flashes {
 		if id, err := strconv.ParseInt(q.Get(key), 10, 64); err == nil {
 			for _, c := range conns {

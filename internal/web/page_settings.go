@@ -28,6 +28,9 @@ type settingsPage struct {
 	// Failure is a refusal no field holds (an organization no connection
 	// reaches).
 	Failure string
+	// Channels are the notification channels' cards
+	// (page_settings_channels.go).
+	Channels []channelCard
 }
 
 // priceField is one license's price input.
@@ -79,6 +82,7 @@ type settingsView struct {
 	ContractSaved string           // the organization whose contract was just saved
 	Posted        *contractSection // the contract form just refused, as typed
 	Failure       string
+	Channel       *channelCard // a channel's card just refused or tested
 }
 
 func (s *Server) showSettings(w http.ResponseWriter, r *http.Request, code int, v settingsView) error {
@@ -90,6 +94,9 @@ func (s *Server) showSettings(w http.ResponseWriter, r *http.Request, code int, 
 	}
 	var err error
 	if p.Contracts, err = s.contractSections(r, v.ContractSaved, v.Posted); err != nil {
+		return err
+	}
+	if p.Channels, err = s.channelCards(r, v.Channel); err != nil {
 		return err
 	}
 	s.render(w, r, code, "settings", p)

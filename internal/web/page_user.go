@@ -2,31 +2,36 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"roster"
 	"roster/internal/action"
-	"roster/internal/httpauth"
 	"roster/internal/store"
 )
 
-// userPage is the user detail's data.
+// userPage is the user page's data: one summary of the person, the
+// actions that can work on them behind one menu (admins only), and one
+// history; or, when Dialog is set, one action's confirmation.
 type userPage struct {
 	Page
-	Account     roster.Account
-	Memberships []membershipRow
-	Changes     []changeRow
-	// Invites are one invite form per connection.
-	Invites []actionForm
-	// OrgActions are the organization-wide actions (deactivate,
-	// reactivate, sign out, remove from every team), one set per
-	// connection that sees the person.
-	OrgActions []orgActions
+	Account roster.Account
+	// Who names the person in sentences: their name, else their email.
+	Who     string
+	Summary userSummary
+	// Menu is the actions menu; empty for a viewer, who sees no actions.
+	Menu    []menuItem
+	History userHistory
+	// Dialog is one action's confirmation (GET /users/{id}/actions/{kind}),
+	// or the same shown again with the errors of its submission.
+	Dialog *actionDialog
 	// Result is the outcome of the action just run (?done=<key>), and
 	// Retry, for a failed organization-wide action, the form that retries
 	// it under the same key.
@@ -34,72 +39,52 @@ type userPage struct {
 	Retry  *actionForm
 	// AllTeams is the outcome of a removal from every team just run.
 	AllTeams *allTeamsView
-	// FormError is a problem with the submitted action that is not about
-	// one field (e.g. the action is disabled).
-	FormError string
 }
 
-// membershipRow is one team of the user, with the forms acting on it.
-type membershipRow struct {
-	TeamID, TeamName, Role string
-	Remove, ChangeRole     actionForm
+// userSummary is everything the page says about the person, at the top.
+type userSummary struct {
+	License      string // its name: "Full"
+	LicenseExact bool
+	// Price is the license's monthly price under the organization's
+	// contract (Contract true) or the settings' default prices; Priced is
+	// false when none is set for it.
+	Price       float64
+	Currency    string
+	Priced      bool
+	Contract    bool
+	UsageBilled bool // charged only in a month they use Miro
+	// UsageKnown is false when only team-level connections see them;
+	// LastActive is zero when they never used Miro.
+	UsageKnown bool
+	LastActive time.Time
+	ActiveAgo  template.HTML // "12 days ago", as a <time>
+	OrgName    string
+	OrgRole    string // in words
+	AdminRoles []string
+	Teams      []teamRole
+	// Directory is what the directory says: at the company, left, or not
+	// in the directory (InDirectory false).
+	InDirectory bool
+	DirLeft     bool
+	DirLeftAt   template.HTML // the day, as a <time>; "" when none was recorded
+	Manager     string
+	Department  string
+	personID    int64 // the directory's, for the history
 }
 
-// orgActions are the organization-wide action forms through one
-// connection.
-type orgActions struct {
-	Connection                                 string
-	Deactivate, Reactivate, SignOut, RemoveAll actionForm
+// teamRole is one of the person's teams.
+type teamRole struct {
+	ID, Name, Role string
 }
 
-// allTeamsView is a removal from every team's outcome, team by team.
-type allTeamsView struct {
-	Email                    string
-	Teams                    []action.TeamOutcome
-	Removed, Skipped, Failed int
-	Retry                    *actionForm // the same key again, when a team failed
-}
-
-// changeRow is one change of the history, in words.
-type changeRow struct {
-	At       string
-	Kind     string
-	TeamName string
-	Old, New string
-}
-
-// actionForm is one action form: where it posts, its fixed fields, and
-// why it is disabled, if it is.
-type actionForm struct {
-	Kind         string // a key of userActionKinds
-	Label        string // the button, for organization-wide kinds
-	Action       string // the URL it posts to
-	Key          string // a fresh idempotency key
-	ConnectionID int64
-	Connection   string // the connection in words
-	// TeamID is the team, fixed for removals, role changes and team-level
-	// invites; Teams are the choices of an organization-level invite.
-	TeamID, TeamName string
-	Teams            []option
-	Email            string
-	Role             string
-	Roles            []string
-	Disabled         bool
-	Reason           string // why it is disabled
-	Consequence      string // what a removal does, shown before confirming
-	Confirm          string // what the box to tick says, for organization-wide kinds
-	ServiceAccount   string // remove-all: the service account typed
-	Errors           map[string]string
-	CSRF             string
-}
-
-// userPage shows one person: license, roles, teams, history and actions.
+// userPage shows one person: the summary, the actions menu and the
+// history, and the outcome of an action just run.
 func (s *Server) userPage(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	p, err := s.loadUserPage(r, id, nil)
+	p, err := s.loadUserPage(r, id)
 	if err != nil {
 		return err
 	}
@@ -128,282 +113,161 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-// submitted is an action form that came back with errors, so that the
-// page shows it again with them.
-type submitted struct {
-	kind         string
-	connectionID int64
-	teamID       string
-	values       map[string]string
-	errors       map[string]string
-}
-
-// loadUserPage gathers the user page. sub, when not nil, is a failed
-// submission to show with its errors.
-func (s *Server) loadUserPage(r *http.Request, id int64, sub *submitted) (userPage, error) {
-	ctx := r.Context()
-	acc, err := s.store.Account(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return userPage{}, errNotFound("No such user.")
-	}
+// loadUserPage gathers the user page: the summary, the menu (for an
+// admin) and the history.
+func (s *Server) loadUserPage(r *http.Request, id int64) (userPage, error) {
+	p, plan, err := s.loadPerson(r, id)
 	if err != nil {
-		return userPage{}, fmt.Errorf("load account %d: %w", id, err)
-	}
-	p := userPage{Page: s.page(r, cmp.Or(acc.Email, acc.Name, acc.MiroUserID)), Account: acc}
-	p.Nav = "users"
-
-	members, err := s.store.AccountMemberships(ctx, id)
-	if err != nil {
-		return p, fmt.Errorf("load memberships: %w", err)
-	}
-	teams, err := s.store.Teams(ctx, 0)
-	if err != nil {
-		return p, fmt.Errorf("list teams: %w", err)
-	}
-	teamByID := map[string]roster.Team{}
-	for _, t := range teams {
-		teamByID[t.MiroTeamID] = t
-	}
-	conns, err := s.store.Connections(ctx)
-	if err != nil {
-		return p, fmt.Errorf("list connections: %w", err)
-	}
-	changes, err := s.store.Changes(ctx, store.ChangeFilter{AccountID: id})
-	if err != nil {
-		return p, fmt.Errorf("load the history: %w", err)
-	}
-	// Newest first reads best; the store lists oldest first.
-	for _, c := range slices.Backward(changes) {
-		p.Changes = append(p.Changes, changeRow{At: c.At.UTC().Format("2006-01-02 15:04"), Kind: string(c.Kind),
-			TeamName: teamName(teamByID, c.MiroTeamID), Old: c.OldValue, New: c.NewValue})
-	}
-
-	auth := authOf(r)
-	base := fmt.Sprintf("/users/%d/actions/", id)
-	inTeam := map[string]bool{}
-	for _, m := range members {
-		inTeam[m.MiroTeamID] = true
-		row := membershipRow{TeamID: m.MiroTeamID, TeamName: teamName(teamByID, m.MiroTeamID), Role: m.Role}
-		conn, ok := connectionFor(conns, teamByID[m.MiroTeamID], m.MiroTeamID)
-		for _, kind := range []string{"remove", "role"} {
-			f := actionForm{Kind: kind, Action: base + kind, Key: httpauth.RandomToken(), CSRF: p.CSRF, TeamID: m.MiroTeamID, TeamName: row.TeamName, Role: m.Role, Roles: roster.AssignableTeamRoles}
-			if ok {
-				f.ConnectionID, f.Connection = conn.ID, connLabel(conn)
-				f.Disabled, f.Reason = s.disabled(auth, conn)
-				if kind == "remove" {
-					f.Consequence = action.Consequence(conn, roster.ActionRemove)
-				}
-			} else {
-				f.Disabled, f.Reason = true, "no connection covers this team"
-			}
-			f.fill(sub)
-			if kind == "remove" {
-				row.Remove = f
-			} else {
-				row.ChangeRole = f
-			}
-		}
-		p.Memberships = append(p.Memberships, row)
-	}
-
-	for _, c := range conns {
-		if c.Status == roster.StatusDisconnected {
-			continue
-		}
-		f := actionForm{Kind: "invite", Action: base + "invite", Key: httpauth.RandomToken(), CSRF: p.CSRF, ConnectionID: c.ID, Connection: connLabel(c),
-			Email: acc.Email, Role: roster.TeamRoleMember, Roles: roster.AssignableTeamRoles}
-		f.Disabled, f.Reason = s.disabled(auth, c)
-		if c.Level == roster.LevelTeam {
-			// A team-level connection reaches its own team only.
-			f.TeamID, f.TeamName = c.TeamID, cmp.Or(c.TeamName, teamName(teamByID, c.TeamID))
-			if inTeam[c.TeamID] && !f.Disabled {
-				f.Disabled, f.Reason = true, "already a member of this team"
-			}
-		} else {
-			covered, err := s.store.Teams(ctx, c.ID)
-			if err != nil {
-				return p, fmt.Errorf("list the teams of connection %d: %w", c.ID, err)
-			}
-			for _, t := range covered {
-				if !inTeam[t.MiroTeamID] {
-					f.Teams = append(f.Teams, option{t.MiroTeamID, cmp.Or(t.Name, t.MiroTeamID)})
-				}
-			}
-			if len(f.Teams) == 0 && !f.Disabled {
-				f.Disabled, f.Reason = true, "already a member of every team this connection covers"
-			}
-		}
-		f.fill(sub)
-		p.Invites = append(p.Invites, f)
-	}
-	if err := s.loadOrgActions(r, &p, conns, teamByID, members, sub); err != nil {
 		return p, err
 	}
-	if sub != nil {
-		p.FormError = sub.errors[""]
+	if p.CanAct {
+		p.Menu = plan.menu(id)
+	}
+	if p.History, err = s.personHistory(r.Context(), p.Account, p.Summary.personID, plan.teamByID); err != nil {
+		return p, err
 	}
 	return p, nil
 }
 
-// fill shows a failed submission again on the form it came from.
-func (f *actionForm) fill(sub *submitted) {
-	if sub == nil || sub.kind != f.Kind || sub.connectionID != f.ConnectionID {
-		return
+// loadPerson reads the person and their summary, and plans what can be
+// done to them: what the menu offers and each dialog shows.
+func (s *Server) loadPerson(r *http.Request, id int64) (userPage, *actionPlan, error) {
+	ctx := r.Context()
+	acc, err := s.store.Account(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return userPage{}, nil, errNotFound("No such user.")
 	}
-	if f.Kind != "invite" && sub.teamID != f.TeamID {
-		return
+	if err != nil {
+		return userPage{}, nil, fmt.Errorf("load account %d: %w", id, err)
 	}
-	f.Errors = sub.errors
-	if v, ok := sub.values["email"]; ok {
-		f.Email = v
+	p := userPage{Page: s.page(r, cmp.Or(acc.Email, acc.Name, acc.MiroUserID)), Account: acc,
+		Who: cmp.Or(acc.Name, acc.Email, acc.MiroUserID)}
+	p.Nav = "users"
+	plan, err := s.planActions(r, acc)
+	if err != nil {
+		return p, nil, err
 	}
-	if v, ok := sub.values["role"]; ok {
-		f.Role = v
+	if p.Summary, err = s.summarize(ctx, acc, plan); err != nil {
+		return p, nil, err
 	}
-	if v, ok := sub.values["team"]; ok && f.Kind == "invite" && len(f.Teams) > 0 {
-		f.TeamID = v
-	}
+	return p, plan, nil
 }
 
-// disabled says whether an operator may invite, remove and change roles
-// through conn, and why not.
-func (s *Server) disabled(a *auth, conn roster.Connection) (bool, string) {
-	return s.disabledFor(a, conn, roster.CapManage)
-}
+// summarize is the summary: license and its price, activity, the
+// organization and teams, and what the directory says.
+func (s *Server) summarize(ctx context.Context, acc roster.Account, plan *actionPlan) (userSummary, error) {
+	sum := userSummary{License: roster.LicenseName(acc.License), LicenseExact: acc.LicenseExact,
+		UsageKnown: acc.UsageKnown(), LastActive: acc.LastActivityAt, AdminRoles: acc.AdminRoles,
+		OrgRole: orgRoleWords(acc.OrgRole), UsageBilled: roster.UsageBilled(acc.License)}
+	if acc.License == "" || acc.License == roster.LicenseUnknown {
+		sum.License = ""
+	}
 
-// disabledFor says whether an operator may use capability through conn,
-// and why not.
-func (s *Server) disabledFor(a *auth, conn roster.Connection, capability string) (bool, string) {
+	// The price, under the organization's contract or the default prices,
+	// priced as the Licenses page and the bulk runs price a seat.
+	c, err := s.licenses.Contract(ctx, acc.OrgID)
+	if err != nil {
+		return sum, err
+	}
+	sum.Price, sum.Currency, sum.Contract = c.MonthlyPrice(acc.License), c.Currency, c.Saved
+	sum.Priced = c.Licenses[acc.License].Price > 0
+	if sum.UsageKnown && !sum.LastActive.IsZero() {
+		sum.ActiveAgo = whenHTML(sum.LastActive, daysAgo(s.now(), sum.LastActive))
+	}
+
+	if acc.OrgID != "" {
+		o, err := s.store.Organization(ctx, acc.OrgID)
+		switch {
+		case err == nil:
+			sum.OrgName = o.Name
+		case !errors.Is(err, store.ErrNotFound):
+			return sum, fmt.Errorf("load organization %s: %w", acc.OrgID, err)
+		}
+		for _, c := range plan.conns {
+			if sum.OrgName == "" && c.OrgID == acc.OrgID {
+				sum.OrgName = c.OrgName
+			}
+		}
+		sum.OrgName = cmp.Or(sum.OrgName, acc.OrgID)
+	}
+	for _, m := range plan.members {
+		sum.Teams = append(sum.Teams, teamRole{ID: m.MiroTeamID, Name: teamName(plan.teamByID, m.MiroTeamID), Role: m.Role})
+	}
+	slices.SortFunc(sum.Teams, func(a, b teamRole) int { return strings.Compare(a.Name, b.Name) })
+
+	if acc.Email == "" {
+		return sum, nil
+	}
+	person, err := s.store.PersonForAccount(ctx, acc.Email)
 	switch {
-	case !a.IsAdmin():
-		return true, ViewerReason
-	case s.actions == nil:
-		return true, "actions are not available in this roster process"
-	case conn.Status == roster.StatusDisconnected:
-		return true, "the connection is disconnected"
+	case errors.Is(err, store.ErrNotFound):
+		return sum, nil
+	case err != nil:
+		return sum, fmt.Errorf("look up %s in the directory: %w", acc.Email, err)
 	}
-	for _, c := range conn.Capabilities() {
-		if c.Name == capability && !c.Available {
-			return true, c.Reason
-		}
-	}
-	return false, ""
-}
-
-// loadOrgActions adds the organization-wide action forms, one set per
-// connection that sees the person: one covering a team they are in, and
-// every organization-level connection when an organization sync saw them
-// (they have an org role).
-func (s *Server) loadOrgActions(r *http.Request, p *userPage, conns []roster.Connection, teamByID map[string]roster.Team,
-	members []roster.Membership, sub *submitted) error {
-	acc := p.Account
-	auth := authOf(r)
-	base := fmt.Sprintf("/users/%d/actions/", acc.ID)
-	for _, c := range conns {
-		if c.Status == roster.StatusDisconnected {
-			continue
-		}
-		sees := c.Level == roster.LevelOrganization && acc.OrgRole != ""
-		for _, m := range members {
-			if c.Level == roster.LevelTeam && c.TeamID == m.MiroTeamID ||
-				c.Level == roster.LevelOrganization && c.OrgID != "" && c.OrgID == teamByID[m.MiroTeamID].OrgID {
-				sees = true
-			}
-		}
-		if !sees {
-			continue
-		}
-		covered, err := s.store.Teams(r.Context(), c.ID)
+	sum.InDirectory, sum.Manager, sum.Department, sum.personID = true, person.ManagerEmail, person.Department, person.ID
+	if person.Status == roster.PersonLeft {
+		sum.DirLeft = true
+		events, err := s.store.PersonEventsFor(ctx, person.ID, 10)
 		if err != nil {
-			return fmt.Errorf("list the teams of connection %d: %w", c.ID, err)
+			return sum, fmt.Errorf("load the directory's events: %w", err)
 		}
-		var inTeams []string
-		for _, m := range members {
-			if slices.ContainsFunc(covered, func(t roster.Team) bool { return t.MiroTeamID == m.MiroTeamID }) {
-				inTeams = append(inTeams, teamName(teamByID, m.MiroTeamID))
-			}
-		}
-		who := cmp.Or(acc.Email, acc.Name, acc.MiroUserID)
-		set := orgActions{Connection: connLabel(c)}
-		for _, kind := range orgKindNames {
-			k := userActionKinds[kind]
-			f := actionForm{Kind: kind, Label: k.label, Action: base + kind, Key: httpauth.RandomToken(), CSRF: p.CSRF,
-				ConnectionID: c.ID, Connection: connLabel(c)}
-			f.Disabled, f.Reason = s.disabledFor(auth, c, k.capability)
-			why := ""
-			switch kind {
-			case "deactivate", "reactivate":
-				switch {
-				case acc.OrgRole == roster.OrgRoleTeamGuest:
-					why = "Miro's API cannot deactivate or reactivate guests, and " + who + " is a guest of the organization"
-				case acc.OrgRole == roster.OrgRoleExternalUser:
-					why = "Miro's API cannot deactivate or reactivate external users, and " + who + " is an external user"
-				case acc.Email == "":
-					why = "roster knows no email for this person, and SCIM finds people by email"
-				case kind == "deactivate" && !acc.Active:
-					why = "already deactivated (as of the last sync)"
-				case kind == "reactivate" && acc.Active:
-					why = "already active (as of the last sync)"
-				}
-				if kind == "deactivate" {
-					f.Confirm = fmt.Sprintf("Deactivate %s in the whole organization through %s: they can no longer log in to Miro, and their paid license is freed. Reactivate undoes it.", who, f.Connection)
-				} else {
-					f.Confirm = fmt.Sprintf("Reactivate %s through %s: they can log in to Miro again.", who, f.Connection)
-				}
-			case "signout":
-				if acc.Email == "" {
-					why = "roster knows no email for this person, and Miro signs people out by email"
-				}
-				f.Confirm = fmt.Sprintf("Sign %s out of every Miro session on every device; they can log in again at once.", who)
-			case kindRemoveAll:
-				if len(inTeams) == 0 {
-					why = "in no team this connection covers"
-				}
-				f.Confirm = fmt.Sprintf("Remove %s from every team %s covers (%s).", who, f.Connection, strings.Join(inTeams, ", "))
-				f.Consequence = action.Consequence(c, roster.ActionRemove)
-			}
-			if why != "" && !f.Disabled {
-				f.Disabled, f.Reason = true, why
-			}
-			f.fill(sub)
-			if v, ok := sub.value(kind, c.ID, "service_account"); ok {
-				f.ServiceAccount = v
-			}
-			switch kind {
-			case "deactivate":
-				set.Deactivate = f
-			case "reactivate":
-				set.Reactivate = f
-			case "signout":
-				set.SignOut = f
-			default:
-				set.RemoveAll = f
+		for _, e := range events { // newest first
+			if e.Kind == roster.PersonEventLeft {
+				sum.DirLeftAt = whenHTML(e.At, e.At.UTC().Format("Jan 2, 2006"))
+				break
 			}
 		}
-		p.OrgActions = append(p.OrgActions, set)
 	}
-	return nil
+	return sum, nil
 }
 
-// value is a submitted field of the form of kind through connection.
-func (sub *submitted) value(kind string, connectionID int64, field string) (string, bool) {
-	if sub == nil || sub.kind != kind || sub.connectionID != connectionID {
-		return "", false
+// daysAgo says how long ago t was, in whole days, as people say it.
+func daysAgo(now, t time.Time) string {
+	days := int(now.Sub(t).Hours() / 24)
+	switch {
+	case days <= 0:
+		return "today"
+	case days == 1:
+		return "yesterday"
 	}
-	v, ok := sub.values[field]
-	return v, ok
+	return plural(days, "day") + " ago"
+}
+
+// whenHTML is a moment shown as text (a day, "12 days ago"), with the
+// exact instant in datetime= and as a tooltip, as datetimeHTML does.
+func whenHTML(t time.Time, text string) template.HTML {
+	iso := t.UTC().Format(time.RFC3339)
+	return template.HTML(`<time class="when" datetime="` + iso + `" title="` + iso + `">` + template.HTMLEscapeString(text) + `</time>`)
+}
+
+// orgRoleWords is a Miro organization role in words.
+func orgRoleWords(role string) string {
+	switch role {
+	case "":
+		return ""
+	case roster.OrgRoleInternalAdmin:
+		return "admin"
+	case roster.OrgRoleInternalUser:
+		return "member"
+	case roster.OrgRoleExternalUser:
+		return "external user"
+	case roster.OrgRoleTeamGuest:
+		return "guest"
+	}
+	return strings.ReplaceAll(role, "_", " ")
 }
 
 // retryForm retries a failed organization-wide action under its key:
 // the runner then asks Miro whether it was done before acting again.
-// Team actions have none: their forms carry the team and role again.
+// Team actions have none: their dialog carries the team and role again.
 func (p *userPage) retryForm(a roster.Action) *actionForm {
 	if !p.CanAct {
 		return nil
 	}
 	for _, kind := range orgKindNames {
 		if k := userActionKinds[kind]; k.kind == a.Kind && kind != kindRemoveAll {
-			return &actionForm{Kind: kind, Label: "Retry: " + strings.ToLower(k.label),
+			return &actionForm{Kind: kind, Button: "Retry: " + strings.ToLower(k.label),
 				Action: fmt.Sprintf("/users/%d/actions/%s", p.Account.ID, kind), Key: a.Key, ConnectionID: a.ConnectionID, CSRF: p.CSRF}
 		}
 	}
@@ -421,10 +285,8 @@ func connectionFor(conns []roster.Connection, team roster.Team, teamID string) (
 		if !covers {
 			continue
 		}
-		for _, cp := range c.Capabilities() {
-			if cp.Name == roster.CapManage && cp.Available {
-				return c, true
-			}
+		if ok, _ := capability(c, roster.CapManage); ok {
+			return c, true
 		}
 		if first == nil {
 			first = &conns[i]
@@ -436,10 +298,27 @@ func connectionFor(conns []roster.Connection, team roster.Team, teamID string) (
 	return *first, true
 }
 
+// capability reports whether conn offers the named capability, and why
+// not (Connection.Capabilities, the one place that decides).
+func capability(conn roster.Connection, name string) (bool, string) {
+	for _, c := range conn.Capabilities() {
+		if c.Name == name {
+			return c.Available, c.Reason
+		}
+	}
+	return false, "unknown capability " + name
+}
+
 // teamName is a team's name, or its id when unknown.
 func teamName(teams map[string]roster.Team, id string) string {
 	if t, ok := teams[id]; ok && t.Name != "" {
 		return t.Name
 	}
 	return id
+}
+
+// consequence is what a removal through conn does to the person's
+// boards, as a sentence (action.Consequence, the one wording).
+func consequence(conn roster.Connection) string {
+	return sentence(action.Consequence(conn, roster.ActionRemove))
 }

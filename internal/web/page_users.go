@@ -32,19 +32,10 @@ type usersPage struct {
 
 // RoleWords is an organization role as people say it.
 func (usersPage) RoleWords(role string) string {
-	switch role {
-	case roster.OrgRoleInternalAdmin:
-		return "admin"
-	case roster.OrgRoleInternalUser:
-		return "member"
-	case roster.OrgRoleExternalUser:
-		return "external user"
-	case roster.OrgRoleTeamGuest:
-		return "guest"
-	case "":
+	if role == "" {
 		return "-"
 	}
-	return strings.ReplaceAll(role, "_", " ")
+	return orgRoleWords(role)
 }
 
 // usersBulk is what the users list's bulk bar offers.

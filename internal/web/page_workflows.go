@@ -36,6 +36,7 @@ func (s *Server) workflowRoutes() []route {
 		{"GET", "/workflows/edit/{id}", admin, s.workflowEdit},
 		{"POST", "/workflows/{id}/edit", admin, s.workflowEditSubmit},
 		{"GET", "/workflows/{id}", viewer, s.workflowPage},
+		{"GET", "/workflows/enable/{id}", admin, s.workflowEnableConfirm},
 		{"POST", "/workflows/{id}/enable", admin, s.workflowEnable},
 		{"POST", "/workflows/{id}/disable", admin, s.workflowEnable},
 		{"POST", "/workflows/{id}/delete", admin, s.workflowDelete},
@@ -147,6 +148,11 @@ func (s *Server) workflowEnable(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if strings.HasSuffix(r.URL.Path, "/enable") {
+		if err := unconfirmedEnable(r, wf); err != nil {
+			return err
+		}
+	}
 	wf.Enabled = strings.HasSuffix(r.URL.Path, "/enable")
 	saved, err := s.wf.SetEnabled(r.Context(), wf, wf.Enabled)
 	var fe roster.WorkflowErrors
@@ -200,6 +206,7 @@ type workflowPageData struct {
 	TriggerWords string
 	Conditions   []string
 	Steps        []stepLine
+	OnFailure    string // the failure notice in words, or ""
 	YAML         string
 	Runs         []roster.WorkflowRun
 	Counts       map[roster.RunStatus]int
@@ -212,7 +219,7 @@ type workflowPageData struct {
 	Errors   []roster.WorkflowFieldError
 }
 
-// stepLine is a step in plain words.
+// stepLine is a step as a sentence (workflow.StepSentences).
 type stepLine struct {
 	ID, Kind, Words string
 }
@@ -235,11 +242,22 @@ func (s *Server) workflowPage(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) workflowData(r *http.Request, wf roster.Workflow) (workflowPageData, error) {
 	p := workflowPageData{Page: s.page(r, wf.Name), workflowNav: workflowNav{"list"}, Workflow: wf,
 		TriggerWords: triggerWords(wf.Trigger), RunsHref: "/workflows/runs?workflow=" + strconv.FormatInt(wf.ID, 10)}
-	for _, c := range wf.Conditions {
-		p.Conditions = append(p.Conditions, conditionWords(c))
+	teams, err := s.store.Teams(r.Context(), wf.ConnectionID)
+	if err != nil {
+		return p, fmt.Errorf("read the teams of connection %d: %w", wf.ConnectionID, err)
 	}
-	for i, st := range wf.Steps {
-		p.Steps = append(p.Steps, stepLine{ID: st.ID, Kind: string(st.Kind), Words: stepWords(wf, i)})
+	names := map[string]string{}
+	for _, t := range teams {
+		names[t.MiroTeamID] = t.Name
+	}
+	for _, c := range wf.Conditions {
+		p.Conditions = append(p.Conditions, workflow.ConditionSentence(c, names))
+	}
+	for i, words := range workflow.StepSentences(wf, names) {
+		p.Steps = append(p.Steps, stepLine{ID: wf.Steps[i].ID, Kind: string(wf.Steps[i].Kind), Words: words})
+	}
+	if wf.OnFailure != nil {
+		p.OnFailure = workflow.StepSentence(*wf.OnFailure, workflow.SentenceContext{Teams: names})
 	}
 	y, err := workflow.MarshalYAML([]roster.Workflow{wf})
 	if err != nil {
@@ -275,8 +293,9 @@ func parseEmails(s string) []string {
 }
 
 // workflowRunNow is POST /workflows/{id}/run: start the workflow now for
-// the emails typed, whatever its trigger (workflow.RunManual), and show
-// the runs started and the people left out with why.
+// the emails typed, whatever its trigger (workflow.RunManual): one run
+// started for one person goes to that run's page; otherwise the page
+// shows the runs started and the people left out with why.
 func (s *Server) workflowRunNow(w http.ResponseWriter, r *http.Request) error {
 	wf, err := s.loadWorkflow(r)
 	if err != nil {
@@ -287,6 +306,11 @@ func (s *Server) workflowRunNow(w http.ResponseWriter, r *http.Request) error {
 	var fe roster.WorkflowErrors
 	if runErr != nil && !errors.As(runErr, &fe) && len(res.Started) == 0 {
 		return fmt.Errorf("run workflow %d: %w", wf.ID, runErr)
+	}
+	if runErr == nil && len(res.Started) == 1 && len(res.Excluded) == 0 {
+		// One run, no one left out: follow it on its page, live.
+		http.Redirect(w, r, fmt.Sprintf("/workflows/runs/%d", res.Started[0].ID), http.StatusSeeOther)
+		return nil
 	}
 	p, err := s.workflowData(r, wf)
 	if err != nil {
@@ -329,59 +353,4 @@ func triggerWords(t roster.Trigger) string {
 		return "only when run by hand"
 	}
 	return string(t.Kind)
-}
-
-// conditionWords is a condition in plain words.
-func conditionWords(c roster.Condition) string {
-	field := strings.ReplaceAll(c.Field, "_", " ")
-	op := strings.ReplaceAll(c.Op, "_", " ")
-	if c.Op == "in" || c.Op == "not_in" {
-		return fmt.Sprintf("%s %s %s", field, op, strings.Join(c.Values, ", "))
-	}
-	return fmt.Sprintf("%s %s %s", field, op, c.Value)
-}
-
-// stepWords is step i of wf in plain words, with where the run goes next.
-func stepWords(wf roster.Workflow, i int) string {
-	st := wf.Steps[i]
-	var s string
-	switch st.Kind {
-	case roster.StepInvite:
-		s = fmt.Sprintf("invite to team %s as %s", st.Team, st.Role)
-	case roster.StepRemove:
-		s = "remove from team " + st.Team
-	case roster.StepChangeRole:
-		s = fmt.Sprintf("make %s of team %s", st.Role, st.Team)
-	case roster.StepRemoveAllTeams:
-		s = "remove from every team of the connection"
-		if st.ServiceAccount != "" {
-			s += " (" + st.ServiceAccount + " takes over where they are the last admin)"
-		}
-	case roster.StepDeactivate:
-		s = "deactivate in Miro (SCIM), freeing the license"
-	case roster.StepReactivate:
-		s = "reactivate in Miro (SCIM)"
-	case roster.StepSignOut:
-		s = "sign out of every Miro session"
-	case roster.StepNotify:
-		s = "notify by " + st.Channel
-		if len(st.To) > 0 {
-			s += " to " + strings.Join(st.To, ", ")
-		}
-		if st.Subject != "" {
-			s += ": " + st.Subject
-		}
-	case roster.StepApproval:
-		a, d, t := wf.Branches(i)
-		return fmt.Sprintf("ask %s (%s) and wait up to %s; approved → %s, denied → %s, no answer → %s",
-			st.Approver, st.Via, st.Timeout, a, d, t)
-	case roster.StepWait:
-		s = "wait " + st.Duration.String()
-	default:
-		s = string(st.Kind)
-	}
-	if st.Next != "" {
-		s += " → " + st.Next
-	}
-	return s
 }

@@ -14,8 +14,10 @@ import (
 	"roster/internal/workflow"
 )
 
-// workflowEditor is the YAML editor's data: the text as typed, its field
-// errors, and the outcome of Check or Dry run.
+// workflowEditor is the editor's data: the definition's YAML as typed
+// (in the YAML view, its textarea; in the form view, a hidden field the
+// form's values are written onto), the form view, field errors, and the
+// outcome of Check or Dry run.
 type workflowEditor struct {
 	Page
 	workflowNav
@@ -23,6 +25,9 @@ type workflowEditor struct {
 	ID     int64  // 0 for a new workflow
 	Name   string
 	YAML   string
+	// View is "form" or "yaml"; Form is the form view's inputs.
+	View string
+	Form *workflowForm
 	// Errors are the definition's field errors, "path: message".
 	Errors []roster.WorkflowFieldError
 	// Checked says the definition validated (Check, or before a dry run).
@@ -84,7 +89,7 @@ func (s *Server) workflowNew(w http.ResponseWriter, r *http.Request) error {
 				opts.Team = teams[0].MiroTeamID
 			}
 		}
-		if wf, err = workflow.Template(ed.Template, opts); err != nil {
+		if wf, err = s.wf.NewFromTemplate(ctx, ed.Template, opts); err != nil {
 			return errBadRequest(err.Error())
 		}
 	}
@@ -93,8 +98,7 @@ func (s *Server) workflowNew(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ed.YAML = string(y)
-	s.render(w, r, http.StatusOK, "workflow_edit", ed)
-	return nil
+	return s.renderOpened(w, r, &ed)
 }
 
 // workflowEdit is GET /workflows/edit/{id}: the editor on a stored
@@ -110,18 +114,31 @@ func (s *Server) workflowEdit(w http.ResponseWriter, r *http.Request) error {
 	}
 	ed := workflowEditor{Page: s.page(r, "Edit "+wf.Name), workflowNav: workflowNav{"list"},
 		Action: "/workflows/" + strconv.FormatInt(wf.ID, 10) + "/edit", ID: wf.ID, Name: wf.Name, YAML: string(y)}
-	s.render(w, r, http.StatusOK, "workflow_edit", ed)
-	return nil
+	return s.renderOpened(w, r, &ed)
 }
 
-// workflowEditSubmit is POST /workflows/new and /workflows/{id}/edit:
+// renderOpened shows a definition just opened: in the form, or, with
+// ?view=yaml, as YAML.
+func (s *Server) renderOpened(w http.ResponseWriter, r *http.Request, ed *workflowEditor) error {
+	if r.URL.Query().Get("view") == "yaml" {
+		ed.View = "yaml"
+		s.render(w, r, http.StatusOK, "workflow_edit", ed)
+		return nil
+	}
+	return s.renderForm(w, r, ed, http.StatusOK, nil, nil)
+}
+
+// workflowEditSubmit is POST /workflows/new and /workflows/{id}/edit,
+// from either view (view=form or yaml; yaml when not said). The form
+// view's values are first written onto its YAML (page_workflows_form.go).
 // op=check validates, op=dry-run previews the unsaved definition, and
-// op=save saves it. A definition that does not validate is shown again
-// as typed, with each field error, as 422; nothing is saved.
+// op=save saves it; view-form and view-yaml switch views; the form's row
+// operations (add-condition, remove-step:1, step-up:2...) change its rows.
+// A definition that does not validate is shown again as typed, with each
+// field error, as 422; nothing is saved.
 func (s *Server) workflowEditSubmit(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	ed := workflowEditor{Page: s.page(r, "New workflow"), workflowNav: workflowNav{"list"}, Action: "/workflows/new",
-		YAML: r.PostFormValue("yaml")}
+		YAML: oneNewline(r.PostFormValue("yaml")), View: "yaml"}
 	if r.PathValue("id") != "" {
 		old, err := s.loadWorkflow(r)
 		if err != nil {
@@ -131,15 +148,38 @@ func (s *Server) workflowEditSubmit(w http.ResponseWriter, r *http.Request) erro
 		ed.Page = s.page(r, "Edit "+old.Name)
 	}
 	op := r.PostFormValue("op")
-	if op != "check" && op != "dry-run" && op != "save" {
-		return errBadRequest(fmt.Sprintf("op must be check, dry-run or save, got %q.", op))
+	if r.PostFormValue("view") == "form" {
+		return s.workflowFormSubmit(w, r, &ed, op)
 	}
-	invalid := func(errs roster.WorkflowErrors) error {
-		ed.Errors = errs
-		s.render(w, r, http.StatusUnprocessableEntity, "workflow_edit", ed)
+	switch op {
+	case "view-form":
+		_, errs, err := s.parseOne(r, ed.YAML)
+		if err != nil {
+			return err
+		}
+		if errs != nil {
+			// Text the form cannot show stays here, with why.
+			ed.Errors = errs
+			s.render(w, r, http.StatusUnprocessableEntity, "workflow_edit", ed)
+			return nil
+		}
+		return s.renderForm(w, r, &ed, http.StatusOK, nil, nil)
+	case "view-yaml", "refresh":
+		s.render(w, r, http.StatusOK, "workflow_edit", ed)
 		return nil
+	case "check", "dry-run", "save":
+		return s.workflowDecide(w, r, &ed, op)
 	}
+	return errBadRequest(fmt.Sprintf("op must be check, dry-run or save, got %q.", op))
+}
 
+// workflowDecide checks, dry runs or saves the editor's YAML, and shows
+// the outcome in the view it came from.
+func (s *Server) workflowDecide(w http.ResponseWriter, r *http.Request, ed *workflowEditor, op string) error {
+	ctx := r.Context()
+	invalid := func(errs roster.WorkflowErrors) error {
+		return s.renderEditor(w, r, ed, http.StatusUnprocessableEntity, errs)
+	}
 	wf, errs, err := s.parseOne(r, ed.YAML)
 	if err != nil {
 		return err
@@ -178,7 +218,7 @@ func (s *Server) workflowEditSubmit(w http.ResponseWriter, r *http.Request) erro
 		// Its pages post the definition again: it is saved nowhere.
 		ed.Checked, ed.DryRun = true, newDryRunView(d, func(v workflow.PeopleView) navLink {
 			return navLink{Href: ed.Action + "?" + peopleViewQuery(v).Encode() + "#dry-people",
-				Post: []hiddenField{{"csrf", ed.CSRF}, {"op", "dry-run"}, {"yaml", ed.YAML}}}
+				Post: []hiddenField{{"csrf", ed.CSRF}, {"op", "dry-run"}, {"view", ed.View}, {"yaml", ed.YAML}}}
 		})
 	case "save":
 		saved, err := s.wf.Save(ctx, wf)
@@ -194,8 +234,7 @@ func (s *Server) workflowEditSubmit(w http.ResponseWriter, r *http.Request) erro
 		http.Redirect(w, r, "/workflows/"+strconv.FormatInt(saved.ID, 10), http.StatusSeeOther)
 		return nil
 	}
-	s.render(w, r, http.StatusOK, "workflow_edit", ed)
-	return nil
+	return s.renderEditor(w, r, ed, http.StatusOK, nil)
 }
 
 // parseOne reads the editor's YAML, which must hold exactly one workflow.

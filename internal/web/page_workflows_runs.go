@@ -185,7 +185,8 @@ func (s *Server) workflowRunsPage(w http.ResponseWriter, r *http.Request) error 
 		return "/workflows/runs?" + v.Encode()
 	}
 	p.Runs = page.Runs
-	p.Progress = newRunCounts(link(0, true), page.Counts)
+	// The counts' poll keeps this page of runs (before) to swap it in too.
+	p.Progress = newRunCounts(link(f.BeforeID, true), page.Counts)
 	if page.NextBefore > 0 {
 		p.NextHref = link(page.NextBefore, false)
 	}
@@ -193,7 +194,7 @@ func (s *Server) workflowRunsPage(w http.ResponseWriter, r *http.Request) error 
 		p.FirstHref = link(0, false)
 	}
 	if q.Get("part") == "counts" {
-		s.renderFragment(w, r, "workflow_runs", "counts", p.Progress)
+		s.renderFragment(w, r, "workflow_runs", "counts-live", p)
 		return nil
 	}
 	if p.Bulk != nil {
@@ -277,6 +278,19 @@ type workflowRunPage struct {
 	Href   string
 }
 
+// Outcome says how an ended run ended, in words ("" while it is live).
+func (p workflowRunPage) Outcome() string {
+	switch p.Run.Status {
+	case roster.RunSucceeded:
+		return "It finished: every step it reached is done."
+	case roster.RunFailed:
+		return "It failed: the timeline shows the step that stopped it."
+	case roster.RunCancelled:
+		return "It was cancelled: no step runs after that."
+	}
+	return ""
+}
+
 // loadRun reads the run of the {id} path value.
 func (s *Server) loadRun(r *http.Request) (roster.WorkflowRun, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -295,7 +309,7 @@ func (s *Server) loadRun(r *http.Request) (roster.WorkflowRun, error) {
 
 // workflowRunPage is GET /workflows/runs/{id}: the run, its timeline and
 // its pending approval; while live, the page refreshes its live part
-// every 3 s (?part=live).
+// every 2 s (?part=live).
 func (s *Server) workflowRunPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	run, err := s.loadRun(r)

@@ -31,13 +31,15 @@ var pageNames = []string{
 	"apikeys",
 	"directory", "directory_import",
 	"workflows", "workflow", "workflow_edit", "workflow_dryrun", "workflow_runs", "workflow_run", "workflow_approvals", "approval_link",
+	"workflow_enable",
 	"bulk", "notifications",
 }
 
 // parseTemplates parses layout.html with each page, once, at startup.
 func parseTemplates(fsys fs.FS, a *assets) (*templates, error) {
 	funcs := templateFuncs(a)
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/workflow_parts.html", "templates/licenses_parts.html")
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/workflow_parts.html", "templates/licenses_parts.html",
+		"templates/settings_channels.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse the layout: %w", err)
 	}
@@ -137,6 +139,9 @@ type Page struct {
 	CanAct bool
 	// Workflows shows the workflow pages in the nav (Config.Workflows set).
 	Workflows bool
+	// JobsUI is true where River UI is mounted at /admin/jobs (a jobs
+	// runner is configured), so links to it never lead to a 404.
+	JobsUI bool
 }
 
 // ViewerReason is shown on disabled action buttons for viewers.
@@ -158,6 +163,7 @@ func (p Page) HXHeaders() string {
 // page fills the layout's data for a request.
 func (s *Server) page(r *http.Request, title string) Page {
 	p := Page{Title: title, Nav: navOf(r.URL.Path), Workflows: s.wf != nil}
+	_, p.JobsUI = s.jobs.(riverSource)
 	if a := authOf(r); a != nil {
 		op := a.Operator
 		op.PasswordHash = "" // never reaches a template

@@ -60,11 +60,18 @@ func (s *Server) routeList() []route {
 		{"GET", "/settings", viewer, s.settingsPage},
 		{"GET", "/directory", viewer, s.directoryPage},
 
-		// Acting (admins only).
+		// Acting (admins only). An action's dialog on the user page states
+		// what it does and posts to the action (page_user_dialog.go).
+		{"GET", "/users/{id}/actions/{kind}", admin, s.userActionPage},
 		{"POST", "/users/{id}/actions/{kind}", admin, s.userAction},
 		{"POST", "/settings", admin, s.settingsSubmit},
 		// One organization's contract (contract_save.go).
 		{"POST", "/settings/contracts/{org}", admin, s.contractSubmit},
+		// Notification channels: save, remove, send a test message
+		// (page_settings_channels.go).
+		{"POST", "/settings/notifications/{channel}", admin, s.channelSave},
+		{"POST", "/settings/notifications/{channel}/remove", admin, s.channelRemove},
+		{"POST", "/settings/notifications/{channel}/test", admin, s.channelTest},
 		// The directory's CSV import: a multipart upload of up to 10 MB
 		// (bodyLimit), checked and imported row by row (page_directory.go).
 		{"POST", "/directory/import", admin, s.directoryImport},

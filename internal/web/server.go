@@ -26,6 +26,7 @@ import (
 	"roster/internal/connect"
 	"roster/internal/httpauth"
 	"roster/internal/licenses"
+	"roster/internal/notify"
 	"roster/internal/store"
 	"roster/internal/workflow"
 )
@@ -63,6 +64,9 @@ type Config struct {
 	SessionTTL    time.Duration // default httpauth.DefaultSessionTTL
 	// Workflows runs automations; nil hides the workflow pages.
 	Workflows *workflow.Engine
+	// Channels are the notification channels set under Settings →
+	// Notifications (page_settings_channels.go); nil hides them.
+	Channels *notify.Channels
 }
 
 // Server is the dashboard, an http.Handler.
@@ -82,6 +86,8 @@ type Server struct {
 	routes  []route
 	mux     *http.ServeMux
 	wf      *workflow.Engine
+	// channels are the notification channels' settings; nil: none.
+	channels *notify.Channels
 	// licenses prices the overview, the trend and chargeback.
 	licenses *licenses.Service
 }
@@ -96,7 +102,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Store, actions: cfg.Actions, jobs: cfg.Jobs,
 		connect: cfg.Connect, public: strings.TrimRight(cfg.PublicURL, "/"),
-		logger: cfg.Logger, now: cfg.Now, wf: cfg.Workflows,
+		logger: cfg.Logger, now: cfg.Now, wf: cfg.Workflows, channels: cfg.Channels,
 	}
 	s.licenses = &licenses.Service{Store: s.store, Now: func() time.Time { return s.now() }}
 	if s.logger == nil {

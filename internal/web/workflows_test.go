@@ -95,14 +95,14 @@ func (f *wfFixture) memberTeam(t *testing.T, acc roster.Account) string {
 
 var runLinkRe = regexp.MustCompile(`href="/workflows/runs/(\d+)"`)
 
-// startRun runs workflow id now for email from the workflow page and
-// returns the run's id.
+// startRun runs workflow id now for email from the workflow page, which
+// goes to the run's page, and returns the run's id.
 func (f *wfFixture) startRun(t *testing.T, br *browser, id int64, email string) int64 {
 	t.Helper()
 	p := br.post(fmt.Sprintf("/workflows/%d/run", id), url.Values{"emails": {email}})
-	require.Equal(t, http.StatusOK, p.StatusCode, p.Body)
-	m := runLinkRe.FindStringSubmatch(p.Body)
-	require.NotNil(t, m, p.Body)
+	require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
+	m := runLinkRe.FindStringSubmatch(`href="` + p.location() + `"`)
+	require.NotNil(t, m, p.location())
 	run, err := strconv.ParseInt(m[1], 10, 64)
 	require.NoError(t, err)
 	return run
@@ -178,7 +178,7 @@ func TestWorkflowEditor(t *testing.T) {
 		require.False(t, saved.Enabled)
 		page := br.mustGet(fmt.Sprintf("/workflows/%d", id))
 		require.Contains(t, page.Body, "only when run by hand")
-		require.Contains(t, page.Body, "ask boss@example.com (ui)")
+		require.Contains(t, page.Body, "Ask boss@example.com for approval in roster, waiting up to 1 hour; approved → remove, denied → end")
 
 		// A new workflow never overwrites one of its name.
 		p = br.post("/workflows/new", url.Values{"yaml": {good}, "op": {"save"}})
@@ -198,8 +198,8 @@ func TestWorkflowEditor(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "Changed.", saved.Description)
 
-		// Enable and disable from the list.
-		p = br.post(fmt.Sprintf("/workflows/%d/enable", id), nil)
+		// Enable (confirmed: it acts on people) and disable from the list.
+		p = br.post(fmt.Sprintf("/workflows/%d/enable", id), url.Values{"confirm": {"1"}})
 		require.Equal(t, http.StatusSeeOther, p.StatusCode, p.Body)
 		saved, _ = f.db.Workflow(ctx, id)
 		require.True(t, saved.Enabled)
@@ -216,7 +216,7 @@ func TestWorkflowEditor(t *testing.T) {
 		broken := saved
 		broken.Steps[1].Team = "no-such-team"
 		require.NoError(t, f.db.UpdateWorkflow(ctx, &broken))
-		p = br.post(fmt.Sprintf("/workflows/%d/enable", id), nil)
+		p = br.post(fmt.Sprintf("/workflows/%d/enable", id), url.Values{"confirm": {"1"}})
 		require.Equal(t, http.StatusUnprocessableEntity, p.StatusCode, p.Body)
 		require.Contains(t, p.Body, "steps[1].team")
 		saved, _ = f.db.Workflow(ctx, id)
@@ -341,7 +341,7 @@ func TestWorkflowRunsApproveDenyCancel(t *testing.T) {
 		require.Equal(t, roster.RunWaiting, f.run(t, run).Status)
 		href := fmt.Sprintf("/workflows/runs/%d", run)
 		p := br.mustGet(href)
-		require.Contains(t, p.Body, `hx-trigger="every 3s"`, "a live run refreshes itself")
+		require.Contains(t, p.Body, `hx-trigger="every 2s"`, "a live run refreshes itself")
 		require.Contains(t, p.Body, "Waiting for <strong>boss@example.com</strong>")
 		a := f.pendingApproval(t, run)
 		require.Contains(t, p.Body, fmt.Sprintf(`action="/workflows/approvals/%d/approve"`, a.ID))
@@ -364,7 +364,7 @@ func TestWorkflowRunsApproveDenyCancel(t *testing.T) {
 		require.Equal(t, roster.RunSucceeded, done.Status, done.Error)
 		require.Empty(t, f.simRole(t, team, acc.MiroUserID), "removed at Miro")
 		p = br.mustGet(href)
-		require.NotContains(t, p.Body, `hx-trigger="every 3s"`, "an ended run stops refreshing")
+		require.NotContains(t, p.Body, `hx-trigger="every 2s"`, "an ended run stops refreshing")
 		timeline := text(findAll(parseHTML(t, p.Body), "table", "timeline")[0])
 		require.Contains(t, timeline, "approved by operator:admin@example.com")
 		require.Contains(t, timeline, "approved → remove")

@@ -269,10 +269,8 @@ func (p *bulkPlan) deactivate(j *judged) {
 	j.conn = conn
 	if paidSeat(a.License) {
 		j.frees = &a
-		j.Plan = fmt.Sprintf("Deactivate, freeing their %s license", roster.LicenseName(a.License))
-	} else {
-		j.Plan = "Deactivate (their license is not a paid seat)"
 	}
+	j.Plan = "Deactivate" + freedWords(a.License, "their")
 }
 
 func (p *bulkPlan) removeFromTeam(j *judged, ms []roster.Membership) {

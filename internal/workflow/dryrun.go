@@ -3,7 +3,6 @@ package workflow
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"roster"
 	"roster/internal/action"
-	"roster/internal/store"
 )
 
 // DryRun is a workflow's preview: who it would run for now and what each
@@ -20,6 +18,10 @@ type DryRun struct {
 	Workflow string
 	// Basis says which people were considered, in plain words.
 	Basis string
+	// Warnings say what cannot run as configured, whoever a run is for:
+	// a step or the failure notice whose channel cannot send, an action
+	// the connection cannot do. They come first.
+	Warnings []string
 	// Summary counts everyone considered: who would run, who is left out
 	// and why, what the actions mean, the seats and money they free.
 	Summary Summary
@@ -31,6 +33,9 @@ type DryRun struct {
 	// for whom a step would be refused (a guest cannot be deactivated).
 	ExcludedTotal int
 	Excluded      []Exclusion
+	// Stopped counts those left out because a step would be refused or
+	// fail: their runs would start, and stop at that step.
+	Stopped int
 	// People is the page View asked for: of those who would run, or of
 	// those left out (with Reason), in the order they were considered.
 	People []PlannedRun
@@ -81,7 +86,7 @@ func (e *Engine) Preview(ctx context.Context, w roster.Workflow, emails []string
 // manual). A person whose conditions do not hold, or for whom a step
 // would be refused or fail, is left out, with why.
 func (e *Engine) PreviewPeople(ctx context.Context, w roster.Workflow, emails []string, view PeopleView) (DryRun, error) {
-	if err := e.Check(ctx, &w); err != nil {
+	if err := e.checkPreview(ctx, &w); err != nil {
 		return DryRun{}, err
 	}
 	d := DryRun{Workflow: w.Name, View: view}
@@ -94,6 +99,7 @@ func (e *Engine) PreviewPeople(ctx context.Context, w roster.Workflow, emails []
 	if err != nil {
 		return d, fmt.Errorf("read connection %d: %w", w.ConnectionID, err)
 	}
+	d.Warnings = e.warnings(w, conn)
 	names, err := e.teamNames(ctx, conn.ID)
 	if err != nil {
 		return d, err
@@ -107,6 +113,9 @@ func (e *Engine) PreviewPeople(ctx context.Context, w roster.Workflow, emails []
 	leftOut := func(pr PlannedRun) {
 		sum.leftOut(pr.Reason)
 		d.ExcludedTotal++
+		if len(pr.Steps) > 0 {
+			d.Stopped++ // their conditions hold: a step stops them
+		}
 		if len(d.Excluded) < dryRunShown {
 			d.Excluded = append(d.Excluded, Exclusion{Email: pr.Email, Reason: pr.Reason})
 		}
@@ -314,140 +323,6 @@ func (e *Engine) loadTeams(ctx context.Context, subjects []*subject) error {
 	return nil
 }
 
-// candidates are the people a preview considers, and the emails asked for
-// that roster knows no one by.
-func (e *Engine) candidates(ctx context.Context, w roster.Workflow, emails []string) ([]*subject, []string, string, error) {
-	var out []*subject
-	if len(emails) > 0 {
-		var unknown []string
-		seen := map[string]bool{}
-		for _, em := range emails {
-			em = roster.NormalizeEmail(em)
-			if em == "" || seen[em] {
-				continue
-			}
-			seen[em] = true
-			s, err := e.subjectForEmail(ctx, em)
-			if errors.Is(err, store.ErrNotFound) {
-				unknown = append(unknown, em)
-				continue
-			}
-			if err != nil {
-				return nil, nil, "", err
-			}
-			out = append(out, s)
-		}
-		return out, unknown, "the people named", nil
-	}
-	now := e.now()
-	switch w.Trigger.Kind {
-	case roster.TriggerPersonLeft, roster.TriggerPersonJoined:
-		status := roster.PersonLeft
-		if w.Trigger.Kind == roster.TriggerPersonJoined {
-			status = roster.PersonActive
-		}
-		err := e.eachPerson(ctx, status, func(p roster.Person) error {
-			s, err := e.subjectForPerson(ctx, p)
-			if err != nil {
-				return err
-			}
-			active := s.Account != nil && s.Account.Active && s.Account.LeftAt.IsZero()
-			if (status == roster.PersonLeft && active) || (status == roster.PersonActive && s.Account == nil) {
-				out = append(out, s)
-			}
-			return nil
-		})
-		if status == roster.PersonLeft {
-			return out, nil, "directory people who left and still hold an active Miro account", err
-		}
-		return out, nil, "directory people who are active and have no Miro account yet", err
-	case roster.TriggerNewAccount:
-		accs, err := e.Store.Accounts(ctx, store.AccountFilter{})
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("read accounts: %w", err)
-		}
-		all, err := e.subjectsForAccounts(ctx, accs)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		for _, s := range all {
-			if s.Person == nil {
-				out = append(out, s)
-			}
-		}
-		return out, nil, "Miro accounts that match no directory person", nil
-	case roster.TriggerLicenseChanged:
-		accs, err := e.recentLicenseChanges(ctx, w, now.AddDate(0, 0, -30))
-		if err != nil {
-			return nil, nil, "", err
-		}
-		out, err = e.subjectsForAccounts(ctx, accs)
-		return out, nil, "accounts whose license changed in the last 30 days", err
-	case roster.TriggerInactive:
-		accs, err := e.inactiveAccounts(ctx, w.Trigger.Days, now)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		out, err = e.subjectsForAccounts(ctx, accs)
-		return out, nil, fmt.Sprintf("accounts with a paid license inactive for %d days or more", w.Trigger.Days), err
-	}
-	accs, err := e.Store.Accounts(ctx, store.AccountFilter{})
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("read accounts: %w", err)
-	}
-	out, err = e.subjectsForAccounts(ctx, accs)
-	return out, nil, "every synced Miro account", err
-}
-
-func (e *Engine) eachPerson(ctx context.Context, status roster.PersonStatus, fn func(roster.Person) error) error {
-	cursor := ""
-	for {
-		page, err := e.Store.People(ctx, store.PeopleFilter{Status: status, Cursor: cursor, Limit: 1000})
-		if err != nil {
-			return fmt.Errorf("read the directory: %w", err)
-		}
-		for _, p := range page.People {
-			if err := fn(p); err != nil {
-				return err
-			}
-		}
-		if page.NextCursor == "" {
-			return nil
-		}
-		cursor = page.NextCursor
-	}
-}
-
-func (e *Engine) recentLicenseChanges(ctx context.Context, w roster.Workflow, since time.Time) ([]roster.Account, error) {
-	seen := map[int64]bool{}
-	var out []roster.Account
-	var after int64
-	for {
-		chs, err := e.Store.Changes(ctx, store.ChangeFilter{AfterID: after, Limit: batch})
-		if err != nil {
-			return nil, fmt.Errorf("read changes: %w", err)
-		}
-		if len(chs) == 0 {
-			return out, nil
-		}
-		for _, ch := range chs {
-			if ch.Kind != roster.ChangeLicenseChanged || ch.At.Before(since) || seen[ch.AccountID] ||
-				(w.Trigger.License != "" && ch.NewValue != w.Trigger.License) {
-				continue
-			}
-			seen[ch.AccountID] = true
-			a, err := e.Store.Account(ctx, ch.AccountID)
-			if err != nil {
-				return nil, fmt.Errorf("read account %d: %w", ch.AccountID, err)
-			}
-			if a.Email != "" {
-				out = append(out, a)
-			}
-		}
-		after = chs[len(chs)-1].ID
-	}
-}
-
 // plan says what step i would do for s. A blocked plan's words name no
 // one, so that the summary can count people by them.
 func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.Step, s *subject, conn roster.Connection, names map[string]string) (string, bool, error) {
@@ -460,12 +335,8 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 		}
 		return slices.Contains(teams, id), nil
 	}
-	if name := stepCapability(st.Kind); name != "" {
-		for _, c := range conn.Capabilities() {
-			if c.Name == name && !c.Available {
-				return fmt.Sprintf("refused: connection %d cannot %s: %s", conn.ID, name, c.Reason), true, nil
-			}
-		}
+	if problem := capabilityProblem(conn, st.Kind); problem != "" {
+		return "refused: " + problem, true, nil
 	}
 	if st.Kind.IsAction() && st.Kind != roster.StepInvite && a == nil {
 		return "skipped: no Miro account matches " + s.Email, false, nil
@@ -513,7 +384,7 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 			if !a.Active {
 				return "nothing to do: already deactivated", false, nil
 			}
-			return fmt.Sprintf("deactivate in the organization, freeing the %s license", roster.LicenseName(a.License)), false, nil
+			return "deactivate in the organization" + freedWords(a.License, "the"), false, nil
 		}
 		if a.Active {
 			return "nothing to do: already active", false, nil
@@ -562,6 +433,9 @@ func (e *Engine) plan(ctx context.Context, w roster.Workflow, i int, st roster.S
 		}
 		return fmt.Sprintf("send by %s: %q", where, subject), false, nil
 	case roster.StepApproval:
+		if problem := e.viaProblem(st.Via); problem != "" {
+			return fmt.Sprintf("fails: cannot ask by %s: %s", st.Via, problem), true, nil
+		}
 		approver := st.Approver
 		if approver == roster.ApproverManager {
 			run := roster.WorkflowRun{Email: s.Email}

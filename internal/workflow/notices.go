@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"roster"
@@ -89,5 +90,6 @@ func (e *Engine) channelProblem(channel string) string {
 	if !known {
 		return fmt.Sprintf("%q is not a configured channel", channel)
 	}
-	return reason
+	// "slack: --slack-webhook-url is not set": the caller names the channel.
+	return strings.TrimPrefix(reason, channel+": ")
 }

@@ -39,7 +39,7 @@ func TestOffboardingOutboxByDefault(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, dry.Runs)
 		require.Len(t, dry.Excluded, 1)
-		require.Equal(t, "step tell-it would fail: cannot send by webhook: webhook: --webhook-url is not set", dry.Excluded[0].Reason)
+		require.Equal(t, "step tell-it would fail: cannot send by webhook: --webhook-url is not set", dry.Excluded[0].Reason)
 
 		w, err := workflow.Template("offboarding", workflow.TemplateOptions{})
 		require.NoError(t, err)

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"roster"
+	"roster/internal/store"
 )
 
 // TemplateOptions fill a template's blanks.
@@ -96,6 +98,43 @@ func Template(name string, o TemplateOptions) (roster.Workflow, error) {
 	return w, nil
 }
 
+// NewFromTemplate builds template name as Template does, as a draft the
+// editor can save as it is: named so that no workflow has its name yet
+// ("offboarding", else "offboarding-2", ...); onboarding inviting to the
+// connection's first team when none is given; reclaim asking in the
+// dashboard when email cannot send and no way of asking is given. It is
+// not saved.
+func (e *Engine) NewFromTemplate(ctx context.Context, name string, o TemplateOptions) (roster.Workflow, error) {
+	if name == "onboarding" && o.Team == "" {
+		teams, err := e.Store.Teams(ctx, o.ConnectionID)
+		if err != nil {
+			return roster.Workflow{}, fmt.Errorf("read the teams of connection %d: %w", o.ConnectionID, err)
+		}
+		if len(teams) == 0 {
+			return roster.Workflow{}, fmt.Errorf("onboarding invites to a team, and connection %d has no teams yet: sync it first, or choose another connection", o.ConnectionID)
+		}
+		o.Team = teams[0].MiroTeamID
+	}
+	if o.Approval == "" && e.viaProblem(roster.ChannelEmail) != "" {
+		o.Approval = roster.ChannelUI
+	}
+	w, err := Template(name, o)
+	if err != nil {
+		return w, err
+	}
+	base := w.Name
+	for n := 2; ; n++ {
+		_, err := e.Store.WorkflowByName(ctx, w.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			return w, nil
+		}
+		if err != nil {
+			return w, fmt.Errorf("read workflow %s: %w", w.Name, err)
+		}
+		w.Name = base + "-" + strconv.Itoa(n)
+	}
+}
+
 // ErrNoDefaultConnection: DefaultConnection found no connection a
 // template could act through by default.
 var ErrNoDefaultConnection = errors.New("there is no organization-level connection to default to")
@@ -136,7 +175,7 @@ func DefaultConnection(conns []roster.Connection) (int64, error) {
 
 // failureNotice is the templates' on_failure step.
 func failureNotice(channel string, to []string) *roster.Step {
-	return &roster.Step{Kind: roster.StepNotify, Channel: channel, To: to,
+	return &roster.Step{ID: roster.OnFailureID, Kind: roster.StepNotify, Channel: channel, To: to,
 		Subject: "Workflow failed: {{.Workflow}} for {{.Email}}",
 		Text:    "Workflow {{.Workflow}} failed for {{.Email}}: {{.Error}}\n{{range .Steps}}- {{.}}\n{{end}}Look at the run and finish by hand: {{.RunURL}}"}
 }

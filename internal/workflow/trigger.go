@@ -394,13 +394,7 @@ func (e *Engine) RunManual(ctx context.Context, workflowID int64, emails []strin
 	request := newRequestID()
 	now := e.now()
 	var runs []roster.WorkflowRun
-	seen := map[string]bool{}
-	for _, em := range emails {
-		em = roster.NormalizeEmail(em)
-		if em == "" || seen[em] {
-			continue
-		}
-		seen[em] = true
+	for _, em := range uniqueEmails(emails) {
 		s, err := e.subjectForEmail(ctx, em)
 		if errors.Is(err, store.ErrNotFound) {
 			res.Excluded = append(res.Excluded, Exclusion{Email: em, Reason: "roster knows no one with this email"})

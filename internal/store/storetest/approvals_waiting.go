@@ -10,11 +10,9 @@ import (
 	"roster/internal/store"
 )
 
-// CountWaitingApprovals is the conformance case of
-// store.CountWaitingApprovals: it counts the pending approvals of live
-// runs only. It is exported, and run by sqlstore's tests on both
-// backends, until it joins workflowTests in RunTests.
-func CountWaitingApprovals(t *testing.T, s store.Store) {
+// testCountWaitingApprovals checks store.CountWaitingApprovals: it counts
+// the pending approvals of live runs only.
+func testCountWaitingApprovals(t *testing.T, s store.Store) {
 	count := func() int {
 		t.Helper()
 		n, err := s.CountWaitingApprovals(ctx())

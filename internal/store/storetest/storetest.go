@@ -59,9 +59,11 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Concurrency/TwoSyncsLoseThePeople", testConcurrentLeavers},
 		{"Concurrency/TwoSyncsLoseThePeopleInterleaved", testInterleavedLeavers},
 		{"Times/UTC", testTimesUTC},
+		{"Approvals/CountWaiting", testCountWaitingApprovals},
 	}
 	tests = append(tests, operateTests...)
 	tests = append(tests, actionTests...)
+	tests = append(tests, historyTests...)
 	tests = append(tests, insightsTests...)
 	tests = append(tests, listAccountsTests...)
 	tests = append(tests, directoryTests...)
@@ -71,6 +73,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, licenseTests...)
 	tests = append(tests, contractTests...)
 	tests = append(tests, notificationTests...)
+	tests = append(tests, syncProgressTests...)
+	tests = append(tests, notifyChannelTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
