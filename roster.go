@@ -6,6 +6,7 @@ package roster
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -106,6 +107,19 @@ const (
 	TeamRoleAdmin   = "admin"
 	TeamRoleNonTeam = "non_team"
 )
+
+// TeamRoleName is a team role as Miro's own pages say it: "non-team
+// member" for non_team (someone with access to a team's boards who is
+// not in the team); an unknown value is shown with spaces.
+func TeamRoleName(role string) string {
+	switch role {
+	case TeamRoleNonTeam:
+		return "non-team member"
+	case "team_guest":
+		return "team guest"
+	}
+	return strings.ReplaceAll(role, "_", " ")
+}
 
 // AssignableTeamRoles are the team roles an action may set.
 var AssignableTeamRoles = []string{TeamRoleMember, TeamRoleAdmin}

@@ -285,7 +285,7 @@ func (b *browserBundle) offboardLeaver(ctx context.Context, st store.Store, off 
 	confirm := value(b, "read the confirmation", chromedp.Text(chromedp.CSS(`section.enable-confirm`)))
 	require.Contains(t, value(b, "read its lede", chromedp.Text(chromedp.CSS(`.enable-confirm .lede`))), "when someone leaves the company", confirm)
 	require.Contains(t, value(b, "read whom it acts on now", chromedp.Text(chromedp.CSS(`.enable-confirm .enable-now`))), "It acts on no one now", confirm)
-	require.Contains(t, confirm, fmt.Sprintf("leaves alone the %s who left and still hold an active Miro account", peopleWords(leavers)), confirm)
+	require.Contains(t, confirm, fmt.Sprintf("leaves alone the %s found already (who left and still hold an active Miro account)", peopleWords(leavers)), confirm)
 	b.saveWidths(dir, "workflow-enable")
 	still, err := st.Workflow(ctx, off.ID)
 	require.NoError(t, err)

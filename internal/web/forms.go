@@ -48,10 +48,16 @@ func (f *form) Field(name, label, typ, autocomplete string) fieldView {
 	return v
 }
 
-// sentence starts a message with a capital and ends it with a full stop.
+// sentence starts a message with a capital and ends it with a full stop
+// (one: a message that has one keeps it).
 func sentence(msg string) string {
+	msg = strings.TrimSpace(msg)
 	if msg == "" {
 		return msg
 	}
-	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if strings.HasSuffix(msg, ".") {
+		return msg
+	}
+	return msg + "."
 }

@@ -122,7 +122,7 @@ func TestDeactivateFromUserPage(t *testing.T) {
 
 		form1.Set("confirm", "1")
 		res := br.result(br.post("/users/"+id+"/actions/deactivate", form1))
-		require.Contains(t, res.Body, "deactivate user: succeeded.")
+		require.Contains(t, res.Body, "Deactivate user succeeded.")
 		require.Contains(t, res.Body, "license now free")
 		require.Contains(t, res.Body, `href="/audit?kind=action"`)
 		m, err := f.admin.OrgMember(ctx, f.info.OrgID, acc.MiroUserID)
@@ -148,7 +148,7 @@ func TestDeactivateFromUserPage(t *testing.T) {
 		form2, _ := orgForm(t, br.dialog(id, "reactivate").Body, id, "reactivate", f.org.ID)
 		form2.Set("confirm", "1")
 		res = br.result(br.post("/users/"+id+"/actions/reactivate", form2))
-		require.Contains(t, res.Body, "reactivate user: succeeded.")
+		require.Contains(t, res.Body, "Reactivate user succeeded.")
 		m, err = f.admin.OrgMember(ctx, f.info.OrgID, acc.MiroUserID)
 		require.NoError(t, err)
 		require.True(t, m.Active)
@@ -179,7 +179,7 @@ func TestDeactivateGuestRefused(t *testing.T) {
 		f.sim.ResetStats()
 		form := orgPost("k-guest", f.org.ID)
 		res := br.result(br.post("/users/"+id+"/actions/deactivate", form))
-		require.Contains(t, res.Body, "deactivate user: refused.")
+		require.Contains(t, res.Body, "Deactivate user refused.")
 		require.Contains(t, res.Body, "is a guest")
 		require.Zero(t, f.sim.Stats().Calls)
 		a, err := db.ActionByKey(context.Background(), form.Get("key"))
@@ -223,7 +223,7 @@ func TestSignOutFromUserPage(t *testing.T) {
 		form, _ := orgForm(t, br.dialog(id, "signout").Body, id, "signout", f.org.ID)
 		form.Set("confirm", "1")
 		res := br.result(br.post("/users/"+id+"/actions/signout", form))
-		require.Contains(t, res.Body, "sign out all sessions: succeeded.")
+		require.Contains(t, res.Body, "Sign out all sessions succeeded.")
 		require.Equal(t, 1, f.sim.Stats().ByOperation["enterprise-post-user-sessions-reset"].Calls)
 	})
 }
@@ -319,7 +319,7 @@ func TestDeactivateRetryAfterLostAnswer(t *testing.T) {
 		form, _ := orgForm(t, br.dialog(id, "deactivate").Body, id, "deactivate", f.org.ID)
 		form.Set("confirm", "1")
 		res := br.result(br.post("/users/"+id+"/actions/deactivate", form))
-		require.Contains(t, res.Body, "deactivate user: failed.")
+		require.Contains(t, res.Body, "Deactivate user failed.")
 		require.Contains(t, res.Body, "It may work if you try again")
 		retry, node := orgForm(t, res.Body, id, "deactivate", f.org.ID)
 		require.Contains(t, text(node), "Retry")
@@ -327,7 +327,7 @@ func TestDeactivateRetryAfterLostAnswer(t *testing.T) {
 
 		// The retry asks SCIM first and does not PATCH again.
 		res = br.result(br.post("/users/"+id+"/actions/deactivate", retry))
-		require.Contains(t, res.Body, "deactivate user: succeeded.")
+		require.Contains(t, res.Body, "Deactivate user succeeded.")
 		require.Contains(t, res.Body, "found in SCIM before retrying")
 		require.Equal(t, 1, f.sim.Stats().ByOperation["patchUser"].Calls)
 	})

@@ -148,7 +148,7 @@ func (plan *actionPlan) dialog(p userPage, kind, teamID string, sub *submitted) 
 			d.Unavailable = why
 		case !ok:
 			for _, t := range plan.teams {
-				d.Picks = append(d.Picks, teamPick{Name: t.name, Role: humanize(t.role), Reason: t.why,
+				d.Picks = append(d.Picks, teamPick{Name: t.name, Role: roster.TeamRoleName(t.role), Reason: t.why,
 					Href: fmt.Sprintf("%s/actions/%s?team=%s", base, kind, t.id)})
 			}
 		case t.why != "":
@@ -166,7 +166,7 @@ func (plan *actionPlan) dialog(p userPage, kind, teamID string, sub *submitted) 
 				if t.role == roster.TeamRoleAdmin {
 					f.Role = roster.TeamRoleMember
 				}
-				f.Statement = fmt.Sprintf("Changes %s's role in %s, now %s, to the role you choose.", who, t.name, humanize(t.role))
+				f.Statement = fmt.Sprintf("Changes %s's role in %s, now %s, to the role you choose.", who, t.name, roster.TeamRoleName(t.role))
 			}
 			d.Forms = append(d.Forms, f)
 		}

@@ -117,11 +117,11 @@ func changeWords(c roster.Change, team func(string) string) string {
 	case roster.ChangeLicenseChanged:
 		return "License changed from " + orDash(roster.LicenseName(from)) + " to " + orDash(roster.LicenseName(to))
 	case roster.ChangeTeamJoined:
-		return "Joined " + team(c.MiroTeamID) + " as " + humanize(to)
+		return "Joined " + team(c.MiroTeamID) + " as " + roster.TeamRoleName(to)
 	case roster.ChangeTeamLeft:
 		return "Left " + team(c.MiroTeamID)
 	case roster.ChangeTeamRoleChanged:
-		return "Role in " + team(c.MiroTeamID) + " changed from " + humanize(from) + " to " + humanize(to)
+		return "Role in " + team(c.MiroTeamID) + " changed from " + roster.TeamRoleName(from) + " to " + roster.TeamRoleName(to)
 	case roster.ChangeEmailChanged:
 		return "Email changed from " + orDash(from) + " to " + orDash(to)
 	case roster.ChangeNameChanged:
@@ -134,11 +134,11 @@ func changeWords(c roster.Change, team func(string) string) string {
 func actionWords(a roster.Action, team func(string) string) string {
 	switch a.Kind {
 	case roster.ActionInvite:
-		return "Invite to " + team(a.MiroTeamID) + " as " + humanize(a.Role)
+		return "Invite to " + team(a.MiroTeamID) + " as " + roster.TeamRoleName(a.Role)
 	case roster.ActionRemove:
 		return "Remove from " + team(a.MiroTeamID)
 	case roster.ActionChangeRole:
-		return "Change role in " + team(a.MiroTeamID) + " to " + humanize(a.Role)
+		return "Change role in " + team(a.MiroTeamID) + " to " + roster.TeamRoleName(a.Role)
 	case roster.ActionDeactivate:
 		return "Deactivate"
 	case roster.ActionReactivate:

@@ -104,7 +104,24 @@ func templateFuncs(a *assets) template.FuncMap {
 		},
 		"license":  func(a roster.Account) string { return a.LicenseLabel() },
 		"humanize": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+		"outcome":  outcomeSentence,
+		"teamRole": roster.TeamRoleName,
+		"sentence": sentence,
 	}
+}
+
+// outcomeSentence is an action's recorded outcome ("invited ann@… to
+// team Growth") as a sentence; one that starts with an email address
+// keeps it as written.
+func outcomeSentence(s string) string {
+	first, _, _ := strings.Cut(strings.TrimSpace(s), " ")
+	if strings.Contains(first, "@") {
+		if s = strings.TrimSpace(s); !strings.HasSuffix(s, ".") {
+			s += "."
+		}
+		return s
+	}
+	return sentence(s)
 }
 
 // formatThousands puts commas between thousands in the integer part of a number.

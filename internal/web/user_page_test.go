@@ -254,7 +254,7 @@ func TestUserHistory(t *testing.T) {
 		rm := formFor(t, br.mustGet("/users/"+id+"/actions/remove?team="+team).Body, "/users/"+id+"/actions/remove", team)
 		rm.Set("confirm", "1")
 		res := br.result(br.post("/users/"+id+"/actions/remove", rm))
-		require.Contains(t, res.Body, "remove from team: succeeded.")
+		require.Contains(t, res.Body, "Remove from team succeeded.")
 
 		rows, at := historyRows(t, res.Body)
 		require.Equal(t, []string{"roster", "Remove from " + name, "admin@example.com (dashboard)"}, rows[0][1:4], "the newest first, with who did it")

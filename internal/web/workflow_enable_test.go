@@ -96,6 +96,12 @@ func TestWorkflowEnableIsConfirmed(t *testing.T) {
 	now = text(findAll(parseHTML(t, br.mustGet(fmt.Sprintf("/workflows/enable/%d", left)).Body), "p", "enable-now")[0])
 	require.Equal(t, "It acts on no one now; it will act on each person who leaves the company (the directory) from now on.", now)
 
+	// An approval before any action: the confirmation says each run asks
+	// first.
+	asks := f.createWorkflow(t, br, approvalYAML("ask-first", f.org.ID, f.memberTeam(t, f.member(t))))
+	note := text(findAll(parseHTML(t, br.mustGet(fmt.Sprintf("/workflows/enable/%d", asks)).Body), "p", "enable-note")[0])
+	require.Equal(t, "Each run asks boss@example.com for approval before it acts.", note)
+
 	// Only waiting and telling: enabled at once, no confirmation.
 	quiet := f.createWorkflow(t, br, fmt.Sprintf("name: quiet\nconnection: %d\ntrigger: {kind: manual}\n"+
 		"steps: [{id: pause, kind: wait, duration: 1h}, {id: tell, kind: notify, channel: outbox, text: hi}]\n", f.org.ID))

@@ -19,7 +19,7 @@ const livePoll = `hx-trigger="every 2s"`
 // page, whose live part asks for itself every 2 s while the run is
 // running or waiting, shows each change as the run proceeds, and stops
 // asking once it has ended; so does the runs list, its counts and its
-// page of runs. An admin is linked to the run's jobs in the job queue.
+// page of runs (TestJobsLinks checks its link to the job queue).
 func TestWorkflowRunPageIsLive(t *testing.T) {
 	t.Parallel()
 	f := newWFFixture(t, openSQLite(t))
@@ -41,10 +41,6 @@ func TestWorkflowRunPageIsLive(t *testing.T) {
 	page := br.mustGet(href)
 	require.Contains(t, page.Body, fmt.Sprintf(`hx-get="%s?part=live"`, href))
 	require.Contains(t, page.Body, livePoll)
-	jobsLink := findAll(parseHTML(t, page.Body), "p", "jobs-link")
-	require.Len(t, jobsLink, 1)
-	require.Contains(t, text(jobsLink[0]), "See its jobs in the job queue")
-	require.Contains(t, page.Body, `href="/admin/jobs/`)
 
 	// The part of a running run: polling, no step yet.
 	part := br.mustGet(href + "?part=live")

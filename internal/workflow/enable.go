@@ -60,7 +60,10 @@ func (e *Engine) PreviewEnable(ctx context.Context, w roster.Workflow) (Enabling
 	found := d.Total + d.Stopped // their conditions hold: a run would start
 	stops := ""
 	if d.Stopped > 0 {
-		stops = fmt.Sprintf("For %s of them a step cannot run, and their runs would stop there: the dry run says why.", people(d.Stopped))
+		// The dry run counts those whose runs go through apart from
+		// those stopped by a step; say both so the numbers agree.
+		stops = fmt.Sprintf("Of them, %d would run through; for %d a step cannot run and their runs would stop there (the dry run says why).",
+			d.Total, d.Stopped)
 	}
 	switch t := w.Trigger; t.Kind {
 	case roster.TriggerInactive:
@@ -83,11 +86,28 @@ func (e *Engine) PreviewEnable(ctx context.Context, w roster.Workflow) (Enabling
 		event, already := eventWords(t)
 		en.NowWords = fmt.Sprintf("It acts on no one now; it will act on %s from now on%s.", event, holdWords(w))
 		if found > 0 {
-			en.Note = fmt.Sprintf("Enabling leaves alone the %s %s already: to act on them, run it by hand from its page.",
+			en.Note = fmt.Sprintf("Enabling leaves alone the %s found already (%s): to act on them, run it by hand from its page.",
 				people(found), already)
 		}
 	}
+	if ask := approvalFirst(w); ask != "" {
+		en.Note = strings.TrimSpace(en.Note + " Each run asks " + ask + " for approval before it acts.")
+	}
 	return en, nil
+}
+
+// approvalFirst is the approver asked before w's first action step, or
+// "" when an action can run without approval.
+func approvalFirst(w roster.Workflow) string {
+	for _, st := range w.Steps {
+		switch {
+		case st.Kind == roster.StepApproval:
+			return st.Approver
+		case st.Kind.IsAction():
+			return ""
+		}
+	}
+	return ""
 }
 
 // eventWords name what an event trigger acts on from now on ("each
