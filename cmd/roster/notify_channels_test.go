@@ -34,6 +34,11 @@ steps:
 	r = b.roster(t, "workflow", "dry-run", "tell-hook", "--email", acc.Email)
 	require.NoError(t, r.err, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "webhook: not set; set it under Settings → Notifications or with --webhook-url")
+	// The warning comes first, before any person's plan.
+	require.Regexp(t, `(?s)^Dry run of tell-hook .*\nWarning: Step tell cannot send its message by webhook: [^\n]*not set[^\n]*\nWould run for`, r.stdout)
+	r = b.roster(t, "workflow", "dry-run", "tell-hook", "--email", acc.Email, "--json")
+	require.NoError(t, r.err, r.stdout+r.stderr)
+	require.Regexp(t, `"warnings": \[\s*"Step tell cannot send its message by webhook: not set`, r.stdout)
 
 	// Saved in the dashboard, sealed with the data directory's key.
 	key, err := secret.LoadKey(b.e.dataDir)
@@ -48,5 +53,6 @@ steps:
 	require.NoError(t, r.err, r.stdout+r.stderr)
 	require.NotContains(t, r.stdout, "not set")
 	require.NotContains(t, r.stdout, "BLOCKED")
+	require.NotContains(t, r.stdout, "Warning:")
 	require.Contains(t, r.stdout, "Would run for 1 person\n")
 }

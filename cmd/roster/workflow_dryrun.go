@@ -97,6 +97,9 @@ func runWorkflowDryRun(ctx context.Context, args []string, stdout, stderr io.Wri
 func printDryRun(w io.Writer, d workflow.DryRun) {
 	fmt.Fprintf(w, "Dry run of %s (nothing was changed or called)\n", d.Workflow)
 	fmt.Fprintf(w, "Basis: %s\n", d.Basis)
+	for _, warning := range d.Warnings {
+		fmt.Fprintf(w, "Warning: %s\n", warning)
+	}
 	fmt.Fprintf(w, "Would run for %d %s", d.Total, plural(d.Total, "person", "people"))
 	if d.Total > len(d.Runs) {
 		fmt.Fprintf(w, " (the first %d shown)", len(d.Runs))

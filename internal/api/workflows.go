@@ -150,6 +150,7 @@ type DryRun struct {
 	Runs          []PlannedRun `json:"runs"`
 	ExcludedTotal int          `json:"excluded_total"`
 	Excluded      []Exclusion  `json:"excluded"`
+	Warnings      []string     `json:"warnings"`
 }
 
 type PlannedRun struct {
@@ -181,7 +182,7 @@ func ExclusionsOf(ex []workflow.Exclusion) []Exclusion {
 
 func DryRunOf(d workflow.DryRun) DryRun {
 	out := DryRun{Workflow: d.Workflow, Basis: d.Basis, Total: d.Total, ExcludedTotal: d.ExcludedTotal,
-		Runs: make([]PlannedRun, 0, len(d.Runs)), Excluded: ExclusionsOf(d.Excluded)}
+		Runs: make([]PlannedRun, 0, len(d.Runs)), Excluded: ExclusionsOf(d.Excluded), Warnings: append([]string{}, d.Warnings...)}
 	for _, pr := range d.Runs {
 		j := PlannedRun{Email: pr.Email, Name: pr.Name, License: pr.License, Steps: make([]PlannedStep, 0, len(pr.Steps))}
 		for _, st := range pr.Steps {
