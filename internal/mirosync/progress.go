@@ -137,13 +137,20 @@ func budgetTime(b miro.Budget, cost float64, now time.Time) time.Duration {
 	if !b.Known || b.Limit <= 0 {
 		return 0
 	}
-	over := cost - float64(b.Remaining)
+	remaining := b.Remaining
+	untilReset := b.Window // a window begun with no answer yet: at most a window
+	switch {
+	case b.Reset.IsZero():
+	case now.Before(b.Reset):
+		untilReset = b.Reset.Sub(now)
+	default:
+		// The window the last answer spoke of is over: the next one
+		// starts full, as the pacer counts it.
+		remaining = b.Limit
+	}
+	over := cost - float64(remaining)
 	if over <= 0 {
 		return 0
-	}
-	untilReset := b.Window // a window begun with no answer yet: at most a window
-	if !b.Reset.IsZero() {
-		untilReset = max(0, b.Reset.Sub(now))
 	}
 	resets := math.Ceil(over / float64(b.Limit))
 	return untilReset + time.Duration(resets-1)*b.Window
