@@ -212,10 +212,28 @@ func (c *Channels) Test(ctx context.Context, channel, to, actor string) error {
 	if reason := snap.reasons[channel]; reason != "" {
 		return errors.New(reason)
 	}
-	if _, err := snap.n.deliver(ctx, m); err != nil {
-		return errors.New(plainError(err, target(snap.n.cfg, channel)))
+	var err error
+	if _, derr := snap.n.deliver(ctx, m); derr != nil {
+		err = errors.New(plainError(derr, target(snap.n.cfg, channel)))
 	}
-	return nil
+	c.recordTest(ctx, m, err)
+	return err
+}
+
+// recordTest lists a test message on the Sent notifications page, as
+// every message is, when the store keeps the notification log. A record
+// that cannot be written leaves the test's answer alone.
+func (c *Channels) recordTest(ctx context.Context, m Message, err error) {
+	log, ok := c.store.(Log)
+	if !ok {
+		return
+	}
+	n := Record(m)
+	n.Status, n.UpdatedAt = roster.NotificationSent, time.Now().UTC()
+	if err != nil {
+		n.Status, n.Error = roster.NotificationFailed, err.Error()
+	}
+	_, _ = log.RecordNotification(context.WithoutCancel(ctx), n)
 }
 
 // fieldLabels name the settings in plain words, for the audit log.

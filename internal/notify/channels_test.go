@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -289,6 +290,20 @@ func TestChannelsTest(t *testing.T) {
 	err = c.Test(ctx, "slack", "", admin)
 	require.ErrorContains(t, err, "answered 404 Not Found")
 	require.NotContains(t, err.Error(), "notifytest-secret", "the Slack URL is a secret")
+
+	// Every test that reached a channel is listed with the other sent
+	// notifications, newest first; those refused before (not set, no
+	// address) are not.
+	sent, err := db.Notifications(ctx, 0, 20)
+	require.NoError(t, err)
+	var listed []string
+	for _, n := range sent {
+		require.True(t, strings.HasPrefix(n.Key, "test:"+n.Channel+":"), n.Key)
+		require.Equal(t, "Test message from roster", n.Subject)
+		require.NotContains(t, n.Error, "notifytest-secret")
+		listed = append(listed, n.Channel+" "+string(n.Status))
+	}
+	require.Equal(t, []string{"slack failed", "webhook failed", "webhook sent", "email failed", "email failed", "email sent"}, listed)
 }
 
 // TestChannelsWrongKey: settings sealed under another key are reported,
