@@ -81,17 +81,11 @@ func (s *Server) workflowNew(w http.ResponseWriter, r *http.Request) error {
 	var wf roster.Workflow
 	if ed.Template == "blank" {
 		wf = blankWorkflow(ed.Connection)
-	} else {
-		opts := workflow.TemplateOptions{ConnectionID: ed.Connection}
-		if ed.Template == "onboarding" {
-			// A team to invite to, for the admin to change.
-			if teams, err := s.store.Teams(ctx, ed.Connection); err == nil && len(teams) > 0 {
-				opts.Team = teams[0].MiroTeamID
-			}
+		if wf.Name, err = s.wf.FreeName(ctx, wf.Name); err != nil {
+			return err
 		}
-		if wf, err = s.wf.NewFromTemplate(ctx, ed.Template, opts); err != nil {
-			return errBadRequest(err.Error())
-		}
+	} else if wf, err = s.wf.NewFromTemplate(ctx, ed.Template, workflow.TemplateOptions{ConnectionID: ed.Connection}); err != nil {
+		return errBadRequest(err.Error())
 	}
 	y, err := workflow.MarshalYAML([]roster.Workflow{wf})
 	if err != nil {

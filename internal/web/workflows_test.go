@@ -136,7 +136,7 @@ func TestWorkflowEditor(t *testing.T) {
 		p := br.mustGet("/workflows/new?template=offboarding")
 		require.Contains(t, p.Body, "name: offboarding")
 		require.Contains(t, p.Body, fmt.Sprintf("connection: %d", f.org.ID))
-		require.Contains(t, br.mustGet("/workflows/new").Body, "name: my-workflow")
+		require.Contains(t, br.mustGet("/workflows/new").Body, "name: my-workflow\n")
 		require.Equal(t, http.StatusBadRequest, br.get("/workflows/new?template=nope").StatusCode)
 
 		// Bad YAML: every field error beside the text, kept as typed, 422,

@@ -122,16 +122,23 @@ func (e *Engine) NewFromTemplate(ctx context.Context, name string, o TemplateOpt
 	if err != nil {
 		return w, err
 	}
-	base := w.Name
+	w.Name, err = e.FreeName(ctx, w.Name)
+	return w, err
+}
+
+// FreeName is base, or base-2, base-3, ...: the first name no workflow
+// has yet, for a new draft.
+func (e *Engine) FreeName(ctx context.Context, base string) (string, error) {
+	name := base
 	for n := 2; ; n++ {
-		_, err := e.Store.WorkflowByName(ctx, w.Name)
+		_, err := e.Store.WorkflowByName(ctx, name)
 		if errors.Is(err, store.ErrNotFound) {
-			return w, nil
+			return name, nil
 		}
 		if err != nil {
-			return w, fmt.Errorf("read workflow %s: %w", w.Name, err)
+			return "", fmt.Errorf("read workflow %s: %w", name, err)
 		}
-		w.Name = base + "-" + strconv.Itoa(n)
+		name = base + "-" + strconv.Itoa(n)
 	}
 }
 

@@ -64,6 +64,13 @@ func TestTemplatesMakeValidDrafts(t *testing.T) {
 	w, err = h.engine.NewFromTemplate(ctx, "offboarding", workflow.TemplateOptions{ConnectionID: h.conn.ID})
 	require.NoError(t, err)
 	require.Equal(t, "offboarding-3", w.Name)
+	// The dashboard's blank draft takes a free name the same way.
+	free, err := h.engine.FreeName(ctx, "offboarding")
+	require.NoError(t, err)
+	require.Equal(t, "offboarding-3", free)
+	free, err = h.engine.FreeName(ctx, "my-workflow")
+	require.NoError(t, err)
+	require.Equal(t, "my-workflow", free)
 
 	// Reclaim asks the manager by email where email can send, else in the
 	// dashboard.
